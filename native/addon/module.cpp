@@ -1,0 +1,20 @@
+// Module entry: registers the Client and Emulator classes for one Node environment.
+#include "addon/addon_state.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* state = new vr::addon::addon_state();
+  env.SetInstanceData<vr::addon::addon_state>(state);
+  vr::addon::init_client(env, exports, *state);
+  vr::addon::init_emulator(env, exports, *state);
+  return exports;
+}
+
+}  // namespace
+
+vr::addon::addon_state& vr::addon::state_of(Napi::Env env) {
+  return *env.GetInstanceData<addon_state>();
+}
+
+NODE_API_MODULE(voip_realtime, init)

@@ -1,0 +1,85 @@
+// The client connection: one per RealtimeClient, living on its own strand of an io_runtime.
+// It owns the socket, the reconnect loop, the heartbeat, the set of active patterns (the
+// matcher, which is also what is resent after every reconnect) and the event queue towards JS.
+// Everything it reports goes through that queue (see event_queue.h and native/BINDING.md).
+//
+// Beast stays out of this header: the implementation is private to client.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backoff.h"
+#include "core/event_queue.h"
+#include "core/runtime.h"
+
+namespace vr {
+
+enum class dialect { documented, live, automatic };
+
+struct tls_config {
+  bool reject_unauthorized = true;
+  std::vector<std::string> ca;  // PEM blocks; empty = system trust store
+  std::string cert;             // PEM, optional client certificate
+  std::string key;              // PEM
+  std::string servername;       // SNI and verification name; empty = host
+};
+
+struct client_config {
+  std::string host;
+  std::string port;
+  std::string target;  // path and query, credential included: never logged or reported
+  bool secure = false;
+  tls_config tls;
+  std::uint32_t connect_timeout_ms = 10000;
+  std::uint64_t max_payload = 16u * 1024u * 1024u;
+  std::size_t max_queue = 10000;
+  std::uint32_t heartbeat_interval_ms = 15000;  // 0 disables the heartbeat
+  std::uint32_t heartbeat_timeout_ms = 10000;
+  reconnect_policy reconnect;
+  std::uint64_t seed = 0;          // jitter seed; 0 = random
+  bool token_per_attempt = false;  // ask JS for a fresh target before every attempt
+  dialect wire_dialect = dialect::documented;
+  std::uint32_t settle_ms = 1000;  // live dialect: how long a subscribe must survive to count
+  std::string user_agent = "voip-realtime";
+};
+
+struct client_stats {
+  std::uint64_t received = 0;        // events read from the socket
+  std::uint64_t filtered = 0;        // events matching no active pattern (dropped natively)
+  std::uint64_t delivered = 0;       // events handed to JS
+  std::uint64_t dropped = 0;         // events lost to an overflow policy
+  std::uint64_t duplicates = 0;      // live dialect: events removed as duplicates
+  std::uint64_t malformed = 0;       // frames reported as malformed
+  std::uint64_t bytes_received = 0;  // payload bytes of all frames
+  std::uint64_t reconnects = 0;      // successful upgrades after the first
+  std::uint64_t queue_depth = 0;
+  double last_event_at = 0;          // ms since the epoch, 0 = never
+};
+
+class client {
+ public:
+  // `wake` runs on the io thread whenever the queue needs draining (see event_queue).
+  static std::shared_ptr<client> create(io_runtime& runtime, client_config config,
+                                        std::function<void()> wake);
+  virtual ~client() = default;
+
+  // All of these may be called from any thread; the work is posted to the client's strand.
+  virtual void start() = 0;
+  virtual void subscribe(std::vector<std::string> patterns) = 0;    // normalised patterns
+  virtual void unsubscribe(std::vector<std::string> patterns) = 0;  // sends unsubscribe
+  virtual void drop(std::vector<std::string> patterns) = 0;         // forget without sending
+  virtual void set_target(std::string target) = 0;                  // answer to token_request
+  virtual void token_failed(std::string code, std::string message) = 0;
+  virtual void close() = 0;  // graceful and idempotent; ends with the final close record
+  virtual void resume_reading() = 0;  // the consumer drained the queue
+
+  // Consumer side (JS thread).
+  virtual event_queue& queue() noexcept = 0;
+  virtual client_stats stats() const = 0;
+};
+
+}  // namespace vr

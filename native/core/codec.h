@@ -1,0 +1,54 @@
+// Wire codecs. The documented dialect (VoIPBIN's public docs) is implemented here; the live
+// dialect (what production sends) lives in live_codec.h and produces the same frame_view.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+namespace vr {
+
+enum class frame_kind {
+  event,      // event_type, timestamp, topic, data are set
+  ack,        // action, topics, raw are set
+  error,      // action, topics, code, message, raw are set
+  malformed,  // reason is set
+  ignored,    // valid JSON the client has no use for (reason says why)
+};
+
+// Views point into the frame buffer or into the codec's own storage, and stay valid until the
+// codec's next call. `data` is the raw JSON text of the resource, fully validated.
+struct frame_view {
+  frame_kind kind = frame_kind::malformed;
+  std::string_view event_type;
+  std::string_view timestamp;
+  std::string_view topic;
+  std::string_view data;
+  std::string_view action;
+  std::string_view code;
+  std::string_view message;
+  std::vector<std::string> topics;
+  std::string_view raw;  // the whole frame, for ack and error
+  std::string reason;
+};
+
+// `capacity` is the number of readable bytes from `data` (at least size + SIMDJSON_PADDING).
+class documented_codec {
+ public:
+  const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
+
+  // {"type":"subscribe","topics":["a","b"]} with JSON string escaping.
+  static std::string encode(std::string_view action, const std::vector<std::string>& topics);
+
+ private:
+  simdjson::ondemand::parser parser_;
+  simdjson::ondemand::parser validator_;
+  frame_view out_;
+};
+
+// Appends `s` to `out` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace vr

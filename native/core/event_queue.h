@@ -1,0 +1,67 @@
+// The bounded hand-over between the io thread and the JS thread. Records are serialised as
+// they are pushed, straight into the text of the next batch, so that draining is one swap and
+// JS receives one string plus an Int32Array of offsets (UTF-16 code units into that string).
+//
+// Record layout in `meta` (stride kMetaStride):
+//   [kind, a0, a1, b0, b1, c0, c1, d0, d1]
+//   kind 1 (event):   event_type [a0,a1), topic [b0,b1), timestamp [c0,c1), data JSON [d0,d1)
+//   kind 2 (control): JSON object made by the client [a0,a1); the rest 0
+//   kind 3 (server):  ack/error frame JSON from the server (or synthesised for the live
+//                     dialect) [a0,a1); the rest 0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vr {
+
+inline constexpr int kMetaStride = 9;
+enum record_kind : std::int32_t { record_event = 1, record_control = 2, record_server = 3 };
+
+struct batch {
+  std::string text;                 // UTF-8
+  std::vector<std::int32_t> meta;   // offsets in UTF-16 code units into text
+  std::size_t events = 0;
+  bool ascii = true;                // text is pure ASCII (JS can build it as Latin-1)
+  void clear();
+};
+
+class event_queue {
+ public:
+  // `wake` is called (from the pushing thread) when the queue goes from idle to holding
+  // records and no wake-up is outstanding; the consumer must then call drain().
+  event_queue(std::size_t max_events, std::function<void()> wake);
+
+  // Any thread (io thread in practice). Returns false when the number of undrained events has
+  // reached max_events: the caller should stop reading until on_drained fires. The event is
+  // always stored.
+  bool push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
+                  std::string_view data);
+  void push_control(std::string_view json);
+  void push_server(std::string_view json);
+
+  // Consumer thread. Swaps the pending batch into `out` (cleared first), clears the
+  // outstanding wake-up, and returns the number of events handed over.
+  std::size_t drain(batch& out);
+
+  std::size_t depth() const;
+  std::size_t max_events() const noexcept { return max_events_; }
+
+ private:
+  void append_field(std::string_view s, std::int32_t& begin, std::int32_t& end);
+  void after_push_locked(std::unique_lock<std::mutex>& lock);
+
+  mutable std::mutex mutex_;
+  batch pending_;
+  std::int64_t utf16_len_ = 0;
+  std::size_t max_events_;
+  bool wake_outstanding_ = false;
+  std::function<void()> wake_;
+};
+
+}  // namespace vr
