@@ -1,0 +1,419 @@
+// Self-contained on purpose: no @types/node needed. Buffers are accepted as Uint8Array (which
+// Buffer extends) and AbortSignal structurally, so the declarations work with and without Node's
+// typings and in either module system.
+
+import type { EventMap, EventType, RealtimeEvent } from './events';
+
+export * from './events';
+
+// ---------------------------------------------------------------------------------------------
+// Typed EventEmitter surface
+
+/** Listener argument lists by event name. */
+export type EventArgs = { [name: string]: unknown[] };
+
+/**
+ * The EventEmitter methods, typed for the events an emitter actually emits. The instance is a
+ * real Node.js EventEmitter, so it can be passed wherever one is expected.
+ */
+export interface TypedEventEmitter<E extends { [K in keyof E]: unknown[] }> {
+  on<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  once<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  off<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  addListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  removeListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  prependListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  prependOnceListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+  removeAllListeners(eventName?: keyof E): this;
+  emit<K extends keyof E>(eventName: K, ...args: E[K]): boolean;
+  listeners<K extends keyof E>(eventName: K): Array<(...args: E[K]) => void>;
+  rawListeners<K extends keyof E>(eventName: K): Array<(...args: E[K]) => void>;
+  listenerCount<K extends keyof E>(eventName: K, listener?: (...args: E[K]) => void): number;
+  eventNames(): Array<string | symbol>;
+  setMaxListeners(n: number): this;
+  getMaxListeners(): number;
+}
+
+/** One listener signature per event type: `'call.status'` gets a CallStatusEvent, and so on. */
+export type EventTypeListeners = { [K in EventType]: [event: EventMap[K]] };
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'subscribed' | 'reconnecting' | 'closed';
+export type Dialect = 'documented' | 'live' | 'auto';
+export type Protocol = 'voipbin' | 'natterbox';
+/** PEM text or its bytes (a Buffer is a Uint8Array). */
+export type PemInput = string | Uint8Array;
+
+export interface ReconnectOptions {
+  /** ms before the first attempt after a drop; default 1000 */
+  initialDelay?: number;
+  /** ms cap of the backoff; default 30000 */
+  maxDelay?: number;
+  /** growth per attempt; default 2 */
+  factor?: number;
+  /** 0..1, share of the delay taken off at random; default 0.5 */
+  jitter?: number;
+  /** attempts per lost connection; default Infinity */
+  maxAttempts?: number;
+}
+
+export interface HeartbeatOptions {
+  /** ms between pings; default 15000 */
+  interval?: number;
+  /** ms to wait for a pong or any frame; default 10000 */
+  timeout?: number;
+}
+
+export interface TlsOptions {
+  /** default true */
+  rejectUnauthorized?: boolean;
+  ca?: PemInput | PemInput[];
+  cert?: PemInput;
+  key?: PemInput;
+  servername?: string;
+}
+
+/** Any subset of a console-like logger; credentials never reach it. */
+export interface Logger {
+  debug?(message: string, ...args: unknown[]): void;
+  info?(message: string, ...args: unknown[]): void;
+  warn?(message: string, ...args: unknown[]): void;
+  error?(message: string, ...args: unknown[]): void;
+}
+
+export interface RealtimeClientOptions {
+  /** ws:// or wss:// endpoint; default 'wss://api.voipbin.net/v1.0/ws' */
+  url?: string;
+  /** JWT sent as ?token= */
+  token?: string;
+  /** access key sent as ?accesskey= */
+  accessKey?: string;
+  /** called before every connect attempt, one call at a time; wins over token */
+  getToken?: () => string | Promise<string>;
+  /** default 'voipbin' */
+  protocol?: Protocol;
+  /** wire dialect; see the protocol notes */
+  dialect?: Dialect;
+  /** backoff settings, or false for no reconnecting */
+  reconnect?: ReconnectOptions | false;
+  /** ping settings, or false */
+  heartbeat?: HeartbeatOptions | false;
+  /** ms for TCP + TLS + upgrade; default 10000 */
+  connectTimeout?: number;
+  /** ms subscribe() waits for an ack; default 10000 */
+  ackTimeout?: number;
+  tls?: TlsOptions;
+  /** bytes per message after reassembly; default 16 MiB */
+  maxPayload?: number;
+  /** events buffered between the native thread and JS; default 10000 */
+  maxQueue?: number;
+  /** allow a credential over ws:// to a host other than loopback; default false */
+  allowInsecure?: boolean;
+  logger?: Logger;
+  /** User-Agent header of the upgrade request */
+  userAgent?: string;
+  /** live dialect: ms a subscribe must survive without a close to count as accepted; default 1000 */
+  settleTime?: number;
+  /** fixes the reconnect jitter's random sequence (tests); 0 = random */
+  seed?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** Codes the server sends in error frames. */
+export type ServerErrorCode = 'PERMISSION_DENIED' | 'INVALID_TOPIC' | 'INVALID_MESSAGE' | 'RATE_LIMITED';
+/** Codes the client raises itself. */
+export type ClientErrorCode =
+  | 'AUTH_FAILED'
+  | 'CONNECT_FAILED'
+  | 'CONNECT_TIMEOUT'
+  | 'ACK_TIMEOUT'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'TLS_ERROR'
+  | 'PROTOCOL_ERROR'
+  | 'MALFORMED_EVENT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INSECURE_URL'
+  | 'INVALID_OPTION'
+  | 'QUEUE_OVERFLOW'
+  | 'CLOSED';
+export type RealtimeErrorCode = ServerErrorCode | ClientErrorCode;
+
+/** Every RealtimeErrorCode, in the order of the README's error table. */
+export declare const ERROR_CODES: readonly RealtimeErrorCode[];
+
+export interface RealtimeErrorDetails {
+  topics?: string[];
+  action?: string;
+  status?: number;
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/** The one error type of the library. */
+export declare class RealtimeError extends Error {
+  constructor(code: RealtimeErrorCode, message: string, details?: RealtimeErrorDetails);
+  code: RealtimeErrorCode;
+  /** the topics a server error or an INVALID_TOPIC refers to */
+  topics?: string[];
+  /** 'subscribe' or 'unsubscribe' for server errors */
+  action?: string;
+  /** HTTP status of a failed handshake */
+  status?: number;
+  /** ms to wait, from a 429's Retry-After */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client
+
+export interface CloseInfo {
+  /** WebSocket close code (1006 when the TCP connection just ended) */
+  code: number;
+  reason: string;
+  /** whether the connection had completed the upgrade */
+  wasOpen: boolean;
+  willReconnect: boolean;
+  /** why the connection ended; null after close() */
+  error: RealtimeError | null;
+}
+
+export interface ReconnectingInfo {
+  /** 1 for the first attempt after each lost connection */
+  attempt: number;
+  /** ms actually waited (after jitter) */
+  delay: number;
+  /** why the previous connection or attempt ended */
+  error: RealtimeError | null;
+}
+
+export interface ClientStats {
+  /** events read from the socket */
+  received: number;
+  /** events matching no pattern */
+  filtered: number;
+  /** events handed to JS */
+  delivered: number;
+  /** events lost to an overflow policy (normally 0) */
+  dropped: number;
+  /** live-dialect events dropped as duplicates */
+  duplicates: number;
+  /** malformed frames skipped */
+  malformed: number;
+  bytesReceived: number;
+  reconnects: number;
+  /** events waiting between the native thread and JS */
+  queueDepth: number;
+  /** epoch ms of the last event, or null before the first */
+  lastEventAt: number | null;
+  /** active patterns */
+  patterns: number;
+  /** subscribe/unsubscribe calls waiting for the server */
+  pendingAcks: number;
+  /** open events() iterators */
+  iterators: number;
+  /** events discarded by events() iterators that overflowed */
+  iteratorOverflow: number;
+}
+
+/** The parts of an AbortSignal events() uses (a real AbortSignal fits). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export interface EventsFilter<T extends EventType = EventType> {
+  /** patterns (same grammar as subscribe) the events must match */
+  topics?: string | readonly string[];
+  /** event types to keep; narrows the iterator's element type */
+  types?: T | readonly T[];
+  /** ends the iterator when aborted */
+  signal?: AbortSignalLike;
+  /** unread events before the iterator throws QUEUE_OVERFLOW; default 10000 */
+  highWaterMark?: number;
+}
+
+export interface RealtimeClientEvents extends EventTypeListeners {
+  /** every delivered event */
+  event: [event: RealtimeEvent];
+  state: [state: ClientState, previous: ClientState];
+  open: [];
+  close: [info: CloseInfo];
+  reconnecting: [info: ReconnectingInfo];
+  error: [error: RealtimeError];
+}
+
+export interface SubscriptionEvents extends EventTypeListeners {
+  /** every event matching this subscription's patterns */
+  event: [event: RealtimeEvent];
+}
+
+export interface RealtimeClient extends TypedEventEmitter<RealtimeClientEvents> {}
+
+/** A connection to VoIPBIN's real-time API (an EventEmitter). */
+export declare class RealtimeClient {
+  constructor(options?: RealtimeClientOptions);
+  /** current connection state */
+  readonly state: ClientState;
+  /** active patterns, sorted */
+  readonly topics: string[];
+  /** the endpoint with credentials redacted */
+  readonly url: string;
+  /** Resolves once connected; rejects with a RealtimeError on a terminal failure. */
+  connect(): Promise<void>;
+  /** Resolves when the server acknowledges every pattern. */
+  subscribe(patterns: string | readonly string[]): Promise<Subscription>;
+  /** Drops every hold on the patterns and tells the server. */
+  unsubscribe(patterns: string | readonly string[]): Promise<void>;
+  /** Pull-based delivery; ends when the client closes or the signal aborts. */
+  events<T extends EventType = EventType>(filter?: EventsFilter<T>): AsyncIterableIterator<EventMap[T]>;
+  /** Idempotent; stops reconnecting and closes the socket. */
+  close(): Promise<void>;
+  ref(): this;
+  unref(): this;
+  stats(): ClientStats;
+}
+
+export interface Subscription extends TypedEventEmitter<SubscriptionEvents> {}
+
+/** The events of some patterns, released with unsubscribe(). Made by RealtimeClient#subscribe. */
+export declare class Subscription {
+  private constructor();
+  /** this subscription's patterns */
+  readonly topics: string[];
+  /** Releases only this subscription's holds. */
+  unsubscribe(): Promise<void>;
+  /** Buffers from this call on; throws QUEUE_OVERFLOW past highWaterMark (default 10000) unread events. */
+  [Symbol.asyncIterator](options?: { highWaterMark?: number }): AsyncIterableIterator<RealtimeEvent>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topics
+
+export type TopicScope = 'customer_id' | 'agent_id';
+
+export interface TopicParts {
+  scope: TopicScope;
+  /** UUID, lower case */
+  scopeId: string;
+  /** lower-case identifier or '*' */
+  resource: string;
+  /** UUID, opaque id or '*' */
+  resourceId: string;
+}
+
+/** Topic helpers; every function throws RealtimeError INVALID_TOPIC on bad input. */
+export declare namespace topic {
+  function parse(s: string): TopicParts;
+  /** resourceId defaults to '*' */
+  function format(parts: Omit<TopicParts, 'resourceId'> & { resourceId?: string }): string;
+  function customer(customerId: string, resource: string, resourceId?: string): string;
+  function agent(agentId: string, resource: string, resourceId?: string): string;
+  function matches(pattern: string, concreteTopic: string): boolean;
+  /** Validates a pattern and returns it with UUIDs lower-cased. */
+  function normalize(pattern: string): string;
+  /** Same as normalize. */
+  function normalise(pattern: string): string;
+  /** Whether s is a UUID (either case). */
+  function isUuid(s: string): boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emulator
+
+export interface EmulatorOptions {
+  /** default '127.0.0.1' */
+  host?: string;
+  /** default 0 (any free port) */
+  port?: number;
+  /** default 'documented' */
+  dialect?: 'documented' | 'live';
+  /** HS256 key for the JWTs it accepts */
+  secret?: string;
+  /** serve wss:// */
+  tls?: { cert: PemInput; key: PemInput };
+  /** ms between server pings; default 10000 */
+  pingInterval?: number;
+}
+
+export type Permission = 'admin' | 'manager' | 'agent';
+
+export interface IssueTokenOptions {
+  customerId?: string;
+  agentId?: string;
+  permissions?: Permission[];
+  /** lifetime in seconds */
+  expiresIn?: number;
+}
+
+/** An event to publish; topic defaults to customer_id:<data.customer_id>:<resource>:<data.id>. */
+export interface PublishInput<T extends EventType = EventType> {
+  event_type: T;
+  data: EventMap[T]['data'];
+  topic?: string;
+  /** RFC 3339; default now */
+  timestamp?: string;
+}
+
+/** An event type the schema does not know (for testing a client's handling of it). */
+export interface CustomPublishInput {
+  event_type: string;
+  data: Record<string, unknown>;
+  topic?: string;
+  timestamp?: string;
+}
+
+export interface EmulatorStats {
+  /** open WebSocket connections now */
+  connections: number;
+  connectionsTotal: number;
+  upgradesRefused: number;
+  /** active patterns summed over connections */
+  subscriptions: number;
+  messagesReceived: number;
+  bytesReceived: number;
+  eventsPublished: number;
+  eventsSent: number;
+  /** events lost to a full per-connection buffer */
+  eventsDropped: number;
+  bytesSent: number;
+  pingsSent: number;
+  pongsReceived: number;
+  /** connections dropped by the read deadline */
+  timeouts: number;
+  errorsSent: number;
+  acksSent: number;
+  /** CPU time of the emulator's io threads */
+  cpuMs: number;
+  blast: { running: boolean; connections: number; events: number; bytes: number; wallMs: number; cpuMs: number };
+}
+
+/** A running scenario. */
+export interface ScenarioHandle {
+  stop(): void;
+  /** settles when the scenario ends or is stopped */
+  readonly done: Promise<void>;
+  /** events published so far */
+  readonly published: number;
+  readonly error: Error | null;
+}
+
+/** A local server speaking the VoIPBIN real-time protocol, for tests and demos. */
+export declare class Emulator {
+  private constructor();
+  static start(options?: EmulatorOptions): Promise<Emulator>;
+  /** ws:// (or wss://) URL to connect to */
+  readonly url: string;
+  issueToken(options: IssueTokenOptions): string;
+  publish<T extends EventType>(event: PublishInput<T>): void;
+  publish(event: CustomPublishInput): void;
+  scenario(name: string, options?: Record<string, unknown>): ScenarioHandle;
+  disconnectAll(): void;
+  stats(): EmulatorStats;
+  stop(): Promise<void>;
+}
