@@ -2,6 +2,7 @@
 // dialect (what production sends) lives in live_codec.h and produces the same frame_view.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,10 @@ struct frame_view {
   std::vector<std::string> topics;
   std::string_view raw;  // the whole frame, for ack and error
   std::string reason;
+  // Live dialect (live_codec.h); the documented codec leaves them empty / 0.
+  std::string_view alt_topic;    // a second topic the event is known under
+  std::uint64_t dedupe_key = 0;  // 0 = never a duplicate
+  std::string_view resource;     // the resource segment of `topic`
 };
 
 // `capacity` is the number of readable bytes from `data` (at least size + SIMDJSON_PADDING).

@@ -18,8 +18,10 @@ class io_runtime {
   io_runtime& operator=(const io_runtime&) = delete;
 
   boost::asio::io_context& context() noexcept { return ioc_; }
-  // Stops the loop, joins the thread and destroys pending handlers. Safe to call twice.
-  // Must not be called from the io thread itself.
+  // Stops the loop and joins the thread. Safe to call twice. Must not be called from the io
+  // thread itself. Handlers still pending are destroyed with the runtime (~io_context), which
+  // frees whatever they own (connections kept alive by their own handlers); objects owned from
+  // outside must be released before the runtime is destroyed.
   void stop_and_join();
   bool on_io_thread() const noexcept;
 

@@ -1,0 +1,761 @@
+// The connection state machine behind vr::client. Everything here runs on the client's strand
+// (io thread) unless a comment says otherwise; the public methods only post to it.
+//
+// Phases: idle -> connecting (token wait, resolve, TCP, TLS, upgrade) -> open -> closing ->
+// finished, with `backoff` between a lost connection or failed attempt and the next attempt.
+// Every transport is tied to a generation number so completions of an abandoned attempt are
+// ignored.
+#include "core/client.h"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <iomanip>
+#include <optional>
+#include <random>
+#include <sstream>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/websocket/error.hpp>
+
+#include "core/codec.h"
+#include "core/topic.h"
+#include "core/transport.h"
+
+namespace vr {
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using detail::connect_stage;
+using detail::error_code;
+
+// Why an attempt or a connection ended, as reported to JS in close records.
+struct failure {
+  std::string code;
+  std::string message;
+  unsigned status = 0;       // HTTP status of a refused upgrade
+  double retry_after = -1;   // ms, from Retry-After; < 0 when absent
+  bool terminal = false;     // no further attempt whatever the reconnect policy says
+};
+
+// The single place that knows which wire dialect a connection speaks. Only the documented
+// dialect exists so far; `live` and `automatic` use it too until the live codec is wired in.
+class wire_dialect {
+ public:
+  explicit wire_dialect(dialect configured) : configured_(configured) {}
+
+  const frame_view& classify(const char* data, std::size_t size, std::size_t capacity) {
+    return documented_.classify(data, size, capacity);
+  }
+  std::string encode(std::string_view action, const std::vector<std::string>& topics) const {
+    return documented_codec::encode(action, topics);
+  }
+  std::string_view name() const noexcept { return "documented"; }
+  dialect configured() const noexcept { return configured_; }
+
+ private:
+  dialect configured_;
+  documented_codec documented_;
+};
+
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_string_array(std::string& out, const std::vector<std::string>& items) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, items[i]);
+  }
+  out += ']';
+}
+
+void append_error(std::string& out, const failure& f) {
+  out += "{\"code\":";
+  append_json_string(out, f.code);
+  out += ",\"message\":";
+  append_json_string(out, f.message);
+  if (f.status) {
+    out += ",\"status\":";
+    append_number(out, f.status);
+  }
+  if (f.retry_after >= 0) {
+    out += ",\"retryAfter\":";
+    append_number(out, f.retry_after);
+  }
+  out += '}';
+}
+
+// Retry-After is either delay-seconds or an HTTP-date (RFC 9110 10.2.3). Returns ms, or -1.
+double parse_retry_after(const std::string& value) {
+  if (value.empty()) return -1;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    double seconds = 0;
+    std::from_chars(value.data(), value.data() + value.size(), seconds);
+    return seconds * 1000;
+  }
+  std::tm tm{};
+  std::istringstream in(value);
+  in.imbue(std::locale::classic());
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
+  if (in.fail()) return -1;
+  const std::time_t at = timegm(&tm);
+  const auto now = std::chrono::system_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::system_clock::from_time_t(at) - now).count();
+  return std::max(0.0, std::floor(ms));
+}
+
+std::string host_header(const client_config& c) {
+  const bool ipv6 = c.host.find(':') != std::string::npos;
+  std::string h = ipv6 ? "[" + c.host + "]" : c.host;
+  const bool default_port = (c.secure && c.port == "443") || (!c.secure && c.port == "80");
+  if (!default_port) h += ":" + c.port;
+  return h;
+}
+
+bool is_terminal_code(std::string_view code) { return code == "AUTH_FAILED" || code == "TLS_ERROR"; }
+
+class client_impl final : public client,
+                          public detail::transport_listener,
+                          public std::enable_shared_from_this<client_impl> {
+ public:
+  client_impl(io_runtime& runtime, client_config config, std::function<void()> wake)
+      : config_(std::move(config)),
+        strand_(asio::make_strand(runtime.context())),
+        resolver_(strand_),
+        connect_timer_(strand_),
+        retry_timer_(strand_),
+        ping_timer_(strand_),
+        pong_timer_(strand_),
+        close_timer_(strand_),
+        queue_(config_.max_queue ? config_.max_queue : 1, std::move(wake)),
+        backoff_(config_.reconnect, config_.seed ? config_.seed : std::random_device{}()),
+        wire_(config_.wire_dialect) {}
+
+  // Any thread.
+  void start() override { post([](client_impl& c) { c.do_start(); }); }
+
+  // Any thread.
+  void subscribe(std::vector<std::string> patterns) override {
+    post([p = std::move(patterns)](client_impl& c) mutable { c.do_subscribe(std::move(p)); });
+  }
+
+  // Any thread.
+  void unsubscribe(std::vector<std::string> patterns) override {
+    post([p = std::move(patterns)](client_impl& c) mutable { c.do_unsubscribe(std::move(p)); });
+  }
+
+  // Any thread.
+  void drop(std::vector<std::string> patterns) override {
+    post([p = std::move(patterns)](client_impl& c) {
+      if (c.phase_ == phase::finished) return;
+      for (const auto& pattern : p) c.matcher_.remove(pattern);
+    });
+  }
+
+  // Any thread.
+  void set_target(std::string target) override {
+    post([t = std::move(target)](client_impl& c) mutable { c.do_set_target(std::move(t)); });
+  }
+
+  // Any thread.
+  void token_failed(std::string code, std::string message) override {
+    post([code = std::move(code), message = std::move(message)](client_impl& c) mutable {
+      c.do_token_failed(std::move(code), std::move(message));
+    });
+  }
+
+  // Any thread.
+  void close() override { post([](client_impl& c) { c.do_close(); }); }
+
+  // Any thread (the JS thread after each batch).
+  void resume_reading() override {
+    post([](client_impl& c) {
+      // A resume posted before the last pause must not read past the bound.
+      if (!c.paused_ || c.queue_.depth() >= c.queue_.max_events()) return;
+      c.paused_ = false;
+      if (c.phase_ == phase::open && !c.reading_) c.read();
+    });
+  }
+
+  event_queue& queue() noexcept override { return queue_; }
+
+  // JS thread.
+  client_stats stats() const override {
+    client_stats s;
+    s.received = received_.load(std::memory_order_relaxed);
+    s.filtered = filtered_.load(std::memory_order_relaxed);
+    s.malformed = malformed_.load(std::memory_order_relaxed);
+    s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+    s.reconnects = reconnects_.load(std::memory_order_relaxed);
+    s.last_event_at = last_event_at_.load(std::memory_order_relaxed);
+    const std::uint64_t pushed = pushed_.load(std::memory_order_relaxed);
+    s.queue_depth = queue_.depth();
+    s.delivered = pushed > s.queue_depth ? pushed - s.queue_depth : 0;
+    return s;
+  }
+
+  // transport_listener: io thread.
+  void on_transport_connected(std::uint64_t generation, error_code ec, connect_stage stage) override {
+    if (generation != generation_ || phase_ != phase::connecting) return;
+    if (ec) return fail_attempt(classify_connect_error(ec, stage));
+    on_open();
+  }
+
+  void on_transport_read(std::uint64_t generation, error_code ec, std::size_t bytes) override {
+    if (generation != generation_) return;
+    reading_ = false;
+    if (phase_ != phase::open) return;
+    if (ec) return lose_connection(classify_read_error(ec));
+    alive();
+    bytes_received_.fetch_add(bytes, std::memory_order_relaxed);
+    on_frame();
+    if (!paused_ && phase_ == phase::open) read();
+  }
+
+  void on_transport_written(std::uint64_t generation, error_code ec) override {
+    if (generation != generation_) return;
+    write_in_flight_ = false;
+    if (!writes_.empty()) writes_.pop_front();
+    if (ec) {
+      if (phase_ == phase::open) lose_connection({"CLOSED", "connection lost while writing: " + ec.message()});
+      if (phase_ == phase::closing) finish(nullptr, 1000);
+      return;
+    }
+    write_next();
+  }
+
+  void on_transport_closed(std::uint64_t generation, error_code) override {
+    if (generation != generation_ || phase_ != phase::closing) return;
+    finish(nullptr, 1000);
+  }
+
+  void on_transport_control(std::uint64_t generation, bool pong) override {
+    if (generation != generation_) return;
+    if (pong) ping_outstanding_ = false;
+    alive();
+  }
+
+ private:
+  enum class phase { idle, connecting, open, backoff, closing, finished };
+  enum class write_kind { text, ping, close };
+  struct outgoing {
+    write_kind kind;
+    std::string text;
+  };
+
+  template <class F>
+  void post(F&& f) {
+    asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(*self); });
+  }
+
+  // --- attempts --------------------------------------------------------------------------
+
+  void do_start() {
+    if (phase_ != phase::idle) return;
+    begin_attempt();
+  }
+
+  void begin_attempt() {
+    phase_ = phase::connecting;
+    was_open_ = false;
+    push_state("connecting");
+    if (config_.token_per_attempt) {
+      awaiting_token_ = true;
+      push_token_request(false);
+      return;
+    }
+    resolve();
+  }
+
+  void do_set_target(std::string target) {
+    if (phase_ != phase::connecting || !awaiting_token_) return;
+    awaiting_token_ = false;
+    config_.target = std::move(target);
+    refused_.reset();
+    resolve();
+  }
+
+  void do_token_failed(std::string code, std::string message) {
+    if (phase_ != phase::connecting || !awaiting_token_) return;
+    awaiting_token_ = false;
+    if (code.empty()) {
+      if (refused_) {
+        failure f = std::move(*refused_);
+        refused_.reset();
+        return end_attempt(std::move(f));
+      }
+      return end_attempt({"AUTH_FAILED", "no credential was provided for the connection attempt", 0, -1, true});
+    }
+    refused_.reset();
+    const bool terminal = is_terminal_code(code);
+    end_attempt({std::move(code), std::move(message), 0, -1, terminal});
+  }
+
+  void resolve() {
+    const std::uint64_t generation = ++generation_;
+    if (config_.connect_timeout_ms) {
+      connect_timer_.expires_after(std::chrono::milliseconds(config_.connect_timeout_ms));
+      connect_timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+        if (ec || generation != self->generation_ || self->phase_ != phase::connecting) return;
+        self->fail_attempt({"CONNECT_TIMEOUT",
+                            "no connection to " + self->config_.host + ":" + self->config_.port + " within " +
+                                std::to_string(self->config_.connect_timeout_ms) + " ms"});
+      });
+    }
+    resolver_.async_resolve(config_.host, config_.port,
+                            [self = shared_from_this(), generation](error_code ec, tcp::resolver::results_type r) {
+                              self->on_resolve(generation, ec, std::move(r));
+                            });
+  }
+
+  void on_resolve(std::uint64_t generation, error_code ec, tcp::resolver::results_type results) {
+    if (generation != generation_ || phase_ != phase::connecting) return;
+    if (ec) return fail_attempt({"CONNECT_FAILED", "could not resolve " + config_.host + ": " + ec.message()});
+    std::weak_ptr<detail::transport_listener> listener = shared_from_this();
+    if (config_.secure) {
+      if (!tls_context_) {
+        std::string error;
+        tls_context_ = detail::make_tls_context(config_.tls, error);
+        if (!tls_context_) return fail_attempt({"TLS_ERROR", error, 0, -1, true});
+      }
+      const std::string& name = config_.tls.servername.empty() ? config_.host : config_.tls.servername;
+      transport_ = detail::make_tls_transport(strand_, listener, generation_, tls_context_, name,
+                                              config_.tls.reject_unauthorized);
+    } else {
+      transport_ = detail::make_plain_transport(strand_, listener, generation_);
+    }
+    detail::upgrade_request request{host_header(config_), config_.target, config_.user_agent, config_.max_payload};
+    transport_->connect(results, request);
+  }
+
+  failure classify_connect_error(const error_code& ec, connect_stage stage) const {
+    const std::string where = config_.host + ":" + config_.port;
+    switch (stage) {
+      case connect_stage::tcp:
+        return {"CONNECT_FAILED", "could not connect to " + where + ": " + ec.message()};
+      case connect_stage::tls:
+        if (!transport_->verify_failure().empty()) {
+          return {"TLS_ERROR", "certificate verification failed for " + where + ": " + transport_->verify_failure(),
+                  0, -1, true};
+        }
+        return {"TLS_ERROR", "TLS handshake with " + where + " failed: " + ec.message()};
+      case connect_stage::upgrade:
+        break;
+    }
+    const auto& res = transport_->response();
+    const unsigned status = res.status;
+    if (status == 401 || status == 403) {
+      return {"AUTH_FAILED", "the server refused the credential (HTTP " + std::to_string(status) + ")", status, -1,
+              true};
+    }
+    if (status == 429) {
+      return {"RATE_LIMITED", "the server is rate limiting connections (HTTP 429)", status,
+              parse_retry_after(res.retry_after)};
+    }
+    if (status >= 500 && status <= 599) {
+      return {"CONNECT_FAILED", "the server failed the upgrade (HTTP " + std::to_string(status) + ")", status};
+    }
+    if (status == 101) {
+      return {"PROTOCOL_ERROR", "invalid WebSocket upgrade response: " + ec.message(), status};
+    }
+    if (status == 200) {
+      return {"PROTOCOL_ERROR", "the server answered HTTP 200 without upgrading to WebSocket", status};
+    }
+    if (status != 0) {
+      return {"PROTOCOL_ERROR", "unexpected HTTP " + std::to_string(status) + " to the WebSocket upgrade", status};
+    }
+    if (ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated) {
+      return {"TLS_ERROR", "TLS failure during the WebSocket upgrade: " + ec.message()};
+    }
+    if (ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::bad_version).category()) {
+      return {"PROTOCOL_ERROR", "the server did not answer the upgrade with HTTP: " + ec.message()};
+    }
+    return {"CONNECT_FAILED", "connection lost during the WebSocket upgrade: " + ec.message()};
+  }
+
+  // A failed attempt (never open). With a per-attempt token a refused credential first goes
+  // back to JS, which may have a different one.
+  void fail_attempt(failure f) {
+    teardown_transport();
+    if (f.code == "AUTH_FAILED" && f.status && config_.token_per_attempt) {
+      refused_ = std::move(f);
+      awaiting_token_ = true;
+      push_token_request(true);
+      return;
+    }
+    end_attempt(std::move(f));
+  }
+
+  // The attempt (or the connection) is over: schedule the next attempt or finish.
+  void end_attempt(failure f, std::uint16_t code = 1006, std::string reason = {}) {
+    teardown_transport();
+    awaiting_token_ = false;
+    const bool retry = config_.reconnect.enabled && !f.terminal && backoff_.may_retry(retries_);
+    if (!retry) return finish(&f, code, reason);
+    const std::uint32_t attempt = ++retries_;
+    double delay = backoff_.delay_for(attempt);
+    if (f.retry_after > delay) delay = f.retry_after;
+    push_close(code, reason, true, attempt, delay, &f);
+    phase_ = phase::backoff;
+    retry_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double, std::milli>(delay)));
+    retry_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->phase_ != phase::backoff) return;
+      self->begin_attempt();
+    });
+  }
+
+  // --- open connection -------------------------------------------------------------------
+
+  void on_open() {
+    connect_timer_.cancel();
+    phase_ = phase::open;
+    was_open_ = true;
+    retries_ = 0;
+    if (opened_once_) reconnects_.fetch_add(1, std::memory_order_relaxed);
+    opened_once_ = true;
+    push_state("connected");
+    const std::vector<std::string> patterns = matcher_.patterns();
+    if (!patterns.empty()) enqueue(write_kind::text, wire_.encode("subscribe", patterns));
+    std::string json = "{\"type\":\"open\",\"resubscribed\":";
+    append_string_array(json, patterns);
+    json += ",\"dialect\":";
+    append_json_string(json, wire_.name());
+    json += '}';
+    queue_.push_control(json);
+    if (config_.heartbeat_interval_ms) arm_ping();
+    read();
+  }
+
+  void read() {
+    reading_ = true;
+    transport_->read();
+  }
+
+  void on_frame() {
+    auto& buffer = transport_->buffer();
+    const std::size_t size = buffer.size();
+    if (!transport_->got_text()) {
+      buffer.consume(size);
+      return push_fault("PROTOCOL_ERROR", "unexpected binary frame of " + std::to_string(size) + " bytes");
+    }
+    // simdjson reads up to SIMDJSON_PADDING bytes past the end; prepare() keeps them contiguous.
+    buffer.prepare(simdjson::SIMDJSON_PADDING);
+    const char* data = static_cast<const char*>(buffer.data().data());
+    const frame_view& frame = wire_.classify(data, size, size + simdjson::SIMDJSON_PADDING);
+    switch (frame.kind) {
+      case frame_kind::event:
+        received_.fetch_add(1, std::memory_order_relaxed);
+        if (matcher_.matches(frame.topic)) {
+          pushed_.fetch_add(1, std::memory_order_relaxed);
+          last_event_at_.store(std::chrono::duration<double, std::milli>(
+                                   std::chrono::system_clock::now().time_since_epoch()).count(),
+                               std::memory_order_relaxed);
+          if (!queue_.push_event(frame.event_type, frame.topic, frame.timestamp, frame.data)) {
+            paused_ = true;
+            paused_since_ping_ = true;
+          }
+        } else {
+          filtered_.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case frame_kind::ack:
+      case frame_kind::error:
+        queue_.push_server(frame.raw);
+        break;
+      case frame_kind::malformed:
+        malformed_.fetch_add(1, std::memory_order_relaxed);
+        push_fault("MALFORMED_EVENT", frame.reason);
+        break;
+      case frame_kind::ignored:
+        break;
+    }
+    buffer.consume(size);
+  }
+
+  failure classify_read_error(const error_code& ec) const {
+    namespace websocket = boost::beast::websocket;
+    if (ec == websocket::error::message_too_big) {
+      return {"PAYLOAD_TOO_LARGE",
+              "a message exceeded maxPayload (" + std::to_string(config_.max_payload) + " bytes)"};
+    }
+    if (ec == websocket::error::closed) {
+      std::string message = "the server closed the connection with code " + std::to_string(transport_->close_code());
+      const std::string reason = transport_->close_reason();
+      if (!reason.empty()) message += " (" + reason + ")";
+      return {"CLOSED", std::move(message)};
+    }
+    return {"CLOSED", "connection lost: " + ec.message()};
+  }
+
+  // An open connection ended without close() being called.
+  void lose_connection(failure f) {
+    std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : 1006;
+    std::string reason;
+    if (transport_ && transport_->close_code()) {
+      code = transport_->close_code();
+      reason = transport_->close_reason();
+    }
+    end_attempt(std::move(f), code, std::move(reason));
+  }
+
+  void do_subscribe(std::vector<std::string> patterns) {
+    if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
+    for (const auto& p : patterns) matcher_.add(p);
+    if (phase_ != phase::open) return;
+    enqueue(write_kind::text, wire_.encode("subscribe", patterns));
+    push_sent("subscribe", patterns);
+  }
+
+  void do_unsubscribe(std::vector<std::string> patterns) {
+    if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
+    for (const auto& p : patterns) matcher_.remove(p);
+    if (phase_ != phase::open) return;
+    enqueue(write_kind::text, wire_.encode("unsubscribe", patterns));
+    push_sent("unsubscribe", patterns);
+  }
+
+  // Beast allows one outstanding write (pings and the close frame included): a FIFO.
+  void enqueue(write_kind kind, std::string text = {}) {
+    writes_.push_back({kind, std::move(text)});
+    if (!write_in_flight_) write_next();
+  }
+
+  void write_next() {
+    if (writes_.empty() || !transport_) return;
+    write_in_flight_ = true;
+    auto& next = writes_.front();
+    switch (next.kind) {
+      case write_kind::text:
+        return transport_->write_text(next.text);
+      case write_kind::ping:
+        return transport_->ping();
+      case write_kind::close:
+        // Completes through on_transport_closed; nothing is written after it.
+        return transport_->close();
+    }
+  }
+
+  // --- heartbeat -------------------------------------------------------------------------
+
+  void alive() noexcept { awaiting_pong_ = false; }
+
+  void arm_ping() {
+    ping_timer_.expires_after(std::chrono::milliseconds(config_.heartbeat_interval_ms));
+    ping_timer_.async_wait([self = shared_from_this(), generation = generation_](error_code ec) {
+      if (ec || generation != self->generation_ || self->phase_ != phase::open) return;
+      self->on_ping_timer();
+    });
+  }
+
+  // Each tick opens a liveness window (any frame closes it). A ping goes out only when the
+  // previous one was answered and reading is not paused: a pong waits behind unread frames,
+  // and servers drop clients whose pongs pile up (the ws server's maxPendingAutoPongs).
+  void on_ping_timer() {
+    if (!awaiting_pong_ && !paused_) {
+      awaiting_pong_ = true;
+      paused_since_ping_ = false;
+      if (!ping_outstanding_) {
+        ping_outstanding_ = true;
+        enqueue(write_kind::ping);
+      }
+      arm_pong_deadline();
+    }
+    arm_ping();
+  }
+
+  void arm_pong_deadline() {
+    pong_timer_.expires_after(std::chrono::milliseconds(config_.heartbeat_timeout_ms));
+    pong_timer_.async_wait([self = shared_from_this(), generation = generation_](error_code ec) {
+      if (ec || generation != self->generation_ || self->phase_ != phase::open) return;
+      self->on_pong_deadline();
+    });
+  }
+
+  void on_pong_deadline() {
+    if (!awaiting_pong_) return;
+    // A window in which reading was paused proves nothing (the pong may be among the unread
+    // frames): the peer gets another full window of actual reading.
+    if (paused_ || paused_since_ping_) {
+      paused_since_ping_ = paused_;
+      return arm_pong_deadline();
+    }
+    lose_connection({"HEARTBEAT_TIMEOUT", "no pong or frame within " + std::to_string(config_.heartbeat_timeout_ms) +
+                                              " ms of a ping"});
+  }
+
+  // --- closing ---------------------------------------------------------------------------
+
+  void do_close() {
+    switch (phase_) {
+      case phase::finished:
+      case phase::closing:
+        return;
+      case phase::open:
+        phase_ = phase::closing;
+        ping_timer_.cancel();
+        pong_timer_.cancel();
+        enqueue(write_kind::close);
+        // The peer gets a bounded time to answer the close frame; then the socket is cut.
+        close_timer_.expires_after(std::chrono::seconds(1));
+        close_timer_.async_wait([self = shared_from_this()](error_code ec) {
+          if (ec || self->phase_ != phase::closing) return;
+          self->finish(nullptr, 1000);
+        });
+        return;
+      case phase::idle:
+      case phase::connecting:
+      case phase::backoff:
+        return finish(nullptr, 1000);
+    }
+  }
+
+  // The final close record: after it nothing else is pushed.
+  void finish(const failure* f, std::uint16_t code, const std::string& reason = {}) {
+    const bool was_open = was_open_;
+    teardown_transport();
+    retry_timer_.cancel();
+    close_timer_.cancel();
+    phase_ = phase::finished;
+    awaiting_token_ = false;
+    refused_.reset();
+    push_close(code, reason, false, 0, 0, f, was_open);
+  }
+
+  void teardown_transport() {
+    ++generation_;
+    connect_timer_.cancel();
+    ping_timer_.cancel();
+    pong_timer_.cancel();
+    resolver_.cancel();
+    if (transport_) {
+      transport_->cut();
+      transport_.reset();
+    }
+    writes_.clear();
+    write_in_flight_ = false;
+    reading_ = false;
+    paused_ = false;
+    awaiting_pong_ = false;
+    ping_outstanding_ = false;
+  }
+
+  // --- control records -------------------------------------------------------------------
+
+  void push_state(const char* state) {
+    std::string json = "{\"type\":\"state\",\"state\":\"";
+    json += state;
+    json += "\"}";
+    queue_.push_control(json);
+  }
+
+  void push_token_request(bool refused) {
+    queue_.push_control(refused ? "{\"type\":\"token_request\",\"refused\":true}"
+                                : "{\"type\":\"token_request\",\"refused\":false}");
+  }
+
+  void push_sent(const char* action, const std::vector<std::string>& topics) {
+    std::string json = "{\"type\":\"sent\",\"action\":\"";
+    json += action;
+    json += "\",\"topics\":";
+    append_string_array(json, topics);
+    json += '}';
+    queue_.push_control(json);
+  }
+
+  void push_fault(const char* code, const std::string& message) {
+    failure f{code, message};
+    std::string json = "{\"type\":\"fault\",\"error\":";
+    append_error(json, f);
+    json += '}';
+    queue_.push_control(json);
+  }
+
+  void push_close(std::uint16_t code, const std::string& reason, bool will_reconnect, std::uint32_t attempt,
+                  double delay, const failure* f) {
+    push_close(code, reason, will_reconnect, attempt, delay, f, was_open_);
+  }
+
+  void push_close(std::uint16_t code, const std::string& reason, bool will_reconnect, std::uint32_t attempt,
+                  double delay, const failure* f, bool was_open) {
+    std::string json = "{\"type\":\"close\",\"code\":";
+    append_number(json, code);
+    json += ",\"reason\":";
+    append_json_string(json, reason);
+    json += was_open ? ",\"wasOpen\":true" : ",\"wasOpen\":false";
+    json += will_reconnect ? ",\"willReconnect\":true" : ",\"willReconnect\":false";
+    json += ",\"attempt\":";
+    append_number(json, attempt);
+    json += ",\"delay\":";
+    append_number(json, delay);
+    json += ",\"error\":";
+    if (f) {
+      append_error(json, *f);
+    } else {
+      json += "null";
+    }
+    json += '}';
+    queue_.push_control(json);
+  }
+
+  client_config config_;
+  detail::strand_type strand_;
+  tcp::resolver resolver_;
+  asio::steady_timer connect_timer_;
+  asio::steady_timer retry_timer_;
+  asio::steady_timer ping_timer_;
+  asio::steady_timer pong_timer_;
+  asio::steady_timer close_timer_;
+  event_queue queue_;
+  topic_matcher matcher_;
+  backoff backoff_;
+  wire_dialect wire_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::shared_ptr<detail::transport> transport_;
+  std::uint64_t generation_ = 0;
+  phase phase_ = phase::idle;
+  std::deque<outgoing> writes_;
+  std::optional<failure> refused_;  // the 401/403 a per-attempt token may still fix
+  std::uint32_t retries_ = 0;       // attempts scheduled since the last successful upgrade
+  bool write_in_flight_ = false;
+  bool reading_ = false;
+  bool paused_ = false;
+  bool awaiting_pong_ = false;
+  bool paused_since_ping_ = false;
+  bool ping_outstanding_ = false;
+  bool awaiting_token_ = false;
+  bool was_open_ = false;
+  bool opened_once_ = false;
+
+  std::atomic<std::uint64_t> received_{0};
+  std::atomic<std::uint64_t> filtered_{0};
+  std::atomic<std::uint64_t> pushed_{0};
+  std::atomic<std::uint64_t> malformed_{0};
+  std::atomic<std::uint64_t> bytes_received_{0};
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<double> last_event_at_{0};
+};
+
+}  // namespace
+
+std::shared_ptr<client> client::create(io_runtime& runtime, client_config config, std::function<void()> wake) {
+  return std::make_shared<client_impl>(runtime, std::move(config), std::move(wake));
+}
+
+}  // namespace vr

@@ -1,0 +1,644 @@
+#include "core/live_codec.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace vr {
+namespace {
+
+// Top-level keys classify() looks at. The value slots keep the string; the mark slots only
+// record presence (they are the distinctive keys of the kind table).
+enum slot : std::uint8_t {
+  s_id, s_customer_id, s_status, s_owner_type, s_owner_id, s_tm_update, s_tm_create, s_tm_delete,
+  s_value_count,
+  m_tm_transcript = s_value_count, m_language, m_provider, m_service_agent_id,
+  m_duration_waiting, m_duration_service, m_username, m_answer_method, m_groupcall_ids,
+  m_answer_groupcall_id, m_chained_call_ids, m_master_call_id, m_hangup_by, m_hangup_reason,
+  m_mute_direction, m_conferencecall_ids, m_pre_flow_id, m_post_flow_id, m_format, m_tm_start,
+  m_current_action, m_executed_actions, m_forward_action_id, m_targets,
+  k_event_type, k_type, k_data,
+  slot_count,
+  no_slot = 0xff,
+};
+static_assert(slot_count <= 64, "marks are a 64-bit set");
+
+struct key_entry {
+  std::string_view name;
+  slot s;
+};
+
+constexpr key_entry key_table[] = {
+    {"id", s_id}, {"customer_id", s_customer_id}, {"status", s_status},
+    {"owner_type", s_owner_type}, {"owner_id", s_owner_id}, {"tm_update", s_tm_update},
+    {"tm_create", s_tm_create}, {"tm_delete", s_tm_delete},
+    {"tm_transcript", m_tm_transcript},
+    {"language", m_language}, {"provider", m_provider}, {"service_agent_id", m_service_agent_id},
+    {"duration_waiting", m_duration_waiting}, {"duration_service", m_duration_service},
+    {"username", m_username}, {"answer_method", m_answer_method},
+    {"groupcall_ids", m_groupcall_ids}, {"answer_groupcall_id", m_answer_groupcall_id},
+    {"chained_call_ids", m_chained_call_ids}, {"master_call_id", m_master_call_id},
+    {"hangup_by", m_hangup_by}, {"hangup_reason", m_hangup_reason},
+    {"mute_direction", m_mute_direction}, {"conferencecall_ids", m_conferencecall_ids},
+    {"pre_flow_id", m_pre_flow_id}, {"post_flow_id", m_post_flow_id}, {"format", m_format},
+    {"tm_start", m_tm_start}, {"current_action", m_current_action},
+    {"executed_actions", m_executed_actions}, {"forward_action_id", m_forward_action_id},
+    {"targets", m_targets}, {"event_type", k_event_type}, {"type", k_type}, {"data", k_data},
+};
+
+// Keys bucketed by length: a frame has ~30 keys, so lookup must be a couple of compares.
+struct key_index {
+  static constexpr std::size_t max_len = 24;
+  std::array<std::vector<key_entry>, max_len + 1> by_len;
+  key_index() {
+    for (const auto& e : key_table) by_len[e.name.size()].push_back(e);
+  }
+  slot find(std::string_view key) const noexcept {
+    if (key.size() > max_len) return no_slot;
+    for (const auto& e : by_len[key.size()])
+      if (e.name == key) return e.s;
+    return no_slot;
+  }
+};
+
+const key_index& keys() {
+  static const key_index index;
+  return index;
+}
+
+constexpr std::uint64_t bit(slot s) { return std::uint64_t{1} << s; }
+
+struct kind_row {
+  std::string_view resource;
+  std::uint64_t any_of;
+};
+
+// Order matters: groupcall before call (both have master_call_id).
+constexpr kind_row kind_table[] = {
+    // not transcribe_id: conferences carry one too
+    {"transcript", bit(m_tm_transcript)},
+    {"transcribe", bit(m_language) | bit(m_provider)},
+    {"queuecall", bit(m_service_agent_id) | bit(m_duration_waiting) | bit(m_duration_service)},
+    {"agent", bit(m_username)},
+    {"groupcall", bit(m_answer_method) | bit(m_groupcall_ids) | bit(m_answer_groupcall_id)},
+    {"call", bit(m_chained_call_ids) | bit(m_master_call_id) | bit(m_hangup_by) |
+                 bit(m_hangup_reason) | bit(m_mute_direction)},
+    {"conference", bit(m_conferencecall_ids) | bit(m_pre_flow_id) | bit(m_post_flow_id)},
+    {"recording", bit(m_format) | bit(m_tm_start)},
+    {"activeflow", bit(m_current_action) | bit(m_executed_actions) | bit(m_forward_action_id)},
+    {"message", bit(m_targets)},
+};
+
+struct status_row {
+  std::string_view resource;
+  std::string_view status;
+  std::string_view event;  // suffix after "<resource>_"
+};
+
+constexpr status_row status_table[] = {
+    {"call", "dialing", "dialing"}, {"call", "ringing", "ringing"},
+    {"call", "progressing", "progressing"}, {"call", "terminating", "terminating"},
+    {"call", "canceling", "canceling"}, {"call", "hangup", "hangup"},
+    {"groupcall", "progressing", "progressing"}, {"groupcall", "hangup", "hangup"},
+    {"recording", "recording", "started"}, {"recording", "ended", "finished"},
+    {"queuecall", "initiating", "created"}, {"queuecall", "waiting", "waiting"},
+    {"queuecall", "connecting", "connecting"}, {"queuecall", "service", "serviced"},
+    {"queuecall", "done", "done"}, {"queuecall", "abandoned", "abandoned"},
+    {"transcribe", "progressing", "progressing"}, {"transcribe", "done", "done"},
+};
+
+constexpr std::string_view owned_resources[] = {"call", "groupcall", "recording",
+                                                "conversation", "file", "chat"};
+constexpr std::string_view nil_uuid = "00000000-0000-0000-0000-000000000000";
+
+// The topic grammar's resource_id, minus the pattern-only '*'.
+bool id_segment(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (c <= 0x20 || c == 0x7f || c == ':' || c == '*' || c == '"' || c == '\\') return false;
+  return true;
+}
+
+// Appends `s`, lower-cased when it is a UUID (`uuid` is the caller's is_uuid(s), computed once).
+void append_id(std::string& out, std::string_view s, bool uuid) {
+  const std::size_t at = out.size();
+  out.append(s);
+  if (!uuid) return;
+  for (std::size_t i = at; i < out.size(); ++i)
+    if (out[i] >= 'A' && out[i] <= 'F') out[i] = static_cast<char>(out[i] + ('a' - 'A'));
+}
+
+void append_lower_if_uuid(std::string& out, std::string_view s) { append_id(out, s, is_uuid(s)); }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// [a-z][a-z0-9]*(_[a-z0-9]+)+
+bool wrapper_type(std::string_view t) noexcept {
+  if (t.empty() || t.front() < 'a' || t.front() > 'z') return false;
+  bool underscore = false;
+  char prev = 0;
+  for (char c : t) {
+    if (c == '_') {
+      if (prev == '_') return false;
+      underscore = true;
+    } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+      return false;
+    }
+    prev = c;
+  }
+  return underscore && prev != '_';
+}
+
+bool split4(std::string_view s, std::string_view (&parts)[4]) noexcept {
+  std::size_t n = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ':') {
+      if (n == 4) return false;
+      parts[n++] = s.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  return n == 4;
+}
+
+// A tm_* value that is a real time: production sends null for "not yet"; older services used a
+// 9999-01-01 sentinel for "never", which must not read as deleted.
+bool is_time(std::string_view v, bool present) noexcept {
+  return present && !v.empty() && v.substr(0, 4) != "9999";
+}
+
+constexpr std::uint64_t fnv_offset = 14695981039346656037ull;
+constexpr std::uint64_t fnv_prime = 1099511628211ull;
+
+void fnv(std::uint64_t& h, std::string_view s) noexcept {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= fnv_prime;
+  }
+  // 0xff never occurs in UTF-8, so it separates the parts unambiguously.
+  h ^= 0xff;
+  h *= fnv_prime;
+}
+
+}  // namespace
+
+struct live_codec::resource_fields {
+  std::string_view value[s_value_count];
+  std::uint64_t strings = 0;  // value slots holding a JSON string
+  std::uint64_t present = 0;  // every slot seen
+  std::size_t key_count = 0;
+  simdjson::dom::element type;
+  simdjson::dom::element data;
+
+  bool has(slot s) const noexcept { return (present & bit(s)) != 0; }
+  bool str(slot s) const noexcept { return (strings & bit(s)) != 0; }
+  std::string_view get(slot s) const noexcept { return str(s) ? value[s] : std::string_view{}; }
+};
+
+void live_codec::scan(simdjson::dom::object object, resource_fields& f) const {
+  const key_index& index = keys();
+  for (const auto kv : object) {
+    ++f.key_count;
+    const slot s = index.find(kv.key);
+    if (s == no_slot || f.has(s)) continue;  // the first of duplicate keys wins
+    f.present |= bit(s);
+    if (s < s_value_count) {
+      std::string_view v;
+      if (kv.value.get_string().get(v) == simdjson::SUCCESS) {
+        f.value[s] = v;
+        f.strings |= bit(s);
+      }
+    } else if (s == k_type) {
+      f.type = kv.value;
+    } else if (s == k_data) {
+      f.data = kv.value;
+    }
+  }
+}
+
+void live_codec::reset() {
+  out_.kind = frame_kind::malformed;
+  out_.event_type = {};
+  out_.timestamp = {};
+  out_.topic = {};
+  out_.data = {};
+  out_.action = {};
+  out_.code = {};
+  out_.message = {};
+  out_.topics.clear();
+  out_.raw = {};
+  out_.reason.clear();
+  out_.alt_topic = {};
+  out_.dedupe_key = 0;
+  out_.resource = {};
+}
+
+const frame_view& live_codec::fail(std::string reason) {
+  out_.kind = frame_kind::malformed;
+  out_.reason = std::move(reason);
+  return out_;
+}
+
+const frame_view& live_codec::ignore(std::string reason) {
+  out_.kind = frame_kind::ignored;
+  out_.reason = std::move(reason);
+  return out_;
+}
+
+// Runs on the client's io thread (strand of its connection).
+const frame_view& live_codec::classify(const char* data, std::size_t size, std::size_t capacity) {
+  reset();
+  if (size == 0) return fail("empty frame");
+  const char* buf = data;
+  if (capacity < size + simdjson::SIMDJSON_PADDING) {
+    copy_.assign(data, data + size);
+    copy_.resize(size + simdjson::SIMDJSON_PADDING, '\0');
+    buf = copy_.data();
+    capacity = copy_.size();
+  }
+
+  // The DOM parser validates everything (structure, UTF-8, escapes, numbers) before we look.
+  simdjson::dom::element root;
+  if (auto ec = dom_.parse(buf, size, false).get(root); ec != simdjson::SUCCESS)
+    return fail(std::string("frame is not valid JSON: ") + simdjson::error_message(ec));
+  simdjson::dom::object object;
+  if (root.get_object().get(object) != simdjson::SUCCESS) return fail("frame is not a JSON object");
+
+  resource_fields f;
+  scan(object, f);
+  const std::string_view whole = trim(std::string_view(buf, size));
+
+  if (f.has(k_event_type)) return envelope(object, buf, size, capacity);
+
+  std::string_view type;
+  const bool type_string = f.has(k_type) && f.type.get_string().get(type) == simdjson::SUCCESS;
+  if (type_string && (type == "ack" || type == "error") && !f.has(s_id) && !f.has(s_customer_id))
+    return control(object, type, whole);
+
+  if (type_string && f.key_count == 2 && f.has(k_data) && wrapper_type(type)) {
+    simdjson::dom::object inner;
+    if (f.data.get_object().get(inner) != simdjson::SUCCESS)
+      return fail("wrapped " + std::string(type) + " event: data is not an object");
+    resource_fields g;
+    scan(inner, g);
+    std::string_view span;
+    if (!member_span(buf, size, capacity, "data", span))
+      return fail("wrapped " + std::string(type) + " event: data cannot be located");
+    return resource_event(g, type.substr(0, type.find('_')), type, span);
+  }
+
+  for (const auto& row : kind_table)
+    if ((f.present & row.any_of) != 0) return resource_event(f, row.resource, {}, whole);
+  if (f.str(s_id) && f.str(s_customer_id))
+    return ignore("resource " + std::string(f.value[s_id]) + " has an unrecognised shape");
+  return ignore("object is neither an event nor a resource");
+}
+
+const frame_view& live_codec::resource_event(const resource_fields& f, std::string_view resource,
+                                             std::string_view wrapped_type, std::string_view data) {
+  const std::string_view customer = f.get(s_customer_id);
+  const std::string_view id = f.get(s_id);
+  if (!is_uuid(customer))
+    return fail(std::string(resource) + " event without a customer_id UUID");
+  if (!id_segment(id)) return fail(std::string(resource) + " event without a usable id");
+
+  const std::string_view status = f.get(s_status);
+  const std::string_view tm_update = f.get(s_tm_update);
+  const std::string_view tm_create = f.get(s_tm_create);
+
+  if (!wrapped_type.empty()) {
+    out_.event_type = wrapped_type;
+  } else {
+    std::string_view suffix;
+    if (is_time(f.get(s_tm_delete), f.str(s_tm_delete))) suffix = "deleted";
+    if (suffix.empty() && f.str(s_status)) {
+      for (const auto& row : status_table)
+        if (row.resource == resource && row.status == status) {
+          suffix = row.event;
+          break;
+        }
+    }
+    if (suffix.empty()) {
+      const bool fresh = !f.str(s_tm_update) || tm_update == tm_create;
+      if (resource == "agent")
+        suffix = fresh ? "created" : "status_updated";
+      else
+        suffix = fresh ? "created" : "updated";
+    }
+    event_type_.assign(resource);
+    event_type_.push_back('_');
+    event_type_.append(suffix);
+    out_.event_type = event_type_;
+  }
+
+  const bool id_uuid = is_uuid(id);
+  topic_.assign("customer_id:");
+  append_id(topic_, customer, true);
+  topic_.push_back(':');
+  const std::size_t resource_at = topic_.size();
+  topic_.append(resource);
+  topic_.push_back(':');
+  append_id(topic_, id, id_uuid);
+  out_.topic = topic_;
+  out_.resource = std::string_view(topic_).substr(resource_at, resource.size());
+
+  alt_topic_.clear();
+  const std::string_view owner = f.get(s_owner_id);
+  if (live_has_owner(resource) && f.get(s_owner_type) == "agent" && owner != nil_uuid &&
+      is_uuid(owner)) {
+    alt_topic_.assign("agent_id:");
+    append_id(alt_topic_, owner, true);
+  } else if (const std::string_view alias = live_documented_alias(resource); !alias.empty()) {
+    alt_topic_.assign(topic_, 0, resource_at);  // customer_id:<customer>:
+    resource = alias;
+  }
+  if (!alt_topic_.empty()) {
+    if (alt_topic_.back() != ':') alt_topic_.push_back(':');
+    alt_topic_.append(resource);
+    alt_topic_.push_back(':');
+    append_id(alt_topic_, id, id_uuid);
+    out_.alt_topic = alt_topic_;
+  }
+
+  out_.timestamp = f.str(s_tm_update) ? tm_update : tm_create;
+  out_.data = data;
+
+  std::uint64_t h = fnv_offset;
+  fnv(h, out_.resource);
+  fnv(h, id);
+  fnv(h, out_.event_type);
+  if (f.str(s_tm_update) || f.str(s_status)) {
+    fnv(h, tm_update);
+    fnv(h, status);
+  } else {
+    fnv(h, tm_create);
+  }
+  out_.dedupe_key = h == 0 ? 1 : h;
+  out_.kind = frame_kind::event;
+  return out_;
+}
+
+const frame_view& live_codec::envelope(simdjson::dom::object object, const char* buf,
+                                       std::size_t size, std::size_t capacity) {
+  std::string_view event_type, topic, timestamp;
+  simdjson::dom::element value;
+  if (object["event_type"].get_string().get(event_type) != simdjson::SUCCESS)
+    return fail("event_type is not a string");
+  if (object["topic"].get(value) != simdjson::SUCCESS || value.get_string().get(topic) != simdjson::SUCCESS)
+    return fail("event " + std::string(event_type) + " has no topic string");
+  if (object["timestamp"].get(value) == simdjson::SUCCESS && !value.is_null() &&
+      value.get_string().get(timestamp) != simdjson::SUCCESS)
+    return fail("event " + std::string(event_type) + " has a timestamp that is not a string");
+  std::string_view data;
+  if (!member_span(buf, size, capacity, "data", data))
+    return fail("event " + std::string(event_type) + " has no data");
+  out_.kind = frame_kind::event;
+  out_.event_type = event_type;
+  out_.topic = topic;
+  out_.timestamp = timestamp;
+  out_.data = data;
+  std::string_view parts[4];
+  if (split4(topic, parts)) out_.resource = parts[2];
+  return out_;
+}
+
+const frame_view& live_codec::control(simdjson::dom::object object, std::string_view type,
+                                      std::string_view raw) {
+  simdjson::dom::element value;
+  auto text = [&](const char* key, std::string_view& out) {
+    if (object[key].get(value) != simdjson::SUCCESS) return true;
+    return value.get_string().get(out) == simdjson::SUCCESS;
+  };
+  if (!text("action", out_.action)) return fail(std::string(type) + " frame: action is not a string");
+  if (object["topics"].get(value) == simdjson::SUCCESS) {
+    simdjson::dom::array topics;
+    if (value.get_array().get(topics) != simdjson::SUCCESS)
+      return fail(std::string(type) + " frame: topics is not an array");
+    for (const auto t : topics) {
+      std::string_view s;
+      if (t.get_string().get(s) != simdjson::SUCCESS)
+        return fail(std::string(type) + " frame: topics holds a value that is not a string");
+      out_.topics.emplace_back(s);
+    }
+  }
+  if (type == "error") {
+    if (!text("code", out_.code)) return fail("error frame: code is not a string");
+    if (!text("message", out_.message)) return fail("error frame: message is not a string");
+    out_.kind = frame_kind::error;
+  } else {
+    out_.kind = frame_kind::ack;
+  }
+  out_.raw = raw;
+  return out_;
+}
+
+// The DOM has no source positions, so the raw text of one top-level member comes from a second,
+// on-demand pass over the (already validated) frame.
+bool live_codec::member_span(const char* buf, std::size_t size, std::size_t capacity,
+                             std::string_view key, std::string_view& out) {
+  simdjson::ondemand::document doc;
+  if (spans_.iterate(buf, size, capacity).get(doc) != simdjson::SUCCESS) return false;
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
+  for (auto member : object) {
+    simdjson::ondemand::field field;
+    if (std::move(member).get(field) != simdjson::SUCCESS) return false;
+    std::string_view name;
+    if (field.unescaped_key().get(name) != simdjson::SUCCESS) return false;
+    if (name != key) continue;
+    simdjson::ondemand::value value = field.value();
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type) != simdjson::SUCCESS) return false;
+    std::string_view raw;
+    if (type == simdjson::ondemand::json_type::object) {
+      simdjson::ondemand::object o;
+      if (value.get_object().get(o) != simdjson::SUCCESS || o.raw_json().get(raw) != simdjson::SUCCESS)
+        return false;
+    } else if (type == simdjson::ondemand::json_type::array) {
+      simdjson::ondemand::array a;
+      if (value.get_array().get(a) != simdjson::SUCCESS || a.raw_json().get(raw) != simdjson::SUCCESS)
+        return false;
+    } else {
+      raw = value.raw_json_token();
+    }
+    out = trim(raw);
+    return true;
+  }
+  return false;
+}
+
+std::string_view live_documented_alias(std::string_view live_resource) noexcept {
+  if (live_resource == "queuecall") return "queue";
+  if (live_resource == "transcribe" || live_resource == "transcript") return "transcription";
+  return {};
+}
+
+bool live_has_owner(std::string_view resource) noexcept {
+  return std::find(std::begin(owned_resources), std::end(owned_resources), resource) !=
+         std::end(owned_resources);
+}
+
+std::vector<std::string> live_wire_topics(std::string_view pattern) {
+  std::vector<std::string> out;
+  std::string normal, error;
+  std::string_view p[4];
+  if (!normalize_pattern(pattern, normal, error) || !split4(normal, p)) return out;
+  std::string prefix(p[0]);
+  prefix.push_back(':');
+  append_lower_if_uuid(prefix, p[1]);
+  prefix.push_back(':');
+  if (p[2] == "*") {
+    out.push_back(std::move(prefix));
+    return out;
+  }
+  std::string_view resources[2] = {p[2], {}};
+  if (p[2] == "queue") {
+    resources[0] = "queuecall";
+  } else if (p[2] == "transcription") {
+    resources[0] = "transcribe";
+    resources[1] = "transcript";
+  }
+  for (std::string_view r : resources) {
+    if (r.empty()) continue;
+    std::string t = prefix;
+    t.append(r);
+    t.push_back(':');
+    if (p[3] == "*") {
+      t.append(r);
+      t.push_back('_');
+    } else {
+      append_lower_if_uuid(t, p[3]);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+live_check live_permission_check(std::string_view pattern, live_credential credential,
+                                 std::string_view agent_id) {
+  live_check r;
+  std::string normal;
+  std::string_view p[4];
+  if (!normalize_pattern(pattern, normal, r.message) || !split4(normal, p)) {
+    r.verdict = live_verdict::deny;
+    r.code = "INVALID_TOPIC";
+    return r;
+  }
+  std::string quoted;
+  append_json_string(quoted, normal);
+  if (p[0] == "agent_id") {
+    if (credential == live_credential::access_key) {
+      r.verdict = live_verdict::deny;
+      r.code = "PERMISSION_DENIED";
+      r.message = "an access key belongs to no agent: the live server closes the connection on " + quoted;
+      return r;
+    }
+    if (!agent_id.empty() && !iequals(agent_id, p[1])) {
+      r.verdict = live_verdict::deny;
+      r.code = "PERMISSION_DENIED";
+      r.message = "the token belongs to agent " + std::string(agent_id) +
+                  ": the live server closes the connection on another agent's topic " + quoted;
+      return r;
+    }
+    if (p[2] != "*" && !live_has_owner(p[2])) {
+      r.verdict = live_verdict::warn;
+      r.message = "the live server never publishes " + std::string(p[2]) +
+                  " events on agent_id topics: " + quoted + " will receive nothing";
+      return r;
+    }
+  }
+  if (p[2] == "conferencecall") {
+    r.verdict = live_verdict::warn;
+    r.message = "the live server never publishes conferencecall events: " + quoted + " will receive nothing";
+  } else if (p[2] == "queue" && p[3] != "*") {
+    r.verdict = live_verdict::warn;
+    r.message = "live queue calls carry no queue id: " + quoted +
+                " only matches the queue call whose own id is " + std::string(p[3]);
+  }
+  return r;
+}
+
+dedupe_window::dedupe_window(std::size_t capacity) : ring_(capacity, 0) {
+  if (capacity == 0) return;
+  std::size_t slots = 2;
+  while (slots < capacity * 2) slots *= 2;  // load factor <= 1/2 keeps probes short
+  table_.assign(slots, 0);
+  mask_ = slots - 1;
+}
+
+std::size_t dedupe_window::home(std::uint64_t key) const noexcept {
+  // splitmix64 finaliser: keys built by hand (tests, emulator) must spread too.
+  key ^= key >> 30;
+  key *= 0xbf58476d1ce4e5b9ull;
+  key ^= key >> 27;
+  key *= 0x94d049bb133111ebull;
+  key ^= key >> 31;
+  return static_cast<std::size_t>(key) & mask_;
+}
+
+// Runs on the client's io thread.
+bool dedupe_window::seen_recently(std::uint64_t key) {
+  if (key == 0 || ring_.empty()) return false;
+  std::size_t i = home(key);
+  while (table_[i] != 0) {
+    if (table_[i] == key) return true;
+    i = (i + 1) & mask_;
+  }
+  if (size_ == ring_.size()) {
+    erase(ring_[next_]);
+    --size_;
+    // erasing shifts entries back, so the free slot found above may have moved
+    i = home(key);
+    while (table_[i] != 0) i = (i + 1) & mask_;
+  }
+  table_[i] = key;
+  ring_[next_] = key;
+  next_ = (next_ + 1) % ring_.size();
+  ++size_;
+  return false;
+}
+
+void dedupe_window::erase(std::uint64_t key) {
+  std::size_t hole = home(key);
+  while (table_[hole] != key) hole = (hole + 1) & mask_;
+  // Backward-shift deletion: later entries of the probe run move into the hole when their home
+  // slot is not between the hole and where they sit, so no tombstones are needed.
+  std::size_t j = hole;
+  for (;;) {
+    j = (j + 1) & mask_;
+    const std::uint64_t k = table_[j];
+    if (k == 0) break;
+    if (((j - home(k)) & mask_) >= ((j - hole) & mask_)) {
+      table_[hole] = k;
+      hole = j;
+    }
+  }
+  table_[hole] = 0;
+}
+
+void dedupe_window::clear() {
+  std::fill(table_.begin(), table_.end(), 0);
+  std::fill(ring_.begin(), ring_.end(), 0);
+  next_ = 0;
+  size_ = 0;
+}
+
+}  // namespace vr

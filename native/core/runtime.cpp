@@ -1,0 +1,29 @@
+#include "core/runtime.h"
+
+namespace vr {
+
+io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
+  thread_ = std::thread([this] {
+    // io thread. A handler that throws is a bug in that handler; the loop keeps serving the
+    // other connections instead of terminating the process.
+    for (;;) {
+      try {
+        ioc_.run();
+        return;
+      } catch (...) {
+      }
+    }
+  });
+}
+
+io_runtime::~io_runtime() { stop_and_join(); }
+
+void io_runtime::stop_and_join() {
+  guard_.reset();
+  ioc_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool io_runtime::on_io_thread() const noexcept { return thread_.get_id() == std::this_thread::get_id(); }
+
+}  // namespace vr

@@ -1,0 +1,103 @@
+// The WebSocket transport behind vr::client: one object per connection attempt, over plain TCP
+// (transport_plain.cpp) or TLS (transport_tls.cpp). Beast's websocket templates are
+// instantiated only in those two translation units; the connection state machine (client.cpp)
+// sees this small interface. Private to native/core.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/system/error_code.hpp>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace vr {
+struct tls_config;
+}
+
+namespace vr::detail {
+
+using error_code = boost::system::error_code;
+using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+enum class connect_stage { tcp, tls, upgrade };
+
+// Receives the completions of one transport. Every call runs on the client's strand (io
+// thread). `generation` identifies the attempt, so completions of an abandoned attempt can be
+// told apart from the current one.
+class transport_listener {
+ public:
+  virtual void on_transport_connected(std::uint64_t generation, error_code ec, connect_stage stage) = 0;
+  virtual void on_transport_read(std::uint64_t generation, error_code ec, std::size_t bytes) = 0;
+  virtual void on_transport_written(std::uint64_t generation, error_code ec) = 0;
+  virtual void on_transport_closed(std::uint64_t generation, error_code ec) = 0;
+  // A ping, pong or close frame arrived (Beast answers pings itself).
+  virtual void on_transport_control(std::uint64_t generation, bool pong) = 0;
+
+ protected:
+  ~transport_listener() = default;
+};
+
+struct upgrade_request {
+  std::string host_header;  // host[:port], IPv6 in brackets
+  std::string target;       // path and query, credential included
+  std::string user_agent;
+  std::uint64_t max_payload = 0;
+};
+
+// What the server answered to the upgrade request (set once on_transport_connected ran).
+struct upgrade_response {
+  unsigned status = 0;  // 0 when no HTTP response was read
+  std::string retry_after;
+  std::string upgrade_header;
+};
+
+// All members run on the strand (io thread). At most one read and one write/ping/close are
+// outstanding at a time; the client's write queue guarantees it.
+class transport {
+ public:
+  virtual ~transport() = default;
+
+  virtual void connect(const boost::asio::ip::tcp::resolver::results_type& endpoints,
+                       const upgrade_request& request) = 0;
+  virtual void read() = 0;
+  virtual boost::beast::flat_buffer& buffer() noexcept = 0;
+  virtual bool got_text() const noexcept = 0;
+  // `text` must stay valid until on_transport_written.
+  virtual void write_text(std::string_view text) = 0;
+  virtual void ping() = 0;   // completes through on_transport_written
+  virtual void close() = 0;  // close handshake with code 1000
+  virtual void cut() noexcept = 0;  // closes the socket at once; pending operations fail
+
+  virtual const upgrade_response& response() const noexcept = 0;
+  // The peer's close frame, when one arrived (code 0 otherwise).
+  virtual std::uint16_t close_code() const noexcept = 0;
+  virtual std::string close_reason() const = 0;
+  // Non-empty when the TLS handshake failed because the peer's certificate was refused.
+  virtual const std::string& verify_failure() const noexcept = 0;
+};
+
+std::shared_ptr<transport> make_plain_transport(const strand_type& strand,
+                                                std::weak_ptr<transport_listener> listener,
+                                                std::uint64_t generation);
+
+// Builds the client TLS context once per client. Returns null and sets `error` when a PEM in
+// the configuration cannot be used or no trust store can be loaded.
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const tls_config& config, std::string& error);
+
+// `server_name` is used for SNI (unless it is an IP literal) and for hostname verification.
+std::shared_ptr<transport> make_tls_transport(const strand_type& strand,
+                                              std::weak_ptr<transport_listener> listener,
+                                              std::uint64_t generation,
+                                              std::shared_ptr<boost::asio::ssl::context> context,
+                                              std::string server_name, bool verify_peer);
+
+}  // namespace vr::detail

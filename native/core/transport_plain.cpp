@@ -1,0 +1,12 @@
+// ws:// transport: Beast's websocket over a plain TCP stream.
+#include "core/transport_impl.h"
+
+namespace vr::detail {
+
+std::shared_ptr<transport> make_plain_transport(const strand_type& strand,
+                                                std::weak_ptr<transport_listener> listener,
+                                                std::uint64_t generation) {
+  return std::make_shared<ws_transport<beast::tcp_stream>>(std::move(listener), generation, strand);
+}
+
+}  // namespace vr::detail

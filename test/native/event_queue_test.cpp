@@ -1,0 +1,223 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/event_queue.h"
+
+namespace {
+
+// Decodes UTF-8 to UTF-16 the way JavaScript strings hold text, independently of the queue.
+std::u16string to_utf16(std::string_view s) {
+  std::u16string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(char16_t(0xD800 + (cp >> 10)));
+      out.push_back(char16_t(0xDC00 + (cp & 0x3FF)));
+    } else {
+      out.push_back(char16_t(cp));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::u16string slice(const vr::batch& b, std::size_t record, int field) {
+  const auto text = to_utf16(b.text);
+  const auto begin = b.meta.at(record * vr::kMetaStride + 1 + field * 2);
+  const auto end = b.meta.at(record * vr::kMetaStride + 2 + field * 2);
+  REQUIRE(begin <= end);
+  REQUIRE(std::size_t(end) <= text.size());
+  return text.substr(begin, end - begin);
+}
+
+}  // namespace
+
+TEST_CASE("event_queue: ASCII records and their offsets", "[event_queue]") {
+  int wakes = 0;
+  vr::event_queue q(10, [&] { ++wakes; });
+  CHECK(q.push_event("call.status", "customer_id:a:call:b", "2024-01-15T10:30:05.000000Z",
+                     R"({"id":"b"})"));
+  q.push_control(R"({"type":"state","state":"connected"})");
+  q.push_server(R"({"type":"ack"})");
+  CHECK(q.depth() == 1);
+
+  vr::batch b;
+  CHECK(q.drain(b) == 1);
+  CHECK(b.events == 1);
+  CHECK(b.ascii);
+  CHECK(b.text ==
+        "call.statuscustomer_id:a:call:b2024-01-15T10:30:05.000000Z{\"id\":\"b\"}"
+        "{\"type\":\"state\",\"state\":\"connected\"}{\"type\":\"ack\"}");
+  CHECK(b.meta == std::vector<std::int32_t>{
+                      1, 0, 11, 11, 31, 31, 58, 58, 68,  //
+                      2, 68, 104, 0, 0, 0, 0, 0, 0,      //
+                      3, 104, 118, 0, 0, 0, 0, 0, 0,
+                  });
+  CHECK(q.depth() == 0);
+  CHECK(wakes == 1);
+}
+
+TEST_CASE("event_queue: UTF-16 offsets for non-ASCII text", "[event_queue]") {
+  vr::event_queue q(10, [] {});
+  const std::string data = "{\"t\":\"caf\u00e9 \u20ac \U0001F600 \U0001F44D\U0001F3FD x\"}";
+  const std::string topic = "customer_id:a:call:\u00fc\U00010348";
+  q.push_event("call.status", topic, "", data);
+  q.push_control("{\"type\":\"fault\",\"m\":\"\u00e9\"}");
+  q.push_event("a\U0001F600", "", "t", "\"\u00e9\"");
+
+  vr::batch b;
+  REQUIRE(q.drain(b) == 2);
+  CHECK_FALSE(b.ascii);
+  REQUIRE(b.meta.size() == 3 * vr::kMetaStride);
+  CHECK(b.meta[0] == vr::record_event);
+  CHECK(b.meta[9] == vr::record_control);
+  CHECK(b.meta[18] == vr::record_event);
+  CHECK(slice(b, 0, 0) == u"call.status");
+  CHECK(slice(b, 0, 1) == to_utf16(topic));
+  CHECK(slice(b, 0, 1) == u"customer_id:a:call:\u00fc\U00010348");
+  CHECK(slice(b, 0, 2).empty());
+  CHECK(slice(b, 0, 3) == u"{\"t\":\"caf\u00e9 \u20ac \U0001F600 \U0001F44D\U0001F3FD x\"}");
+  CHECK(slice(b, 1, 0) == u"{\"type\":\"fault\",\"m\":\"\u00e9\"}");
+  CHECK(slice(b, 2, 0) == u"a\U0001F600");
+  CHECK(slice(b, 2, 1).empty());
+  CHECK(slice(b, 2, 2) == u"t");
+  CHECK(slice(b, 2, 3) == u"\"\u00e9\"");
+  CHECK(std::size_t(b.meta[26]) == to_utf16(b.text).size());
+
+  // The next batch starts again at 0 and is ASCII again.
+  q.push_event("x", "y", "z", "1");
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.ascii);
+  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4});
+}
+
+TEST_CASE("event_queue: one wake per outstanding period", "[event_queue]") {
+  int wakes = 0;
+  vr::event_queue q(100, [&] { ++wakes; });
+  vr::batch b;
+  CHECK(q.drain(b) == 0);
+  CHECK(wakes == 0);
+  q.push_event("a", "t", "", "1");
+  q.push_event("a", "t", "", "2");
+  q.push_control("{}");
+  CHECK(wakes == 1);
+  CHECK(q.drain(b) == 2);
+  q.push_server("{}");
+  CHECK(wakes == 2);
+  q.push_event("a", "t", "", "3");
+  CHECK(wakes == 2);
+  CHECK(q.drain(b) == 1);
+  CHECK(b.meta.size() == 2 * vr::kMetaStride);
+  // A drain that finds nothing still ends the outstanding period.
+  CHECK(q.drain(b) == 0);
+  CHECK(b.text.empty());
+  CHECK(b.meta.empty());
+  q.push_control("{}");
+  CHECK(wakes == 3);
+}
+
+TEST_CASE("event_queue: wake runs outside the lock", "[event_queue]") {
+  std::size_t seen = 0;
+  bool answered = false;
+  vr::event_queue* queue = nullptr;
+  vr::event_queue q(100, [&] {
+    // Asked from another thread so that a held lock shows up as a timeout, not a hang.
+    auto depth = std::async(std::launch::async, [&] { return queue->depth(); });
+    answered = depth.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+    if (answered) seen = depth.get();
+  });
+  queue = &q;
+  q.push_event("a", "t", "", "1");
+  CHECK(answered);
+  CHECK(seen == 1);
+}
+
+TEST_CASE("event_queue: backpressure at max_events", "[event_queue]") {
+  vr::event_queue q(3, [] {});
+  CHECK(q.max_events() == 3);
+  CHECK(q.push_event("a", "t", "", "1"));
+  CHECK(q.push_event("a", "t", "", "2"));
+  q.push_control("{}");  // control records do not count
+  CHECK_FALSE(q.push_event("a", "t", "", "3"));
+  CHECK_FALSE(q.push_event("a", "t", "", "4"));
+  CHECK(q.depth() == 4);
+  vr::batch b;
+  CHECK(q.drain(b) == 4);
+  CHECK(b.text == "at1at2{}at3at4");
+  CHECK(q.push_event("a", "t", "", "5"));
+}
+
+TEST_CASE("event_queue: a huge batch also asks the reader to pause", "[event_queue]") {
+  vr::event_queue q(1000, [] {});
+  CHECK(q.push_event("a", "t", "", std::string(1000, 'x')));
+  CHECK_FALSE(q.push_event("a", "t", "", std::string(std::size_t{1} << 26, 'x')));
+  vr::batch b;
+  CHECK(q.drain(b) == 2);
+  CHECK(q.push_event("a", "t", "", "1"));
+}
+
+TEST_CASE("event_queue: drain reuses the buffers", "[event_queue]") {
+  vr::event_queue q(10, [] {});
+  vr::batch b;
+  q.push_event("a", "t", "", std::string(100000, 'x'));
+  REQUIRE(q.drain(b) == 1);
+  const auto big = b.text.capacity();
+  REQUIRE(big >= 100000);
+  q.push_event("a", "t", "", "small");
+  REQUIRE(q.drain(b) == 1);  // the big buffer goes back to the queue...
+  CHECK(b.text == "atsmall");
+  q.push_event("a", "t", "", "again");
+  REQUIRE(q.drain(b) == 1);  // ...and comes back with the next batch
+  CHECK(b.text == "atagain");
+  CHECK(b.text.capacity() >= big);
+}
+
+TEST_CASE("event_queue: producer and consumer threads", "[event_queue]") {
+  constexpr int kEvents = 100000;
+  std::mutex m;
+  std::condition_variable cv;
+  bool woken = false;
+  vr::event_queue q(512, [&] {
+    std::lock_guard<std::mutex> lock(m);
+    woken = true;
+    cv.notify_one();
+  });
+  std::thread producer([&] {
+    for (int i = 0; i < kEvents; ++i) {
+      if (!q.push_event("e", "t", "", std::to_string(i))) {
+        while (q.depth() >= q.max_events()) std::this_thread::yield();
+      }
+    }
+  });
+  int next = 0;
+  vr::batch b;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (next < kEvents && std::chrono::steady_clock::now() < deadline) {
+    {
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return woken; });
+      woken = false;
+    }
+    const auto n = q.drain(b);
+    REQUIRE(b.meta.size() == n * vr::kMetaStride);
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto* rec = &b.meta[r * vr::kMetaStride];
+      const std::string data = b.text.substr(rec[7], rec[8] - rec[7]);
+      if (data != std::to_string(next)) FAIL("expected " << next << " got " << data);
+      ++next;
+    }
+  }
+  producer.join();
+  CHECK(next == kEvents);
+  CHECK(q.depth() == 0);
+}
