@@ -6,6 +6,9 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* state = new vr::addon::addon_state();
   env.SetInstanceData<vr::addon::addon_state>(state);
+  // Cleanup hooks run in reverse order of registration, so this one runs before Node-API
+  // finalizes the environment's references and instance data (its hook was added earlier).
+  state->register_cleanup(env);
   vr::addon::init_client(env, exports, *state);
   vr::addon::init_emulator(env, exports, *state);
   return exports;
