@@ -1,0 +1,149 @@
+// The local stand-in for VoIPBIN's real-time endpoint: a WebSocket server on its own io_context
+// and threads, speaking either the documented or the live dialect (docs/protocol-voipbin.md).
+//
+// Beast and Asio stay out of this header; the implementation is split over server.cpp (listener,
+// registry, publishing), session.cpp (framing, queues, protocol rules), session_tls.cpp and
+// session_plain.cpp (the two transports) and auth.cpp (JWT, access keys, upgrade decisions).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vr::emu {
+
+enum class wire_dialect { documented, live };
+
+struct options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  wire_dialect dialect = wire_dialect::documented;
+  std::string secret;    // HS256 key for JWTs (raw bytes)
+  std::string tls_cert;  // PEM; both set = wss
+  std::string tls_key;
+  std::uint32_t ping_interval_ms = 10000;  // 0 = no pings
+  std::uint32_t read_timeout_ms = 60000;   // no pong (live) / no frame (documented) for this long: drop; 0 = never
+  std::uint32_t rate_limit = 20;           // documented: subscribe/unsubscribe messages per second; 0 = off
+  std::uint32_t upgrade_rate_limit = 0;    // upgrades per second over all clients (429); 0 = off
+  std::uint32_t retry_after_s = 1;         // Retry-After of that 429
+  std::size_t buffer_size = 2000;          // events queued per connection before silent drops
+  bool live_wrapper = false;               // live: the pre-2026-07 {"type","data"} frames
+  std::uint64_t max_message = 64ull * 1024 * 1024;  // client message size before the socket is cut
+  unsigned threads = 1;
+};
+
+// One published event, as JS hands it over (strings already extracted from `data`).
+struct event_input {
+  std::string event_type;
+  std::string timestamp;
+  std::string topic;  // empty = derived from customer_id / resource / id
+  std::string data;   // JSON text of the resource
+  std::string customer_id;
+  std::string id;
+  std::string owner_type;
+  std::string owner_id;
+};
+
+struct blast_options {
+  std::uint64_t count = 100000;  // frames per subscribed connection
+  std::size_t size = 300;        // approximate bytes of each event's JSON
+  std::string customer_id;
+  std::string owner_id;                  // when set, calls are owned by this agent (agent routes)
+  std::vector<std::string> resources;   // cycled over the pool; default {"call"}
+  std::uint32_t ids = 64;               // distinct events in the pre-serialized pool
+};
+
+enum class fault_kind {
+  no_pong,    // toggle: client pings get no pong
+  stall,      // toggle: stop reading and writing (queues fill, then drop)
+  malformed,  // one shot: a text frame that is not JSON (or `text`)
+  binary,     // one shot: a binary frame
+  oversized,  // one shot: a valid event frame of `size` bytes
+  drop,       // one shot: close every socket without a close frame
+  refuse,     // toggle: answer every upgrade with `status` (and Retry-After when set)
+};
+
+struct fault_args {
+  bool enabled = true;
+  std::string text;
+  std::uint64_t size = 0;
+  std::uint32_t status = 0;
+  std::uint32_t retry_after_s = 0;
+};
+
+struct blast_report {
+  std::uint64_t connections = 0;
+  std::uint64_t events = 0;
+  std::uint64_t bytes = 0;
+  double wall_ms = 0;
+  double cpu_ms = 0;
+};
+
+struct stats {
+  std::uint64_t connections = 0;  // open WebSocket connections now
+  std::uint64_t connections_total = 0;
+  std::uint64_t upgrades_refused = 0;
+  std::uint64_t subscriptions = 0;  // active patterns summed over connections
+  std::uint64_t messages_received = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t events_published = 0;
+  std::uint64_t events_sent = 0;
+  std::uint64_t events_dropped = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t pings_sent = 0;
+  std::uint64_t pongs_received = 0;
+  std::uint64_t timeouts = 0;  // connections dropped by the read deadline
+  std::uint64_t errors_sent = 0;
+  std::uint64_t acks_sent = 0;
+  double cpu_ms = 0;  // CPU time of the emulator's io threads
+  bool blast_running = false;
+  blast_report last_blast;
+};
+
+namespace detail {
+struct server_state;
+struct engine;
+}  // namespace detail
+
+class emulator {
+ public:
+  // `notify` receives small JSON records (connection, subscribe, unsubscribe, close, blast,
+  // stopped); it is called on the emulator's io threads and must not block.
+  using notify_fn = std::function<void(std::string)>;
+
+  emulator(options opts, notify_fn notify);
+  ~emulator();  // hard stop: join()
+  emulator(const emulator&) = delete;
+  emulator& operator=(const emulator&) = delete;
+
+  // Binds, listens and starts the io threads. Throws std::runtime_error with a readable message.
+  void start();
+  std::uint16_t port() const noexcept { return port_; }
+  bool secure() const noexcept;
+
+  // Any thread. Throws std::invalid_argument when the event cannot be routed.
+  void publish(const event_input& ev);
+  void add_access_key(std::string key, std::string customer_id);
+  void set_frozen(std::string customer_id, bool frozen);
+  void fault(fault_kind kind, const fault_args& args);
+  void clear_faults();
+  void disconnect_all(bool abrupt, std::uint16_t code);
+  // Returns the blast id; its report arrives as a {"type":"blast"} record.
+  std::uint64_t blast(const blast_options& opts);
+  stats snapshot() const;
+
+  // Graceful: stop accepting, close every connection (a close frame in the documented dialect,
+  // a bare TCP close in the live one), then notify {"type":"stopped"}. Idempotent.
+  void shutdown(std::uint32_t grace_ms);
+  // Stops the loop and joins the threads. Idempotent; never call from an io thread.
+  void join();
+
+ private:
+  std::shared_ptr<detail::server_state> state_;
+  std::unique_ptr<detail::engine> engine_;  // io_context, acceptor, TLS context, threads
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace vr::emu
