@@ -1,0 +1,174 @@
+'use strict';
+
+// `voip-realtime tail`: subscribe and print every event, one line each (or one JSON object per
+// line with --json). Fails fast: a first connection that does not come up ends the command with
+// the error code instead of retrying forever; once connected, drops are retried like any client.
+
+const fs = require('node:fs');
+const { UsageError, parse, number, oneOf } = require('./args');
+const { colorEnabled, formatLine, paint } = require('./format');
+
+const USAGE = `Usage: voip-realtime tail --topic <pattern> [--topic <pattern> ...] [options]
+
+Prints VoIPBIN real-time events as they arrive, one line per event.
+
+Options:
+  --url <url>           WebSocket endpoint (default $VOIPBIN_URL or wss://api.voipbin.net/v1.0/ws)
+  --token <jwt>         JWT, sent as ?token= (default $VOIPBIN_TOKEN)
+  --access-key <key>    access key, sent as ?accesskey= (default $VOIPBIN_ACCESS_KEY)
+  -t, --topic <pattern> topic pattern to subscribe to, repeatable, for example
+                        customer_id:<uuid>:call:*
+  --type <event_type>   only print these event types, repeatable; a trailing * matches a
+                        prefix (--type 'call.*')
+  --json                one JSON object per line: {"event_type","timestamp","topic","data"}
+  --count <n>           exit after printing n events
+  --dialect <d>         documented, live or auto (default: the client's default)
+  --ca <file>           PEM file of certificate authorities to trust (wss:// with a private CA)
+  --insecure            allow ws:// with a credential to a host other than this machine
+  --no-color            never colour the output (colour is used only on a terminal and
+                        when NO_COLOR is unset)
+  -h, --help            show this help
+
+Exit codes: 0 on Ctrl-C or after --count events, 1 when the connection or a subscription
+fails (the error code is printed), 2 for bad arguments.
+
+Credentials on the command line are visible to other local users; prefer the environment
+variables.`;
+
+const OPTIONS = {
+  url: { type: 'string' },
+  token: { type: 'string' },
+  'access-key': { type: 'string' },
+  topic: { type: 'string', short: 't', multiple: true },
+  type: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  count: { type: 'string' },
+  dialect: { type: 'string' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function typeFilter(types) {
+  if (!types || types.length === 0) return () => true;
+  const exact = new Set();
+  const prefixes = [];
+  for (const t of types) {
+    if (t === '' || /\s/.test(t)) throw new UsageError(`--type must be an event type such as call.status, got ${JSON.stringify(t)}`);
+    if (t.endsWith('*')) prefixes.push(t.slice(0, -1));
+    else exact.add(t);
+  }
+  return (type) => exact.has(type) || prefixes.some((p) => type.startsWith(p));
+}
+
+/**
+ * Runs the command.
+ * @param {string[]} argv arguments after `tail`
+ * @returns {Promise<number>} the exit code
+ */
+async function run(argv, { stdout = process.stdout, stderr = process.stderr, env = process.env } = {}) {
+  const values = parse(argv, OPTIONS);
+  if (values.help) {
+    stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { RealtimeClient, topic: topicHelpers } = require('../index');
+  const topics = values.topic ?? [];
+  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
+  for (const t of topics) {
+    try {
+      topicHelpers.parse(t);
+    } catch (err) {
+      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
+    }
+  }
+  const wanted = typeFilter(values.type);
+  const limit = values.count === undefined ? Infinity : number('count', values.count, { min: 1, integer: true });
+  const token = values.token ?? env.VOIPBIN_TOKEN;
+  const accessKey = values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
+  if (!token && !accessKey) {
+    throw new UsageError('a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
+  }
+  const options = { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
+  if (token) options.token = token;
+  if (accessKey) options.accessKey = accessKey;
+  if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);
+  if (values.insecure) options.allowInsecure = true;
+  if (values.ca !== undefined) {
+    try {
+      options.tls = { ca: fs.readFileSync(values.ca, 'utf8') };
+    } catch (err) {
+      throw new UsageError(`--ca ${JSON.stringify(values.ca)}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    }
+  }
+  const color = !values['no-color'] && colorEnabled(stdout, env);
+  const errColor = !values['no-color'] && colorEnabled(stderr, env);
+  const note = (text) => stderr.write(`${paint(errColor, 'dim', text)}\n`);
+
+  let client;
+  try {
+    client = new RealtimeClient(options);
+  } catch (err) {
+    if (err.code === 'INVALID_OPTION' || err.code === 'INSECURE_URL') {
+      throw new UsageError(`${err.code}: ${err.message}${err.code === 'INSECURE_URL' ? ' (use wss://, or --insecure)' : ''}`);
+    }
+    throw err;
+  }
+
+  return new Promise((resolve) => {
+    let printed = 0;
+    let opened = false;
+    let finished = false;
+
+    const finish = (code, err) => {
+      if (finished) return;
+      finished = true;
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      if (err) stderr.write(`voip-realtime tail: ${err.code ?? 'ERROR'}: ${err.message}\n`);
+      client.close().then(() => resolve(code), () => resolve(code));
+    };
+    const onSignal = () => finish(0);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    client.on('error', (err) => {
+      if (opened) note(`error ${err.code}: ${err.message}`);
+    });
+    client.on('reconnecting', ({ attempt, delay, error }) => {
+      // Before the first success there is nothing worth waiting for: report and stop.
+      if (!opened) {
+        finish(1, error ?? { code: 'CONNECT_FAILED', message: `could not connect to ${client.url}` });
+        return;
+      }
+      note(`connection lost (${error ? `${error.code}: ${error.message}` : 'closed'}); retry ${attempt} in ${(delay / 1000).toFixed(1)}s`);
+    });
+    client.on('close', ({ willReconnect, error }) => {
+      if (!willReconnect && opened) finish(1, error ?? { code: 'CLOSED', message: 'the connection was closed' });
+    });
+    client.on('event', (event) => {
+      if (finished || !wanted(event.event_type)) return;
+      if (values.json) {
+        stdout.write(`${JSON.stringify({ event_type: event.event_type, timestamp: event.timestamp, topic: event.topic, data: event.data })}\n`);
+      } else {
+        stdout.write(`${formatLine(event, { color, width: stdout.isTTY ? stdout.columns || 120 : Infinity })}\n`);
+      }
+      printed++;
+      if (printed >= limit) finish(0);
+    });
+
+    client.connect()
+      .then(() => {
+        opened = true;
+        note(`connected to ${client.url}`);
+        return client.subscribe(topics);
+      })
+      .then(() => {
+        if (!finished) note(`subscribed to ${topics.join(', ')}`);
+      })
+      .catch((err) => finish(1, err));
+  });
+}
+
+module.exports = { run, USAGE };

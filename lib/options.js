@@ -1,0 +1,344 @@
+'use strict';
+
+// Option validation and defaults. Everything the native side receives is checked and filled in
+// here, so native can copy one plain object into a struct without any checks of its own.
+
+const util = require('node:util');
+const { RealtimeError } = require('./errors.js');
+
+const DEFAULT_URL = 'wss://api.voipbin.net/v1.0/ws';
+const RECONNECT_DEFAULTS = Object.freeze({
+  initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,
+});
+const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
+// Only the documented dialect exists until the live-dialect work lands; widening this list is
+// the whole change needed here then.
+const DIALECTS = ['documented'];
+const FUTURE_DIALECTS = ['live', 'auto'];
+const PROTOCOLS = ['voipbin'];
+const MAX_TIMER_MS = 2147483647;
+const CREDENTIAL_PARAMS = ['token', 'accesskey'];
+const REDACTED = '***';
+
+const KNOWN = new Set([
+  'url', 'token', 'accessKey', 'getToken', 'protocol', 'dialect', 'reconnect', 'heartbeat',
+  'connectTimeout', 'ackTimeout', 'tls', 'maxPayload', 'maxQueue', 'allowInsecure', 'logger',
+  'seed', 'userAgent', 'settleTime',
+]);
+
+let packageVersion = '0.0.0';
+try {
+  packageVersion = require('../package.json').version;
+} catch {
+  // a trimmed install without package.json still works; only the User-Agent loses its version
+}
+
+function fail(what, name, value) {
+  return new RealtimeError('INVALID_OPTION', `Expected ${what} for ${name} but received ${show(value)}`);
+}
+
+function show(value) {
+  if (typeof value === 'string') {
+    if (value === '') return 'an empty string';
+    const s = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+    return JSON.stringify(s);
+  }
+  if (typeof value === 'function') return 'a function';
+  return util.inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 });
+}
+
+// Credentials must never reach an error message, even when they sit in a malformed value.
+function showSecret(value) {
+  if (typeof value === 'string') return value === '' ? '' : 'a string';
+  return value;
+}
+
+function isPlainObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+function checkKeys(obj, allowed, name) {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      throw new RealtimeError('INVALID_OPTION',
+        `Unknown option ${name ? `${name}.` : ''}${key} (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function number(value, name, { min = 0, max = Number.MAX_SAFE_INTEGER, integer = false, above = false, infinity = false } = {}) {
+  const ok = typeof value === 'number' && !Number.isNaN(value) &&
+    ((infinity && value === Infinity) ||
+      (Number.isFinite(value) && (above ? value > min : value >= min) && value <= max &&
+        (!integer || Number.isInteger(value))));
+  if (!ok) {
+    let what = integer ? 'an integer' : 'a number';
+    what += above ? ` greater than ${min}` : ` >= ${min}`;
+    if (max < Number.MAX_SAFE_INTEGER) what += ` and <= ${max}`;
+    if (infinity) what += ' (or Infinity)';
+    throw fail(what, name, value);
+  }
+  return value;
+}
+
+function boolean(value, name) {
+  if (typeof value !== 'boolean') throw fail('a boolean', name, value);
+  return value;
+}
+
+function nonEmptyString(value, name) {
+  if (typeof value !== 'string' || value === '') throw fail('a non-empty string', name, value);
+  return value;
+}
+
+function secret(value, name) {
+  if (typeof value !== 'string' || value === '' || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw fail('a non-empty string without control characters', name, showSecret(value));
+  }
+  return value;
+}
+
+function isLoopback(host) {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+// Replaces the value of every credential parameter in a query string.
+function redactQuery(search) {
+  if (!search) return search;
+  return search.replace(/([?&])(token|accesskey)=[^&#]*/gi, (m, sep, key) => `${sep}${key}=${REDACTED}`);
+}
+
+function parseUrl(value) {
+  if (typeof value !== 'string' || value === '') {
+    throw fail('a ws:// or wss:// URL', 'url', value);
+  }
+  let u;
+  try {
+    u = new URL(value);
+  } catch {
+    throw fail('a ws:// or wss:// URL', 'url', redactQuery(value));
+  }
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw fail('a ws:// or wss:// URL', 'url', `${u.protocol}//${u.host}${u.pathname}`);
+  }
+  if (u.username || u.password) {
+    throw fail('a URL without user:password@', 'url', `${u.protocol}//***@${u.host}${u.pathname}`);
+  }
+  if (!u.hostname) throw fail('a URL with a host', 'url', value);
+  const secure = u.protocol === 'wss:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const port = u.port || (secure ? '443' : '80');
+  const params = new URLSearchParams(u.search);
+  const urlCredential = CREDENTIAL_PARAMS.some((k) => params.has(k));
+  return { u, secure, host, port, urlCredential };
+}
+
+function mergeSection(value, defaults, name) {
+  if (value === undefined || value === true) return { ...defaults };
+  if (!isPlainObject(value)) throw fail(`an object or false`, name, value);
+  checkKeys(value, Object.keys(defaults), name);
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function pemList(value, name) {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw fail('a PEM string, a Buffer or a non-empty array of them', name, value);
+  return list.map((item, i) => pem(item, Array.isArray(value) ? `${name}[${i}]` : name));
+}
+
+function pem(value, name) {
+  let text;
+  if (typeof value === 'string') text = value;
+  else if (Buffer.isBuffer(value) || value instanceof Uint8Array) text = Buffer.from(value).toString('utf8');
+  else throw fail('a PEM string or a Buffer', name, value);
+  if (!text.includes('-----BEGIN ')) {
+    throw new RealtimeError('INVALID_OPTION',
+      `Expected PEM text (-----BEGIN ...) for ${name} but received ${text.length} bytes without a PEM header`);
+  }
+  return text;
+}
+
+function validateTls(value) {
+  const defaults = { rejectUnauthorized: true, ca: undefined, cert: undefined, key: undefined, servername: undefined };
+  const t = mergeSection(value, defaults, 'tls');
+  const out = { rejectUnauthorized: boolean(t.rejectUnauthorized, 'tls.rejectUnauthorized'), ca: [], cert: '', key: '', servername: '' };
+  if (t.ca !== undefined) out.ca = pemList(t.ca, 'tls.ca');
+  if (t.cert !== undefined) out.cert = pem(t.cert, 'tls.cert');
+  if (t.key !== undefined) out.key = pem(t.key, 'tls.key');
+  if ((out.cert === '') !== (out.key === '')) {
+    throw new RealtimeError('INVALID_OPTION', 'Expected tls.cert and tls.key together but received only one of them');
+  }
+  if (t.servername !== undefined) out.servername = nonEmptyString(t.servername, 'tls.servername');
+  return out;
+}
+
+function validateLogger(value) {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' && typeof value !== 'function') {
+    throw fail('an object with debug, info, warn and error functions', 'logger', value);
+  }
+  const out = {};
+  let any = false;
+  for (const level of ['debug', 'info', 'warn', 'error']) {
+    const fn = value[level];
+    if (fn === undefined) continue;
+    if (typeof fn !== 'function') throw fail('a function', `logger.${level}`, fn);
+    out[level] = fn.bind(value);
+    any = true;
+  }
+  if (!any) throw fail('an object with debug, info, warn and error functions', 'logger', value);
+  return out;
+}
+
+/**
+ * Validates user options and returns `{ native, url, targetFor, ackTimeout, logger, getToken }`:
+ * `native` is the plain config object of native/BINDING.md.
+ * @param {object} [options]
+ */
+function resolveOptions(options) {
+  if (options === undefined || options === null) options = {};
+  if (!isPlainObject(options)) throw fail('an options object', 'options', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new RealtimeError('INVALID_OPTION', `Unknown option ${key} (known: ${[...KNOWN].join(', ')})`);
+    }
+  }
+  const o = options;
+
+  const { u, secure, host, port, urlCredential } = parseUrl(o.url === undefined ? DEFAULT_URL : o.url);
+
+  const token = o.token === undefined ? undefined : secret(o.token, 'token');
+  const accessKey = o.accessKey === undefined ? undefined : secret(o.accessKey, 'accessKey');
+  if (o.getToken !== undefined && typeof o.getToken !== 'function') {
+    throw fail('an async function returning a token', 'getToken', o.getToken);
+  }
+  const getToken = o.getToken;
+  if (token !== undefined && accessKey !== undefined) {
+    throw new RealtimeError('INVALID_OPTION',
+      'Expected either token or accessKey but received both (the server reads only one credential)');
+  }
+  if (urlCredential && (token !== undefined || accessKey !== undefined || getToken !== undefined)) {
+    throw new RealtimeError('INVALID_OPTION',
+      'Expected the credential either in url or in token/accessKey/getToken but received both');
+  }
+  const allowInsecure = o.allowInsecure === undefined ? false : boolean(o.allowInsecure, 'allowInsecure');
+  const hasCredential = urlCredential || token !== undefined || accessKey !== undefined || getToken !== undefined;
+  if (!secure && hasCredential && !allowInsecure && !isLoopback(host)) {
+    throw new RealtimeError('INSECURE_URL',
+      `Refusing to send a credential over unencrypted ws:// to ${host}: use wss://, ` +
+      'or set allowInsecure: true if the network path is trusted');
+  }
+
+  const protocol = o.protocol === undefined ? 'voipbin' : o.protocol;
+  if (!PROTOCOLS.includes(protocol)) {
+    const soon = protocol === 'natterbox' ? " ('natterbox' is not available yet)" : '';
+    throw new RealtimeError('INVALID_OPTION',
+      `Expected 'voipbin' for protocol but received ${show(protocol)}${soon}`);
+  }
+  const dialect = o.dialect === undefined ? DIALECTS[0] : o.dialect;
+  if (!DIALECTS.includes(dialect)) {
+    const soon = FUTURE_DIALECTS.includes(dialect) ? ` ('${dialect}' is not available yet)` : '';
+    throw new RealtimeError('INVALID_OPTION',
+      `Expected ${DIALECTS.map((d) => `'${d}'`).join(' or ')} for dialect but received ${show(dialect)}${soon}`);
+  }
+
+  let reconnect;
+  if (o.reconnect === false) {
+    reconnect = { enabled: false, ...RECONNECT_DEFAULTS, maxAttempts: 0 };
+  } else {
+    const r = mergeSection(o.reconnect, RECONNECT_DEFAULTS, 'reconnect');
+    number(r.initialDelay, 'reconnect.initialDelay', { max: MAX_TIMER_MS });
+    number(r.maxDelay, 'reconnect.maxDelay', { max: MAX_TIMER_MS });
+    if (r.maxDelay < r.initialDelay) {
+      throw fail(`a number >= reconnect.initialDelay (${r.initialDelay})`, 'reconnect.maxDelay', r.maxDelay);
+    }
+    number(r.factor, 'reconnect.factor', { min: 1, max: 1000 });
+    number(r.jitter, 'reconnect.jitter', { max: 1 });
+    number(r.maxAttempts, 'reconnect.maxAttempts', { integer: true, infinity: true, max: 0xffffffff });
+    reconnect = {
+      enabled: r.maxAttempts !== 0,
+      initialDelay: r.initialDelay,
+      maxDelay: r.maxDelay,
+      factor: r.factor,
+      jitter: r.jitter,
+      maxAttempts: r.maxAttempts === Infinity ? 0 : r.maxAttempts,
+    };
+  }
+
+  let heartbeatInterval = 0;
+  let heartbeatTimeout = 0;
+  if (o.heartbeat !== false) {
+    const h = mergeSection(o.heartbeat, HEARTBEAT_DEFAULTS, 'heartbeat');
+    heartbeatInterval = number(h.interval, 'heartbeat.interval', { min: 0, above: true, max: MAX_TIMER_MS });
+    heartbeatTimeout = number(h.timeout, 'heartbeat.timeout', { min: 0, above: true, max: MAX_TIMER_MS });
+  }
+
+  const connectTimeout = o.connectTimeout === undefined ? 10000
+    : number(o.connectTimeout, 'connectTimeout', { min: 0, above: true, max: MAX_TIMER_MS });
+  const ackTimeout = o.ackTimeout === undefined ? 10000
+    : number(o.ackTimeout, 'ackTimeout', { min: 0, above: true, max: MAX_TIMER_MS });
+  const maxPayload = o.maxPayload === undefined ? 16 * 1024 * 1024
+    : number(o.maxPayload, 'maxPayload', { min: 1, integer: true });
+  const maxQueue = o.maxQueue === undefined ? 10000
+    : number(o.maxQueue, 'maxQueue', { min: 1, integer: true, max: 0x7fffffff });
+  const seed = o.seed === undefined ? 0 : number(o.seed, 'seed', { integer: true });
+  const settleTime = o.settleTime === undefined ? 1000
+    : number(o.settleTime, 'settleTime', { max: MAX_TIMER_MS });
+  const userAgent = o.userAgent === undefined ? `voip-realtime/${packageVersion} node/${process.versions.node}`
+    : nonEmptyString(o.userAgent, 'userAgent');
+  if (/[\r\n]/.test(userAgent)) throw fail('a single-line string', 'userAgent', userAgent);
+  const tls = validateTls(o.tls);
+  const logger = validateLogger(o.logger);
+
+  const path = u.pathname || '/';
+  const baseQuery = u.search;
+  const withParam = (key, value) =>
+    `${path}${baseQuery ? `${baseQuery}&` : '?'}${key}=${encodeURIComponent(value)}`;
+  const targetFor = (t) => withParam('token', t);
+
+  let target = `${path}${baseQuery}`;
+  let shownQuery = redactQuery(baseQuery);
+  if (getToken) {
+    target = '';
+    shownQuery = `${baseQuery ? `${shownQuery}&` : '?'}token=${REDACTED}`;
+  } else if (token !== undefined) {
+    target = withParam('token', token);
+    shownQuery = `${baseQuery ? `${shownQuery}&` : '?'}token=${REDACTED}`;
+  } else if (accessKey !== undefined) {
+    target = withParam('accesskey', accessKey);
+    shownQuery = `${baseQuery ? `${shownQuery}&` : '?'}accesskey=${REDACTED}`;
+  }
+  const url = `${u.protocol}//${u.host}${path}${shownQuery}`;
+
+  return {
+    url,
+    ackTimeout,
+    logger,
+    getToken: getToken || null,
+    targetFor,
+    native: {
+      host,
+      port,
+      target,
+      secure,
+      tls,
+      connectTimeout,
+      maxPayload,
+      maxQueue,
+      heartbeatInterval,
+      heartbeatTimeout,
+      reconnect,
+      seed,
+      tokenPerAttempt: Boolean(getToken),
+      dialect,
+      settleTime,
+      userAgent,
+    },
+  };
+}
+
+module.exports = { resolveOptions, isLoopback, redactQuery, DEFAULT_URL, RECONNECT_DEFAULTS, HEARTBEAT_DEFAULTS };
