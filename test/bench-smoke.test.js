@@ -1,0 +1,80 @@
+'use strict';
+
+// Runs the benchmark harness once on a tiny workload so that it cannot rot. Only the shape of the
+// result is checked: timings depend on the machine and are never asserted.
+
+const test = require('node:test');
+const assert = require('node:assert');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const RUN = path.join(__dirname, '..', 'bench', 'run.js');
+const WORKLOADS = ['all-data', 'type-topic', 'filter-90'];
+const CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
+const NETWORK_CLIENTS = ['voip-realtime', 'ws', 'undici'];
+
+function positive(row, keys, where) {
+  for (const k of keys) {
+    assert.ok(Number.isFinite(row[k]) && row[k] > 0, `${where}: ${k} should be a finite number > 0, got ${row[k]}`);
+  }
+}
+
+test('bench/run.js --smoke produces every row with finite, positive numbers', { timeout: 300000 }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vr-bench-'));
+  const out = path.join(dir, 'results.json');
+  try {
+    const res = spawnSync(process.execPath, [RUN, '--smoke', '--quiet', `--out=${out}`], {
+      encoding: 'utf8', timeout: 280000,
+    });
+    assert.strictEqual(res.status, 0, `bench/run.js --smoke failed (${res.status}, ${res.signal}):\n${res.stderr}`);
+    const r = JSON.parse(fs.readFileSync(out, 'utf8'));
+
+    assert.strictEqual(r.smoke, true);
+    assert.ok(Number.isInteger(r.machine.cores) && r.machine.cores > 0);
+    assert.match(res.stdout, new RegExp(`${r.machine.cores} cores`));
+    assert.strictEqual(r.config.server, 'emulator');
+    assert.ok(Number.isInteger(r.config.runs) && r.config.runs >= 1);
+
+    assert.strictEqual(r.throughput.length, WORKLOADS.length * CLIENTS.length);
+    for (const w of WORKLOADS) {
+      for (const c of CLIENTS) {
+        const rows = r.throughput.filter((x) => x.workload === w && x.client === c);
+        assert.strictEqual(rows.length, 1, `one throughput row for ${w} / ${c}`);
+        const row = rows[0];
+        const where = `throughput ${w} / ${c}`;
+        positive(row, ['eventsPerSec', 'cpuSecPer1M', 'ratioToWs', 'ratioToCeiling', 'rssMb', 'heapUsedMb'], where);
+        if (c !== 'ceiling') positive(row, ['serverCpuPercent', 'bytesPerEvent'], where);
+        assert.strictEqual(row.runs.length, r.config.runs, `${where}: one entry per run`);
+        for (const run of row.runs) positive(run, ['eventsPerSec', 'cpuSecPer1M', 'wallMs'], `${where} run`);
+      }
+      assert.strictEqual(r.throughput.find((x) => x.workload === w && x.client === 'ws').ratioToWs, 1);
+      assert.strictEqual(r.throughput.find((x) => x.workload === w && x.client === 'ceiling').ratioToCeiling, 1);
+    }
+
+    assert.deepStrictEqual(r.latency.map((x) => x.client).sort(), [...NETWORK_CLIENTS].sort());
+    for (const row of r.latency) {
+      positive(row, ['p50Ms', 'p99Ms', 'maxMs', 'cpuSecPer1M', 'serverCpuPercent', 'rate', 'events'], `latency ${row.client}`);
+      assert.ok(row.p50Ms <= row.p99Ms && row.p99Ms <= row.maxMs, `latency ${row.client}: p50 <= p99 <= max`);
+    }
+
+    assert.deepStrictEqual(r.coldStart.map((x) => x.client).sort(), [...NETWORK_CLIENTS].sort());
+    for (const row of r.coldStart) {
+      positive(row, ['bootMs', 'requireMs', 'connectMs', 'subscribeMs', 'firstEventMs', 'totalMs'], `cold start ${row.client}`);
+      assert.ok(row.totalMs > row.bootMs, `cold start ${row.client}: total includes boot`);
+    }
+
+    assert.deepStrictEqual(r.memory.map((x) => x.client).sort(), [...NETWORK_CLIENTS].sort());
+    for (const row of r.memory) {
+      positive(row, ['rssMb', 'heapUsedMb', 'rssBytesPerSubscription', 'heapBytesPerSubscription'], `memory ${row.client}`);
+      assert.strictEqual(row.patterns, r.config.subscriptionPatterns);
+      assert.strictEqual(row.afterEvents, r.config.events);
+    }
+
+    assert.deepStrictEqual(r.matcher.map((x) => x.patterns), [10, 10000, 1000000]);
+    for (const row of r.matcher) positive(row, ['nsPerMatch', 'wallNsPerMatch', 'iterations'], `matcher ${row.patterns}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
