@@ -1,0 +1,569 @@
+#!/usr/bin/env node
+'use strict';
+
+// `npm run bench`: the same workloads through voip-realtime and its peers, a table on stdout and
+// bench/results.json. The server (bench/server.js) and every measured client (bench/client.js,
+// bench/cold.js) run in processes of their own.
+//
+// Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws]
+//          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher]
+//          [--out=FILE] [--quiet] [--profile=DIR [--perf]]
+// --profile writes a V8 CPU profile of each voip-realtime throughput client to DIR (summarise them
+// with bench/profile-summary.js); --perf also records the whole process, io thread included, with
+// `perf record` during the measured phase.
+
+const { fork, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { WORKLOADS, CUSTOMER_ID, median } = require('./lib/common.js');
+
+const ROOT = path.resolve(__dirname, '..');
+const STEP_TIMEOUT_MS = 180000;
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    events: { type: 'string' },
+    server: { type: 'string', default: 'emulator' },
+    clients: { type: 'string' },
+    sections: { type: 'string' },
+    out: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    perf: { type: 'boolean', default: false },
+  },
+});
+
+const SMOKE = args.smoke;
+// Event counts are multiples of 1,600 so that every workload's pool (64 or 100 events) divides them.
+const CONFIG = {
+  runs: Number(args.runs || (SMOKE ? 1 : 3)),
+  events: Number(args.events || (SMOKE ? 3200 : 1000000)),
+  prime: SMOKE ? 1600 : 64000,
+  eventSize: 300,
+  latencyRate: 20000,
+  latencyEvents: SMOKE ? 1000 : 100000,
+  coldRuns: SMOKE ? 1 : 5,
+  subscriptionPatterns: SMOKE ? 20000 : 100000,
+  matcherMinTime: SMOKE ? 0.01 : 0.5,
+  server: args.server,
+};
+if (!Number.isInteger(CONFIG.runs) || CONFIG.runs < 1) fail(`--runs must be a positive integer, got ${args.runs}`);
+if (!Number.isInteger(CONFIG.events) || CONFIG.events <= 0 || CONFIG.events % 1600 !== 0) {
+  fail(`--events must be a positive multiple of 1600, got ${args.events}`);
+}
+if (!['emulator', 'ws'].includes(CONFIG.server)) fail(`--server must be emulator or ws, got ${args.server}`);
+
+const ALL_CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
+const CLIENTS = args.clients ? args.clients.split(',') : ALL_CLIENTS;
+for (const c of CLIENTS) if (!ALL_CLIENTS.includes(c)) fail(`unknown client ${c}`);
+const NETWORK_CLIENTS = CLIENTS.filter((c) => c !== 'ceiling');
+const ALL_SECTIONS = ['throughput', 'latency', 'cold', 'memory', 'matcher'];
+const SECTIONS = args.sections ? args.sections.split(',') : ALL_SECTIONS;
+for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) fail(`unknown section ${s}`);
+const OUT = path.resolve(args.out || path.join(__dirname, 'results.json'));
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function log(...parts) {
+  if (!args.quiet) console.error(...parts);
+}
+
+// ---- child processes -----------------------------------------------------------------------
+
+class Proc {
+  #child;
+  #queue = [];
+  #waiters = [];
+  #exit = null;
+
+  constructor(script, argv = [], execArgv = []) {
+    this.#child = fork(path.join(__dirname, script), argv, {
+      execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child.on('message', (msg) => {
+      this.#queue.push(msg);
+      this.#pump();
+    });
+    this.#child.on('exit', (code, signal) => {
+      this.#exit = { code, signal };
+      this.#pump();
+    });
+  }
+
+  get pid() {
+    return this.#child.pid;
+  }
+
+  send(msg) {
+    this.#child.send(msg);
+  }
+
+  #pump() {
+    while (this.#waiters.length > 0) {
+      const w = this.#waiters[0];
+      const i = this.#queue.findIndex((m) => m.type === w.type || m.type === 'failed');
+      if (i >= 0) {
+        const [msg] = this.#queue.splice(i, 1);
+        this.#waiters.shift();
+        clearTimeout(w.timer);
+        if (msg.type === 'failed') w.reject(new Error(msg.message));
+        else w.resolve(msg);
+        continue;
+      }
+      if (this.#exit) {
+        this.#waiters.shift();
+        clearTimeout(w.timer);
+        w.reject(new Error(`process exited (${this.#exit.code ?? this.#exit.signal}) while waiting for '${w.type}'`));
+        continue;
+      }
+      break;
+    }
+  }
+
+  /** Resolves with the next message of `type`; rejects on 'failed', exit or timeout. */
+  next(type, ms = STEP_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for '${type}'`)), ms);
+      this.#waiters.push({ type, resolve, reject, timer });
+      this.#pump();
+    });
+  }
+
+  request(msg, type) {
+    const reply = this.next(type);
+    this.send(msg);
+    return reply;
+  }
+
+  async stop() {
+    if (this.#exit) return;
+    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill() {
+    if (!this.#exit) this.#child.kill('SIGKILL');
+  }
+}
+
+// ---- sections ------------------------------------------------------------------------------
+
+let server = null;
+let serverInfo = null;
+// A stand-in server for workloads the main server cannot serve (see serverFor).
+let fallback = null;
+let nextId = 1;
+const notes = [];
+
+function rotate(list, by) {
+  const k = by % list.length;
+  return [...list.slice(k), ...list.slice(0, k)];
+}
+
+// Workload 3 needs a server that sends events no pattern matches. When the emulator's blast has
+// no such mode the workload runs against the `ws` stand-in instead, and the row says so.
+async function serverFor(wl) {
+  if (!wl.unfiltered || serverInfo.unfilteredBlast) return { proc: server, info: serverInfo, name: CONFIG.server };
+  if (!fallback) {
+    const proc = new Proc('server.js');
+    const info = await proc.request({ cmd: 'start', backend: 'ws' }, 'started');
+    fallback = { proc, info, name: 'ws' };
+    notes.push(`The ${CONFIG.server} server's blast cannot send events that match no pattern, so workload 3 ` +
+      'ran against the ws stand-in server (bench/server.js --backend ws).');
+    log(`bench: workload 3 uses the ws stand-in server (pid ${proc.pid})`);
+  }
+  return fallback;
+}
+
+async function blast(srv, count, wl) {
+  return srv.proc.request({
+    cmd: 'blast', id: nextId++, count, size: CONFIG.eventSize, pool: wl.pool, unfiltered: wl.unfiltered,
+  }, 'blasted');
+}
+
+function profileArgs(client, name) {
+  if (!args.profile || client !== 'voip-realtime') return [];
+  fs.mkdirSync(args.profile, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`, `--cpu-prof-name=${name}.cpuprofile`,
+    '--perf-basic-prof-only-functions'];
+}
+
+// `perf record` of one process for as long as the returned function is not called.
+function startPerf(pid, name) {
+  const { spawn } = require('node:child_process');
+  const file = path.join(path.resolve(args.profile), `${name}.perf.data`);
+  const perf = spawn('perf', ['record', '-F', '499', '-g', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  perf.on('error', () => {});
+  return () => new Promise((resolve) => {
+    const timer = setTimeout(() => perf.kill('SIGKILL'), 10000);
+    perf.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    perf.kill('SIGINT');
+  });
+}
+
+async function throughputRun(client, name) {
+  const wl = WORKLOADS[name];
+  const srv = await serverFor(wl);
+  const child = new Proc('client.js', [], ['--expose-gc', ...profileArgs(client, name)]);
+  let stopPerf = null;
+  try {
+    child.send({
+      cmd: 'job', kind: 'throughput', client, workload: name, url: srv.info.url, token: srv.info.token,
+      prime: CONFIG.prime, count: CONFIG.events,
+    });
+    await child.next('ready');
+    await blast(srv, CONFIG.prime, wl);
+    await child.next('primed');
+    if (args.perf && args.profile && client === 'voip-realtime') stopPerf = startPerf(child.pid, name);
+    await child.request({ cmd: 'go' }, 'started');
+    const blasted = client === 'ceiling' ? null : blast(srv, CONFIG.events, wl);
+    const result = await child.next('result');
+    if (stopPerf) await stopPerf();
+    stopPerf = null;
+    const report = blasted ? await blasted : null;
+    await child.stop();
+    return { ...check(client, name, result, report), server: srv.name };
+  } finally {
+    if (stopPerf) await stopPerf();
+    child.kill();
+  }
+}
+
+// Refuses numbers that would not mean what the table says.
+function check(client, name, r, report) {
+  const wl = WORKLOADS[name];
+  const expected = (CONFIG.events / wl.pool) * wl.matchPerPool;
+  if (r.delivered !== expected) throw new Error(`${client} ${name}: ${r.delivered} events delivered, expected ${expected}`);
+  if (client === 'ceiling') {
+    if (r.poolTexts !== wl.pool) {
+      throw new Error(`ceiling ${name}: captured ${r.poolTexts} distinct events, the pool has ${wl.pool}` +
+        (wl.unfiltered ? ' (does the server send events no pattern matches?)' : ''));
+    }
+  } else if (r.received !== CONFIG.events || r.filtered !== CONFIG.events - expected) {
+    throw new Error(`${client} ${name}: received ${r.received} and filtered ${r.filtered} of ${CONFIG.events}` +
+      ` events, expected ${CONFIG.events} and ${CONFIG.events - expected}` +
+      (wl.unfiltered ? ' (this workload needs a server that sends events no pattern matches)' : ''));
+  }
+  const out = {
+    eventsPerSec: (r.events / r.wallMs) * 1000,
+    cpuSecPer1M: (r.cpuMs / 1000) * (1e6 / r.events),
+    wallMs: r.wallMs,
+    rssMb: r.memory.rss / 1048576,
+    heapUsedMb: r.memory.heapUsed / 1048576,
+  };
+  if (report) {
+    out.serverCpuPercent = (report.cpuMs / r.wallMs) * 100;
+    out.bytesPerEvent = r.bytes / r.events;
+  }
+  return out;
+}
+
+async function throughputSection() {
+  const rows = [];
+  for (const name of Object.keys(WORKLOADS)) {
+    const runs = new Map(CLIENTS.map((c) => [c, []]));
+    for (let r = 0; r < CONFIG.runs; r++) {
+      for (const client of rotate(CLIENTS, r)) {
+        const res = await throughputRun(client, name);
+        log(`  ${WORKLOADS[name].title.padEnd(28)} ${client.padEnd(14)} run ${r + 1}: ` +
+          `${Math.round(res.eventsPerSec)} ev/s, ${res.cpuSecPer1M.toFixed(2)} CPU-s/1M`);
+        runs.get(client).push(res);
+      }
+    }
+    const group = CLIENTS.map((client) => {
+      const list = runs.get(client);
+      const row = {
+        workload: name,
+        title: WORKLOADS[name].title,
+        client,
+        eventsPerSec: median(list.map((x) => x.eventsPerSec)),
+        cpuSecPer1M: median(list.map((x) => x.cpuSecPer1M)),
+        server: list[0].server,
+        rssMb: median(list.map((x) => x.rssMb)),
+        heapUsedMb: median(list.map((x) => x.heapUsedMb)),
+        runs: list,
+      };
+      if (client !== 'ceiling') {
+        row.serverCpuPercent = median(list.map((x) => x.serverCpuPercent));
+        row.bytesPerEvent = median(list.map((x) => x.bytesPerEvent));
+      }
+      return row;
+    });
+    const ws = group.find((g) => g.client === 'ws');
+    const ceiling = group.find((g) => g.client === 'ceiling');
+    for (const g of group) {
+      if (ws) g.ratioToWs = g.eventsPerSec / ws.eventsPerSec;
+      if (ceiling) g.ratioToCeiling = g.eventsPerSec / ceiling.eventsPerSec;
+    }
+    rows.push(...group);
+  }
+  return rows;
+}
+
+async function latencySection() {
+  const rows = [];
+  const runs = new Map(NETWORK_CLIENTS.map((c) => [c, []]));
+  for (let r = 0; r < CONFIG.runs; r++) {
+    for (const client of rotate(NETWORK_CLIENTS, r)) {
+      const child = new Proc('client.js', [], ['--expose-gc']);
+      try {
+        child.send({
+          cmd: 'job', kind: 'latency', client, url: serverInfo.url, token: serverInfo.token,
+          prime: CONFIG.prime, count: CONFIG.latencyEvents,
+        });
+        await child.next('ready');
+        await blast({ proc: server }, CONFIG.prime, WORKLOADS['all-data']);
+        await child.next('primed');
+        await child.request({ cmd: 'go' }, 'started');
+        const paced = server.request({ cmd: 'pace', id: nextId++, rate: CONFIG.latencyRate, count: CONFIG.latencyEvents }, 'paced');
+        const res = await child.next('result');
+        const report = await paced;
+        await child.stop();
+        res.serverCpuPercent = (report.cpuMs / res.wallMs) * 100;
+        log(`  4. latency at ${CONFIG.latencyRate}/s ${client.padEnd(14)} run ${r + 1}: p50 ${res.p50Ms.toFixed(3)} ms, ` +
+          `p99 ${res.p99Ms.toFixed(3)} ms, max ${res.maxMs.toFixed(3)} ms`);
+        runs.get(client).push(res);
+      } finally {
+        child.kill();
+      }
+    }
+  }
+  for (const client of NETWORK_CLIENTS) {
+    const list = runs.get(client);
+    rows.push({
+      client,
+      rate: CONFIG.latencyRate,
+      events: CONFIG.latencyEvents,
+      p50Ms: median(list.map((x) => x.p50Ms)),
+      p99Ms: median(list.map((x) => x.p99Ms)),
+      maxMs: median(list.map((x) => x.maxMs)),
+      cpuSecPer1M: median(list.map((x) => (x.cpuMs / 1000) * (1e6 / x.events))),
+      serverCpuPercent: median(list.map((x) => x.serverCpuPercent)),
+      runs: list,
+    });
+  }
+  return rows;
+}
+
+async function coldSection() {
+  const rows = [];
+  const runs = new Map(NETWORK_CLIENTS.map((c) => [c, []]));
+  await server.request({ cmd: 'ticker', on: true }, 'ticker');
+  try {
+    for (let r = 0; r < CONFIG.coldRuns; r++) {
+      for (const client of rotate(NETWORK_CLIENTS, r)) {
+        const job = { client, url: serverInfo.url, token: serverInfo.token, pattern: `customer_id:${CUSTOMER_ID}:call:*` };
+        const child = new Proc('cold.js', [JSON.stringify(job)]);
+        try {
+          const res = await child.next('result', 60000);
+          await child.stop();
+          runs.get(client).push(res);
+        } finally {
+          child.kill();
+        }
+      }
+    }
+  } finally {
+    await server.request({ cmd: 'ticker', on: false }, 'ticker');
+  }
+  for (const client of NETWORK_CLIENTS) {
+    const list = runs.get(client);
+    const row = { client, runs: list };
+    for (const k of ['bootMs', 'requireMs', 'connectMs', 'subscribeMs', 'firstEventMs', 'totalMs']) {
+      row[k] = median(list.map((x) => x[k]));
+    }
+    rows.push(row);
+    log(`  5. cold start ${client.padEnd(14)} first event at ${row.totalMs.toFixed(1)} ms`);
+  }
+  return rows;
+}
+
+async function memorySection(throughputRows) {
+  const rows = [];
+  for (const client of NETWORK_CLIENTS) {
+    const child = new Proc('client.js', [], ['--expose-gc']);
+    let res;
+    try {
+      child.send({ cmd: 'job', kind: 'subs', client, url: serverInfo.url, token: serverInfo.token, patterns: CONFIG.subscriptionPatterns });
+      res = await child.next('result');
+      await child.stop();
+    } finally {
+      child.kill();
+    }
+    const after = throughputRows.find((t) => t.client === client && t.workload === 'all-data');
+    const row = {
+      client,
+      patterns: res.patterns,
+      rssBytesPerSubscription: res.rssBytesPerSubscription,
+      heapBytesPerSubscription: res.heapBytesPerSubscription,
+    };
+    if (after) {
+      row.afterEvents = CONFIG.events;
+      row.rssMb = after.rssMb;
+      row.heapUsedMb = after.heapUsedMb;
+    }
+    rows.push(row);
+    log(`  6. memory ${client.padEnd(14)} ${row.rssBytesPerSubscription.toFixed(0)} B RSS, ` +
+      `${row.heapBytesPerSubscription.toFixed(0)} B heap per subscription`);
+  }
+  return rows;
+}
+
+function matcherSection() {
+  const buildDir = path.resolve(ROOT, process.env.VR_BENCH_BUILD_DIR || 'build-bench');
+  const exe = path.join(buildDir, 'vr_matcher_bench');
+  const quiet = args.quiet ? 'pipe' : ['ignore', 'ignore', 'inherit'];
+  const steps = [
+    ['cmake', ['-S', ROOT, '-B', buildDir, '-DVR_BENCH=ON', '-DCMAKE_BUILD_TYPE=Release']],
+    ['cmake', ['--build', buildDir, '--target', 'vr_matcher_bench', '--parallel', '2']],
+  ];
+  for (const [cmd, cmdArgs] of steps) {
+    const res = spawnSync(cmd, cmdArgs, { cwd: ROOT, stdio: quiet, timeout: 600000 });
+    if (res.status !== 0) {
+      throw new Error(`'${cmd} ${cmdArgs.join(' ')}' failed (exit ${res.status}); the matcher benchmark needs ` +
+        'Google Benchmark (Debian: apt-get install libbenchmark-dev)');
+    }
+  }
+  const res = spawnSync(exe, [`--benchmark_min_time=${CONFIG.matcherMinTime}`, '--benchmark_format=json'], {
+    cwd: ROOT, encoding: 'utf8', timeout: 600000, maxBuffer: 16 * 1024 * 1024,
+  });
+  if (res.status !== 0) throw new Error(`${exe} failed (exit ${res.status}): ${res.stderr}`);
+  const report = JSON.parse(res.stdout);
+  return report.benchmarks.map((b) => ({
+    patterns: Number(b.name.split('/')[1]),
+    nsPerMatch: b.cpu_time,
+    wallNsPerMatch: b.real_time,
+    iterations: b.iterations,
+  }));
+}
+
+// ---- output --------------------------------------------------------------------------------
+
+function fmt(n, digits = 0) {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 || i === 1 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function render(results) {
+  const out = [];
+  const m = results.machine;
+  out.push(`voip-realtime benchmarks: ${m.cores} cores (${m.cpu}), Node ${m.node}, server: ${results.config.server} ` +
+    `in its own process; medians of ${results.config.runs} run(s)`);
+  if (results.throughput) {
+    out.push('', `Throughput, ${fmt(results.config.events)} events per run`);
+    out.push(table(['workload', 'client', 'events/s', 'CPU-s/1M', 'x ws', 'x ceiling', 'server CPU', 'B/event'],
+      results.throughput.map((r) => [r.title, r.client, fmt(r.eventsPerSec), fmt(r.cpuSecPer1M, 2),
+        fmt(r.ratioToWs, 2), fmt(r.ratioToCeiling, 2),
+        r.serverCpuPercent === undefined ? '-' : `${fmt(r.serverCpuPercent)}%`, fmt(r.bytesPerEvent)])));
+  }
+  if (results.latency) {
+    out.push('', `4. Latency, server send to listener, paced at ${fmt(CONFIG.latencyRate)} events/s, ${fmt(CONFIG.latencyEvents)} events`);
+    out.push(table(['client', '', 'p50 ms', 'p99 ms', 'max ms', 'CPU-s/1M', 'server CPU'],
+      results.latency.map((r) => [r.client, '', fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), fmt(r.maxMs, 3), fmt(r.cpuSecPer1M, 2), `${fmt(r.serverCpuPercent)}%`])));
+  }
+  if (results.coldStart) {
+    out.push('', '5. Cold start, fresh process (ms since process start)');
+    out.push(table(['client', '', 'node boot', 'require', 'connect', 'subscribe', 'first event', 'total'],
+      results.coldStart.map((r) => [r.client, '', fmt(r.bootMs, 1), fmt(r.requireMs, 1), fmt(r.connectMs, 1),
+        fmt(r.subscribeMs, 1), fmt(r.firstEventMs, 1), fmt(r.totalMs, 1)])));
+  }
+  if (results.memory) {
+    out.push('', `6. Memory: after ${fmt(results.config.events)} events (workload 1), and per subscription at ${fmt(results.config.subscriptionPatterns)} patterns`);
+    out.push(table(['client', '', 'RSS MB', 'heap MB', 'B/sub RSS', 'B/sub heap'],
+      results.memory.map((r) => [r.client, '', fmt(r.rssMb, 1), fmt(r.heapUsedMb, 1), fmt(r.rssBytesPerSubscription),
+        fmt(r.heapBytesPerSubscription)])));
+  }
+  if (results.matcher) {
+    out.push('', '7. Native matcher alone (vr::topic_matcher::matches, half hits, CPU time)');
+    out.push(table(['patterns', '', 'ns/match', 'wall ns/match'],
+      results.matcher.map((r) => [fmt(r.patterns), '', fmt(r.nsPerMatch, 1), fmt(r.wallNsPerMatch, 1)])));
+  }
+  for (const note of results.notes) out.push('', `Note: ${note}`);
+  return out.join('\n');
+}
+
+// ---- main ----------------------------------------------------------------------------------
+
+async function main() {
+  const results = {
+    version: 1,
+    date: new Date().toISOString(),
+    smoke: SMOKE,
+    machine: {
+      cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+      cpu: os.cpus()[0] ? os.cpus()[0].model : 'unknown',
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+      loadAverage: os.loadavg(),
+    },
+    config: { ...CONFIG, clients: CLIENTS },
+  };
+  const needServer = SECTIONS.some((s) => s !== 'matcher');
+  if (needServer) {
+    server = new Proc('server.js');
+    serverInfo = await server.request({ cmd: 'start', backend: CONFIG.server }, 'started');
+    log(`bench: server (${CONFIG.server}) pid ${server.pid} at ${serverInfo.url}`);
+  }
+  // A failing section is reported and the others still run, so one problem never throws away
+  // a long run's numbers; the exit code says that something failed.
+  const errors = [];
+  const attempt = async (section, fn) => {
+    if (!SECTIONS.includes(section)) return undefined;
+    try {
+      return await fn();
+    } catch (err) {
+      errors.push(`${section}: ${err && err.message ? err.message : err}`);
+      log(`bench: section ${section} failed: ${err && err.stack ? err.stack : err}`);
+      return undefined;
+    }
+  };
+  try {
+    results.throughput = await attempt('throughput', throughputSection);
+    results.latency = await attempt('latency', latencySection);
+    results.coldStart = await attempt('cold', coldSection);
+    results.memory = await attempt('memory', () => memorySection(results.throughput || []));
+  } finally {
+    for (const p of [server, fallback && fallback.proc]) {
+      if (!p) continue;
+      p.send({ cmd: 'stop' });
+      await p.stop();
+    }
+  }
+  results.matcher = await attempt('matcher', matcherSection);
+  results.notes = notes;
+  results.errors = errors;
+  const tmp = `${OUT}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
+  fs.renameSync(tmp, OUT);
+  console.log(render(results));
+  console.log(`\nwrote ${path.relative(process.cwd(), OUT) || OUT}`);
+  if (errors.length > 0) {
+    console.error(`bench: ${errors.length} section(s) failed:\n  ${errors.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err && err.stack ? err.stack : err}`);
+  if (server) server.kill();
+  if (fallback) fallback.proc.kill();
+  process.exit(1);
+});
