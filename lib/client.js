@@ -6,7 +6,7 @@ const { resolveOptions } = require('./options.js');
 const { loadBinding } = require('./native.js');
 const topicHelpers = require('./topic.js');
 const {
-  createEvent, PatternIndex, EventIterator, rethrowLater, RESERVED,
+  createEvent, emitEvent, PatternIndex, EventIterator, rethrowLater,
 } = require('./events.js');
 const {
   Subscription, CREATE, DELIVER, RELEASE, END, INTERESTED, HOLDS,
@@ -449,19 +449,7 @@ class RealtimeClient extends EventEmitter {
   }
 
   #dispatch(event) {
-    const type = event.event_type;
-    if (!RESERVED.has(type)) {
-      try {
-        this.emit(type, event);
-      } catch (err) {
-        rethrowLater(err);
-      }
-    }
-    try {
-      this.emit('event', event);
-    } catch (err) {
-      rethrowLater(err);
-    }
+    emitEvent(this, event);
     if (this.#indexDirty) this.#rebuildIndex();
     if (this.#subIndex.size > 0) {
       const subs = this.#subIndex.lookup(event.topic);
@@ -469,7 +457,7 @@ class RealtimeClient extends EventEmitter {
     }
     if (this.#iterators.size > 0) {
       for (const [it, f] of this.#iterators) {
-        if (f.types !== null && !f.types.has(type)) continue;
+        if (f.types !== null && !f.types.has(event.event_type)) continue;
         if (f.index !== null && f.index.lookup(event.topic).length === 0) continue;
         it.push(event);
       }

@@ -320,4 +320,24 @@ function rethrowLater(err) {
   process.nextTick(throwIt, err);
 }
 
-module.exports = { createEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };
+/**
+ * Emits `event` under its own type (unless the type collides with a lifecycle event) and as
+ * 'event'. A throwing listener never stops the others: its error resurfaces on the next tick.
+ */
+function emitEvent(emitter, event) {
+  const type = event.event_type;
+  if (!RESERVED.has(type)) {
+    try {
+      emitter.emit(type, event);
+    } catch (err) {
+      rethrowLater(err);
+    }
+  }
+  try {
+    emitter.emit('event', event);
+  } catch (err) {
+    rethrowLater(err);
+  }
+}
+
+module.exports = { createEvent, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };

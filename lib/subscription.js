@@ -1,7 +1,7 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
-const { EventIterator, rethrowLater, RESERVED } = require('./events.js');
+const { EventIterator, emitEvent } = require('./events.js');
 
 // Internals shared with client.js only.
 const CREATE = Symbol('create');
@@ -86,19 +86,7 @@ class Subscription extends EventEmitter {
   }
 
   [DELIVER](event) {
-    const type = event.event_type;
-    if (!RESERVED.has(type)) {
-      try {
-        this.emit(type, event);
-      } catch (err) {
-        rethrowLater(err);
-      }
-    }
-    try {
-      this.emit('event', event);
-    } catch (err) {
-      rethrowLater(err);
-    }
+    emitEvent(this, event);
     if (this.#iterators.size > 0) for (const it of this.#iterators) it.push(event);
   }
 

@@ -151,3 +151,28 @@ test('events() throws QUEUE_OVERFLOW when more than highWaterMark events wait un
   assert.ok(values.length <= 5, `yielded ${values.length} values before overflowing`);
   assert.deepEqual(values, values.map((_, i) => i));
 });
+
+test('listeners attached after await subscribe() get the events that followed the ack back to back', T, async (t) => {
+  const server = await startServer(t);
+  const client = makeClient(t, { url: server.url, token: 'tok-after-ack' });
+  await client.connect();
+  const sent = [];
+  server.afterAck = (ws, action) => {
+    if (action !== 'subscribe') return;
+    for (let seq = 1; seq <= 50; seq++) {
+      const e = ev.callStatus({ seq });
+      sent.push(e);
+      ws.send(JSON.stringify(e));
+    }
+  };
+  const sub = await client.subscribe(ev.topics.calls);
+  const viaSub = [];
+  const viaClient = [];
+  sub.on('call.status', (e) => viaSub.push(e.data.seq));
+  client.on('call.status', (e) => viaClient.push(e.data.seq));
+  await until(() => viaSub.length === 50, 'the 50 events after the ack');
+  const expected = sent.map((e) => e.data.seq);
+  assert.deepStrictEqual(viaSub, expected);
+  assert.deepStrictEqual(viaClient, expected);
+  assert.equal(client.stats().delivered, 50);
+});

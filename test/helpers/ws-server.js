@@ -54,6 +54,9 @@ class FixtureServer {
   refusals = [];
   /** Topic substring -> error code: subscribe topics containing it are refused with that code. */
   deny = new Map();
+  /** Called right after an ack is written, `(ws, action, topics)`: frames sent from it follow the ack back to back. */
+  afterAck = null;
+
   /** Topic substrings whose subscribe gets no answer at all (for ACK_TIMEOUT). */
   silent = new Set();
 
@@ -175,6 +178,7 @@ class FixtureServer {
     }
     if (accepted.length) {
       ws.send(JSON.stringify({ type: 'ack', action: msg.type, topics: accepted, status: 'success' }));
+      if (this.afterAck) this.afterAck(ws, msg.type, accepted);
     }
   }
 
