@@ -3,13 +3,15 @@
 // The benchmark's server, in its own process so that its CPU never competes with the client being
 // measured inside one process. Driven by the parent over IPC:
 //   { cmd: 'start', backend }          -> { type: 'started', url, token, backend }
-//   { cmd: 'blast', id, count, size, pool, unfiltered } -> { type: 'blasted', id, events, cpuMs, wallMs }
+//   { cmd: 'blast', id, count, size, pool, unfiltered } -> { type: 'blasted', id, events, cpuMs, wallMs, ioCpuMs? }
 //   { cmd: 'pace', id, rate, count }   -> { type: 'paced', id, events, cpuMs, wallMs }
 //   { cmd: 'ticker', on }              -> { type: 'ticker', on }
 //   { cmd: 'stop' }                    -> exits
 // Backend 'emulator' is the project's own emulator (native blast: pre-serialized frames written as
 // fast as the socket takes them). Backend 'ws' is a stand-in on the npm `ws` server that writes
 // pre-built frames straight to the socket; it exists for machines where the addon is not built.
+// `cpuMs` is this whole process's CPU (every thread) during the command; `ioCpuMs`, from the
+// emulator's own blast report, is the part its native io threads spent writing frames.
 
 const { CUSTOMER_ID, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
 
@@ -91,7 +93,10 @@ class EmulatorBackend {
     const report = await this.#emu.scenario('blast', {
       count, size, ids: pool, customerId: CUSTOMER_ID, resources: ['call'], unfiltered,
     });
-    return { events: report && Number.isFinite(report.events) ? report.events : count };
+    return {
+      events: report && Number.isFinite(report.events) ? report.events : count,
+      ioCpuMs: report && Number.isFinite(report.cpuMs) ? report.cpuMs : undefined,
+    };
   }
 
   publish(i, sent) {
@@ -260,8 +265,10 @@ async function handle(msg) {
       const cpu = process.cpuUsage();
       const t0 = performance.now();
       const r = msg.cmd === 'blast' ? await backend.blast(msg) : await pace(msg);
-      return { type: msg.cmd === 'blast' ? 'blasted' : 'paced', id: msg.id, events: r.events,
+      const reply = { type: msg.cmd === 'blast' ? 'blasted' : 'paced', id: msg.id, events: r.events,
         cpuMs: cpuMsSince(cpu), wallMs: performance.now() - t0 };
+      if (r.ioCpuMs !== undefined) reply.ioCpuMs = r.ioCpuMs;
+      return reply;
     }
     case 'ticker':
       clearInterval(ticker);

@@ -310,8 +310,8 @@ class Emulator extends EventEmitter {
    * lib/scenarios/<name>.js, called as `scenario(emulator, options)`; its handle is returned and
    * stopped by `stop()`.
    * @param {string} name
-   * @param {object} [options] blast: { count = 100000, size = 300, customerId, ownerId,
-   *   resources = ['call'], ids = 64 }
+   * @param {object} [options] blast: { count = 100000, size = 300 (bytes per frame), customerId,
+   *   ownerId, resources = ['call'], ids = 64, unfiltered = false }
    * @returns {Promise<object>}
    */
   async scenario(name, options = {}) {
@@ -343,6 +343,9 @@ class Emulator extends EventEmitter {
     if (!Array.isArray(resources) || resources.length === 0 || resources.some((r) => typeof r !== 'string' || !/^[a-z][a-z0-9_]*$/.test(r))) {
       throw fail('a non-empty array of resource names', 'resources', resources);
     }
+    if (options.unfiltered !== undefined && typeof options.unfiltered !== 'boolean') {
+      throw fail('a boolean', 'unfiltered', options.unfiltered);
+    }
     const opts = {
       count: integer(options.count, 'count', 100000, 0, Number.MAX_SAFE_INTEGER),
       size: integer(options.size, 'size', 300, 0, 16 * 1024 * 1024),
@@ -350,6 +353,7 @@ class Emulator extends EventEmitter {
       customerId: options.customerId === undefined ? this.#config.customerId : uuid(options.customerId, 'customerId'),
       ownerId: options.ownerId === undefined ? '' : uuid(options.ownerId, 'ownerId'),
       resources,
+      unfiltered: options.unfiltered === true,
     };
     return new Promise((resolve, reject) => {
       let id;

@@ -20,6 +20,15 @@ function sample(eventType) {
   return f.frame;
 }
 
+const CALL_ELSEWHERE = 'c0c0c0c0-0000-4000-8000-000000000001';
+
+/** Unsubscribes and waits until the emulator applied it. */
+async function unsubscribeAll(emu, peer, topics) {
+  const applied = nextEvent(emu, 'unsubscribe', (e) => e.topics.join() === topics.join());
+  peer.send({ type: 'unsubscribe', topics });
+  await applied;
+}
+
 async function live(t, options) {
   return startEmulator(t, { dialect: 'live', customerId: CUST, ...options });
 }
@@ -224,10 +233,60 @@ test('live: blast counts each copy a prefix receives', T, async (t) => {
   const emu = await live(t);
   const peer = await connect(t, `${emu.url}?token=${emu.issueToken({})}`);
   await subscribe(emu, peer, [`customer_id:${CUST}:call`]);
-  const report = await emu.scenario('blast', { count: 1000, ids: 10 });
+  const report = await emu.scenario('blast', { count: 1000, ids: 10, size: 300 });
   await peer.waitFrames(1000);
   assert.equal(report.events, 1000);
+  // `size` is the whole frame: 296 bytes of bare resource JSON and a 4-byte header.
+  assert.deepEqual(new Set(peer.frames.map((f) => Buffer.byteLength(f.text))), new Set([296]));
+  assert.equal(report.bytes, 1000 * 300);
   // Each pool event goes out twice in a row (both of its topics match the 3-part prefix).
   assert.equal(peer.json[0].id, peer.json[1].id);
   assert.equal(new Set(peer.json.map((e) => e.id)).size, 10);
+});
+
+test('live: 50,000 prefixes of mixed lengths: each route is matched, unsubscribing keeps the rest exact', T, async (t) => {
+  const emu = await live(t, { pingInterval: 0 });
+  const peer = await connect(t, `${emu.url}?token=${emu.issueToken({})}`);
+  const id = (i) => `0ddba11d-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const many = Array.from({ length: 50000 }, (_, k) => `customer_id:${CUST}:call:${id((k * 7919) % 50000)}`);
+  await subscribe(emu, peer, many);
+  // Routing looks prefixes up by length rather than comparing with each: 4,000 unmatched routes
+  // cost a few ms of the io thread's CPU (comparing each with 50,000 prefixes took about 650 ms).
+  const cpu0 = emu.stats().cpuMs;
+  for (let i = 0; i < 2000; i++) emu.publish({ event_type: 'call_hangup', data: { ...sample('call_hangup'), id: CALL_ELSEWHERE } });
+  emu.publish({ event_type: 'call_hangup', data: { ...sample('call_hangup'), id: many[0].split(':')[3] } });
+  await peer.waitFrames(1);
+  assert.ok(emu.stats().cpuMs - cpu0 < 200, `routing took ${emu.stats().cpuMs - cpu0} ms of CPU`);
+  peer.frames.length = 0;
+
+  await subscribe(emu, peer, [`customer_id:${CUST}:queue`, `customer_id:${CUST}:call:call_ring`, many[0]]);
+  assert.equal(emu.stats().subscriptions, 50002);
+
+  const ringing = { ...sample('call_ringing'), id: id(7) };
+  const stranger = { ...sample('call_hangup'), id: CALL_ELSEWHERE };
+  const queued = sample('queuecall_waiting');
+  const publishAll = () => {
+    emu.publish({ event_type: 'call_ringing', data: ringing });
+    emu.publish({ event_type: 'call_hangup', data: stranger });
+    emu.publish({ event_type: 'queuecall_waiting', data: queued });
+  };
+  publishAll();
+  // ringing: its id route (one of the 50,000) and its typed route (call:call_ring); queued: both
+  // routes under the 3-part queue prefix; the unknown hung-up call: no route matches.
+  await peer.waitFrames(4);
+  await delay(150);
+  assert.deepEqual(peer.json.map((f) => f.id), [id(7), id(7), queued.id, queued.id]);
+
+  await unsubscribeAll(emu, peer, [`customer_id:${CUST}:queue`, `customer_id:${CUST}:call:${id(7)}`]);
+  assert.equal(emu.stats().subscriptions, 50000);
+  publishAll();
+  await peer.waitFrames(5);
+  await delay(150);
+  assert.deepEqual(peer.json.slice(4).map((f) => f.id), [id(7)]);
+
+  await unsubscribeAll(emu, peer, [`customer_id:${CUST}:call:call_ring`, ...many]);
+  assert.equal(emu.stats().subscriptions, 0);
+  publishAll();
+  await delay(150);
+  assert.equal(peer.frames.length, 5);
 });

@@ -348,15 +348,17 @@ test('blast streams exactly count pre-serialized events to each subscribed conne
   const idle = await connect(t, withToken(emu, {}));
   sub.send({ type: 'subscribe', topics: [`customer_id:${CUST}:call:*`] });
   await sub.waitFrames(1);
-  const report = await emu.scenario('blast', { count: 20000, size: 300 });
+  const report = await emu.scenario('blast', { count: 20000, size: 480 });
   await sub.waitFrames(20001, 10000);
   assert.equal(report.connections, 1);
   assert.equal(report.events, 20000);
   const first = sub.json[1];
   assert.equal(first.event_type, 'call.status');
-  assert.equal(JSON.stringify(first.data).length, 300);
+  assert.deepEqual(Object.keys(first.data), ['id', 'customer_id', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'resource', 'status', 'pad']);
+  // `size` is the whole frame: a 4-byte header and 476 bytes of JSON, for every event.
+  assert.deepEqual(new Set(sub.frames.slice(1).map((f) => Buffer.byteLength(f.text))), new Set([476]));
+  assert.equal(report.bytes, 20000 * 480);
   assert.equal(new Set(sub.json.slice(1, 65).map((e) => e.data.id)).size, 64);
-  assert.ok(report.bytes > 20000 * 300);
   assert.ok(report.wallMs > 0 && report.cpuMs >= 0 && report.eventsPerSecond > 0);
   assert.equal(idle.frames.length, 0);
   const s = emu.stats();
@@ -368,6 +370,85 @@ test('blast streams exactly count pre-serialized events to each subscribed conne
   assert.equal(none.connections, 0);
   assert.equal(none.events, 0);
   await assert.rejects(emu.scenario('no-such-scenario'), { code: 'INVALID_OPTION' });
+});
+
+test('blast: frames down to ~300 bytes, and unfiltered sends the whole pool to every open connection', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST });
+  const id = (i) => `b1a57000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const one = await connect(t, withToken(emu, {}));
+  const idle = await connect(t, withToken(emu, {}));
+  const stranger = await connect(t, `${emu.url}?token=${emu.issueToken({ customerId: OTHER })}`);
+  one.send({ type: 'subscribe', topics: [`customer_id:${CUST}:call:${id(0)}`] });
+  await one.waitFrames(1);
+
+  const report = await emu.scenario('blast', { count: 50, ids: 10, size: 300, unfiltered: true });
+  assert.equal(report.connections, 3);
+  assert.equal(report.events, 150);
+  const statuses = ['dialing', 'ringing', 'progressing', 'terminating', 'hangup'];
+  let bytes = 0;
+  for (const [peer, skip] of [[one, 1], [idle, 0], [stranger, 0]]) {
+    await peer.waitFrames(skip + 50);
+    const events = peer.json.slice(skip);
+    assert.equal(events.length, 50);
+    events.forEach((e, k) => {
+      const i = k % 10;
+      // Only the required fields fit: the frame is as small as an event gets.
+      assert.equal(JSON.stringify(e.data), `{"id":"${id(i)}","customer_id":"${CUST}","status":"${statuses[i % 5]}"}`);
+      assert.equal(e.topic, `customer_id:${CUST}:call:${id(i)}`);
+    });
+    for (const f of peer.frames.slice(skip)) {
+      const frame = Buffer.byteLength(f.text) + 4;
+      assert.ok(frame >= 299 && frame <= 304, `frame of ${frame} bytes`);
+      bytes += frame;
+    }
+  }
+  assert.equal(report.bytes, bytes);
+
+  // Without `unfiltered` only the matching event goes out, to the one connection that asked.
+  const filtered = await emu.scenario('blast', { count: 3, ids: 10, size: 300 });
+  assert.equal(filtered.connections, 1);
+  assert.equal(filtered.events, 3);
+  await one.waitFrames(1 + 50 + 3);
+  assert.deepEqual(one.json.slice(51).map((e) => e.data.id), [id(0), id(0), id(0)]);
+  await delay(100);
+  assert.equal(idle.frames.length, 50);
+  assert.equal(stranger.frames.length, 50);
+  await assert.rejects(emu.scenario('blast', { unfiltered: 'yes' }), { code: 'INVALID_OPTION', message: /unfiltered/ });
+});
+
+test('one subscribe message of 50,000 topics is acknowledged at once, de-duplicated and routed', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST, pingInterval: 0 });
+  const peer = await connect(t, withToken(emu, {}));
+  const id = (i) => `0ddba11d-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const topics = [];
+  // Scattered order, upper-case duplicates of every tenth topic after it.
+  for (let k = 0; k < 50000; k++) {
+    const i = (k * 7919) % 50000;
+    topics.push(`customer_id:${CUST}:call:${id(i)}`);
+    if (k % 10 === 0) topics.push(`customer_id:${CUST}:call:${id(i).toUpperCase()}`);
+  }
+  assert.equal(topics.length, 55000);
+  const unique = (list) => [...new Set(list.map((x) => x.toLowerCase()))];
+  peer.send({ type: 'subscribe', topics });
+  // Linear handling answers in well under a second; the former quadratic one took about 6 s.
+  await peer.waitFrames(1, 5000);
+  const ack = peer.json[0];
+  assert.equal(ack.type, 'ack');
+  assert.equal(ack.topics.length, 50000);
+  assert.deepEqual(ack.topics, unique(topics));
+  assert.equal(emu.stats().subscriptions, 50000);
+  for (let i = 0; i < 100; i++) emu.publish({ event_type: 'call.status', data: { id: id(i * 499), customer_id: CUST, status: 'ringing' } });
+  emu.publish({ event_type: 'call.status', data: { id: CALL, customer_id: CUST, status: 'ringing' } });
+  await peer.waitFrames(101, 5000);
+  await delay(100);
+  assert.equal(peer.frames.length, 101);
+  assert.deepEqual(peer.json.slice(1).map((e) => e.data.id), Array.from({ length: 100 }, (_, i) => id(i * 499)));
+  peer.send({ type: 'unsubscribe', topics: topics.slice(0, 20000) });
+  await peer.waitFrames(102, 5000);
+  const removed = unique(topics.slice(0, 20000));
+  assert.equal(removed.length, 18181);
+  assert.deepEqual(peer.json[101], { type: 'ack', action: 'unsubscribe', topics: removed, status: 'success' });
+  assert.equal(emu.stats().subscriptions, 50000 - 18181);
 });
 
 test('wss with a certificate from options', T, async (t) => {

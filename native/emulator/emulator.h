@@ -47,8 +47,11 @@ struct event_input {
 };
 
 struct blast_options {
-  std::uint64_t count = 100000;  // frames per subscribed connection
-  std::size_t size = 300;        // approximate bytes of each event's JSON
+  std::uint64_t count = 100000;  // frames per receiving connection
+  // Bytes of each event frame on the wire, WebSocket header included. Optional data fields are
+  // left out and padding added to reach it; a frame is never smaller than its required fields.
+  std::size_t size = 300;
+  bool unfiltered = false;  // every open connection gets the whole pool, whatever it subscribed
   std::string customer_id;
   std::string owner_id;                  // when set, calls are owned by this agent (agent routes)
   std::vector<std::string> resources;   // cycled over the pool; default {"call"}

@@ -2,6 +2,8 @@
 // encoding of published events (once per event, shared by every connection).
 #include <pthread.h>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -129,26 +131,66 @@ std::string iso_now() {
   return buf;
 }
 
-std::string blast_data(std::string_view resource, const std::string& id, const blast_options& b, std::uint32_t n) {
-  static constexpr const char* statuses[] = {"dialing", "ringing", "progressing", "terminating", "hangup"};
-  std::string json = "{\"id\":\"" + id + "\",\"customer_id\":\"" + lower(b.customer_id) + "\"";
+// The payload bytes of an encoded server frame (its header is 2, 4 or 10 bytes).
+std::size_t payload_size(const std::string& frame) {
+  const unsigned len7 = static_cast<unsigned char>(frame[1]) & 0x7f;
+  return frame.size() - (len7 < 126 ? 2 : len7 == 126 ? 4 : 10);
+}
+
+// The payload length whose frame is `frame_size` bytes, header included.
+std::size_t payload_for_frame(std::size_t frame_size) {
+  if (frame_size < 2 + 126) return frame_size > 2 ? frame_size - 2 : 0;
+  if (frame_size - 4 < 65536) return frame_size - 4;
+  return frame_size - 10;
+}
+
+// A blast event's data: required fields first (the routing keys and the status a listener
+// reads), then as many of the optional ones as the frame size leaves room for, then padding.
+struct blast_fields {
+  std::string head;                    // `{"id":...,"customer_id":...` and the owner when given
+  std::vector<std::string> optional;  // each `,"key":value`; a frame keeps the first ones that fit
+};
+
+constexpr const char* blast_statuses[] = {"dialing", "ringing", "progressing", "terminating", "hangup"};
+constexpr std::string_view longest_status = "progressing";
+constexpr std::string_view pad_open = ",\"pad\":\"";
+
+blast_fields blast_base(std::string_view resource, const std::string& id, const blast_options& b) {
+  blast_fields f;
+  f.head = "{\"id\":\"" + id + "\",\"customer_id\":\"" + lower(b.customer_id) + "\"";
   if (!b.owner_id.empty())
-    json += ",\"owner_type\":\"agent\",\"owner_id\":\"" + lower(b.owner_id) + "\"";
+    f.head += ",\"owner_type\":\"agent\",\"owner_id\":\"" + lower(b.owner_id) + "\"";
   else
-    json += ",\"owner_type\":\"\",\"owner_id\":\"00000000-0000-0000-0000-000000000000\"";
-  json += ",\"type\":\"flow\",\"status\":\"" + std::string(statuses[n % 5]) + "\",\"direction\":\"incoming\"";
-  json += ",\"tm_create\":\"2026-01-15T10:30:00.000000Z\"";
-  json += ",\"resource\":";
-  vr::append_json_string(json, resource);
-  const std::string tail = ",\"pad\":\"\"}";
-  if (b.size > json.size() + tail.size()) {
-    json += ",\"pad\":\"";
-    json.append(b.size - json.size() - 2, 'x');
-    json += "\"}";
-  } else {
-    json += '}';
+    f.optional.push_back(",\"owner_type\":\"\",\"owner_id\":\"00000000-0000-0000-0000-000000000000\"");
+  f.optional.push_back(",\"type\":\"flow\"");
+  f.optional.push_back(",\"direction\":\"incoming\"");
+  f.optional.push_back(",\"tm_create\":\"2026-01-15T10:30:00.000000Z\"");
+  std::string res = ",\"resource\":";
+  vr::append_json_string(res, resource);
+  f.optional.push_back(std::move(res));
+  return f;
+}
+
+std::string blast_data(const blast_fields& f, std::size_t optional, std::string_view status, std::size_t budget) {
+  std::string json = f.head;
+  for (std::size_t i = 0; i < optional; ++i) json += f.optional[i];
+  json += ",\"status\":\"";
+  json += status;
+  json += '"';
+  if (budget >= json.size() + pad_open.size() + 2) {
+    json += pad_open;
+    json.append(budget - json.size() - 2, 'x');
+    json += '"';
   }
+  json += '}';
   return json;
+}
+
+// How many optional fields fit in `budget` bytes of data whatever the status, padding included.
+std::size_t optional_that_fit(const blast_fields& f, std::size_t budget) {
+  std::size_t k = f.optional.size();
+  while (k > 0 && blast_data(f, k, longest_status, 0).size() + pad_open.size() + 1 > budget) --k;
+  return k;
 }
 
 }  // namespace
@@ -376,8 +418,10 @@ std::uint64_t emulator::blast(const blast_options& b) {
   plan->id = engine_->next_blast++;
   plan->count = b.count;
   plan->state = state_;
+  plan->unfiltered = b.unfiltered;
   std::vector<std::string> resources = b.resources.empty() ? std::vector<std::string>{"call"} : b.resources;
   const std::uint32_t ids = std::max<std::uint32_t>(1, b.ids);
+  const std::size_t payload = payload_for_frame(b.size);
   try {
     for (std::uint32_t i = 0; i < ids; ++i) {
       const auto& resource = resources[i % resources.size()];
@@ -392,8 +436,30 @@ std::uint64_t emulator::blast(const blast_options& b) {
         ev.owner_type = "agent";
         ev.owner_id = b.owner_id;
       }
-      ev.data = blast_data(resource, id, b, i);
-      plan->pool.push_back(build_publication(state_->opts, ev));
+      // The envelope around the data differs per route (documented topics differ in length), so
+      // each route's frame is sized on its own; routes of equal envelope share one build.
+      ev.data = "{}";
+      auto probe = build_publication(state_->opts, ev);
+      const auto fields = blast_base(resource, id, b);
+      std::size_t optional = fields.optional.size();
+      std::vector<std::size_t> budgets;
+      for (auto& r : probe->routes) {
+        const std::size_t envelope = payload_size(*r.wire) - 2;
+        budgets.push_back(payload > envelope ? payload - envelope : 0);
+        optional = std::min(optional, optional_that_fit(fields, budgets.back()));
+      }
+      auto pub = std::make_shared<publication>();
+      std::vector<std::pair<std::size_t, std::shared_ptr<const publication>>> built;
+      for (std::size_t r = 0; r < probe->routes.size(); ++r) {
+        auto same = std::find_if(built.begin(), built.end(), [&](auto& e) { return e.first == budgets[r]; });
+        if (same == built.end()) {
+          ev.data = blast_data(fields, optional, blast_statuses[i % 5], budgets[r]);
+          built.emplace_back(budgets[r], build_publication(state_->opts, ev));
+          same = std::prev(built.end());
+        }
+        pub->routes.push_back(same->second->routes[r]);
+      }
+      plan->pool.push_back(std::move(pub));
     }
   } catch (...) {
     state_->blast_running = false;

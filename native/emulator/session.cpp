@@ -43,11 +43,32 @@ std::string close_payload(std::uint16_t code) {
   return p;
 }
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}  // namespace
+
+// ---- live prefixes ----
+
+bool prefix_set::add(std::string_view prefix) {
+  if (!prefixes_.emplace(prefix).second) return false;
+  ++lengths_[prefix.size()];
+  return true;
 }
 
-}  // namespace
+bool prefix_set::remove(std::string_view prefix) {
+  auto it = prefixes_.find(prefix);
+  if (it == prefixes_.end()) return false;
+  prefixes_.erase(it);
+  auto len = lengths_.find(prefix.size());
+  if (--len->second == 0) lengths_.erase(len);
+  return true;
+}
+
+bool prefix_set::matches(std::string_view topic) const {
+  for (const auto& [len, n] : lengths_) {
+    if (len > topic.size()) return false;
+    if (prefixes_.find(topic.substr(0, len)) != prefixes_.end()) return true;
+  }
+  return false;
+}
 
 session_base::session_base(std::shared_ptr<server_state> st, asio::any_io_executor ex)
     : state_(std::move(st)), ex_(ex), id_(state_->next_session_id++), tick_(ex), close_timer_(ex) {}
@@ -68,14 +89,8 @@ void session_base::deliver(std::shared_ptr<const publication> pub) {
       }
       return;
     }
-    for (auto& r : pub->routes) {
-      for (auto& p : self->prefixes_) {
-        if (starts_with(r.topic, p)) {
-          self->enqueue_event(r.wire);
-          break;
-        }
-      }
-    }
+    for (auto& r : pub->routes)
+      if (self->prefixes_.matches(r.topic)) self->enqueue_event(r.wire);
   });
 }
 
@@ -137,6 +152,11 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
     std::vector<std::shared_ptr<const std::string>> frames;
     const bool documented = self->state_->opts.dialect == wire_dialect::documented;
     for (auto& pub : plan->pool) {
+      if (plan->unfiltered) {
+        // One copy of each event, on its first route, whether or not anything matches it.
+        if (!pub->routes.empty()) frames.push_back(pub->routes.front().wire);
+        continue;
+      }
       for (auto& r : pub->routes) {
         if (documented) {
           if (self->patterns_.matches(r.topic)) {
@@ -145,12 +165,7 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
           }
           continue;
         }
-        for (auto& p : self->prefixes_) {
-          if (starts_with(r.topic, p)) {
-            frames.push_back(r.wire);
-            break;
-          }
-        }
+        if (self->prefixes_.matches(r.topic)) frames.push_back(r.wire);
       }
     }
     if (frames.empty() || plan->count == 0) return plan->done();
@@ -441,6 +456,11 @@ void session_base::handle_documented(std::string_view text) {
 
   const bool subscribe = action == "subscribe";
   std::vector<std::string> invalid, denied, accepted;
+  // Views into `accepted`, which never reallocates (reserved for every topic): de-duplication
+  // stays linear in the message, 50,000 topics included.
+  accepted.reserve(topics.size());
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(topics.size());
   std::string first_error;
   for (auto& t : topics) {
     std::string norm, why;
@@ -453,7 +473,9 @@ void session_base::handle_documented(std::string_view text) {
       denied.push_back(t);
       continue;
     }
-    if (std::find(accepted.begin(), accepted.end(), norm) == accepted.end()) accepted.push_back(std::move(norm));
+    if (seen.count(norm) != 0) continue;
+    accepted.push_back(std::move(norm));
+    seen.insert(accepted.back());
   }
   // One answer per message, as the client expects: an ack when every topic was accepted,
   // otherwise the error(s) naming the refused topics, the others being accepted silently.
@@ -490,17 +512,12 @@ bool session_base::allowed_live(std::string_view topic) const {
 std::size_t session_base::apply_live(bool subscribe, const std::vector<std::string>& topics) {
   std::size_t changed = 0;
   for (auto& t : topics) {
-    auto it = std::lower_bound(prefixes_.begin(), prefixes_.end(), t);
-    const bool present = it != prefixes_.end() && *it == t;
-    if (subscribe && !present) {
-      prefixes_.insert(it, t);
+    if (subscribe ? !prefixes_.add(t) : !prefixes_.remove(t)) continue;
+    if (subscribe)
       state_->subscriptions++;
-      ++changed;
-    } else if (!subscribe && present) {
-      prefixes_.erase(it);
+    else
       state_->subscriptions--;
-      ++changed;
-    }
+    ++changed;
   }
   return changed;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -103,6 +104,7 @@ struct server_state {
 struct blast_plan {
   std::uint64_t id = 0;
   std::uint64_t count = 0;
+  bool unfiltered = false;
   std::vector<std::shared_ptr<const publication>> pool;
   std::shared_ptr<server_state> state;
   std::atomic<std::int64_t> pending{0};
@@ -141,6 +143,29 @@ enum class token_status { ok, invalid, expired };
 token_status verify_jwt(std::string_view token, std::string_view secret, principal& who, bool& delegate);
 
 // ---- sessions (session.cpp) ----
+
+// The live dialect's subscriptions: plain string prefixes. A topic costs one hash probe per
+// distinct prefix length (a handful, bounded by the topic's length), never one comparison per
+// prefix, so routing stays flat however many prefixes a connection holds.
+class prefix_set {
+ public:
+  bool add(std::string_view prefix);     // true when the set changed
+  bool remove(std::string_view prefix);  // true when the set changed
+  bool matches(std::string_view topic) const;
+  std::size_t size() const noexcept { return prefixes_.size(); }
+
+ private:
+  struct hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  };
+  std::unordered_set<std::string, hash, eq> prefixes_;
+  std::map<std::size_t, std::uint32_t> lengths_;  // prefix length -> prefixes of that length
+};
 
 class session_base : public std::enable_shared_from_this<session_base> {
  public:
@@ -224,7 +249,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   std::vector<asio::const_buffer> wbufs_;
 
   vr::topic_matcher patterns_;             // documented
-  std::vector<std::string> prefixes_;      // live, sorted and unique
+  prefix_set prefixes_;                    // live
   std::deque<clock::time_point> sub_times_;  // documented rate limit window
   clock::time_point last_alive_;
   clock::time_point last_ping_;
