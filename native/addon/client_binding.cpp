@@ -99,7 +99,62 @@ bool holds_final_close(const vr::batch& b) {
   return false;
 }
 
-// JS thread: one call per wake-up, draining everything queued so far.
+// Above this many UTF-16 units a batch is handed to JS in several calls: V8 puts strings past
+// its regular object size limit (128 KB) in large-object space, which costs far more to
+// allocate and collect than the young generation.
+constexpr std::int64_t kMaxCallUnits = 120 * 1024;
+
+// End of the record at meta index `i` in UTF-16 units: an event ends with its data, control and
+// server records have their only span.
+std::int64_t record_end(const vr::batch& b, std::size_t i) {
+  return b.meta[i + (b.meta[i] == vr::record_event ? 8 : 2)];
+}
+
+// JS thread. One onBatch call over records [first, last) of `b`, which span UTF-16 units
+// [unit_begin, unit_end) = bytes [byte_begin, byte_end) of the text. Offsets are rebased so the
+// call's string starts at 0. Returns false when the call could not be made.
+bool call_on_batch(napi_env env, napi_value on_batch, const vr::batch& b, std::size_t first, std::size_t last,
+                   std::int64_t unit_begin, std::size_t byte_begin, std::size_t byte_end) {
+  napi_value argv[2];
+  napi_value undefined;
+  void* meta_data = nullptr;
+  napi_value buffer;
+  const std::size_t count = last - first;
+  const std::size_t meta_bytes = count * sizeof(std::int32_t);
+  const char* text = b.text.data() + byte_begin;
+  const std::size_t size = byte_end - byte_begin;
+  const bool built =
+      (b.ascii ? napi_create_string_latin1(env, text, size, &argv[0])
+               : napi_create_string_utf8(env, text, size, &argv[0])) == napi_ok &&
+      napi_create_arraybuffer(env, meta_bytes, &meta_data, &buffer) == napi_ok &&
+      napi_create_typedarray(env, napi_int32_array, count, buffer, 0, &argv[1]) == napi_ok &&
+      napi_get_undefined(env, &undefined) == napi_ok;
+  if (!built) return false;
+  std::memcpy(meta_data, b.meta.data() + first, meta_bytes);
+  if (unit_begin != 0) {
+    auto* m = static_cast<std::int32_t*>(meta_data);
+    const auto base = static_cast<std::int32_t>(unit_begin);
+    for (std::size_t i = 0; i < count; i += vr::kMetaStride) {
+      // Control and server records use only their first span; the other fields stay 0.
+      const int used = m[i] == vr::record_event ? vr::kMetaStride - 1 : 2;
+      for (int k = 1; k <= used; ++k) m[i + k] -= base;
+    }
+  }
+  napi_value result;
+  napi_call_function(env, undefined, on_batch, 2, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    // A throwing listener must surface with its own stack, not vanish inside the binding.
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  }
+  return true;
+}
+
+// JS thread: one wake-up drains everything queued so far, handed to onBatch in calls of at most
+// about kMaxCallUnits of text each (a single record may exceed it).
 void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   if (!env) return;  // the function is being torn down
   client_slot& slot = **static_cast<slot_ptr*>(context);
@@ -107,31 +162,26 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   slot.client->queue().drain(slot.batch);
   const vr::batch& b = slot.batch;
   const bool final_close = holds_final_close(b);
-  if (slot.wrapper_alive && !b.meta.empty()) {
-    napi_value argv[2];
-    napi_value undefined;
-    void* meta_data = nullptr;
-    napi_value buffer;
-    const std::size_t meta_bytes = b.meta.size() * sizeof(std::int32_t);
-    const bool built =
-        (b.ascii ? napi_create_string_latin1(env, b.text.data(), b.text.size(), &argv[0])
-                 : napi_create_string_utf8(env, b.text.data(), b.text.size(), &argv[0])) == napi_ok &&
-        napi_create_arraybuffer(env, meta_bytes, &meta_data, &buffer) == napi_ok &&
-        napi_create_typedarray(env, napi_int32_array, b.meta.size(), buffer, 0, &argv[1]) == napi_ok &&
-        napi_get_undefined(env, &undefined) == napi_ok;
-    if (built) {
-      std::memcpy(meta_data, b.meta.data(), meta_bytes);
-      napi_value result;
-      napi_call_function(env, undefined, on_batch, 2, argv, &result);
+  const std::size_t records = b.meta.size();
+  std::size_t first = 0;
+  std::size_t byte = 0;
+  std::int64_t unit = 0;
+  while (slot.wrapper_alive && first < records) {
+    // Extend the call record by record while it stays within the limit.
+    const std::int64_t unit_begin = b.meta[first + 1];
+    std::size_t last = first + vr::kMetaStride;
+    while (last < records && record_end(b, last) - unit_begin <= kMaxCallUnits) last += vr::kMetaStride;
+    const std::int64_t unit_end = last < records ? b.meta[last + 1] : -1;
+    std::size_t byte_begin, byte_end;
+    if (b.ascii) {
+      byte_begin = static_cast<std::size_t>(unit_begin);
+      byte_end = unit_end < 0 ? b.text.size() : static_cast<std::size_t>(unit_end);
+    } else {
+      byte_begin = byte_offset(b.text, byte, unit, unit_begin);
+      byte_end = unit_end < 0 ? b.text.size() : byte_offset(b.text, byte, unit, unit_end);
     }
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      // A throwing listener must surface with its own stack, not vanish inside the binding.
-      napi_value error;
-      napi_get_and_clear_last_exception(env, &error);
-      napi_fatal_exception(env, error);
-    }
+    if (!call_on_batch(env, on_batch, b, first, last, unit_begin, byte_begin, byte_end)) break;
+    first = last;
   }
   slot.batch.clear();
   if (final_close) {

@@ -31,6 +31,7 @@
 #include "core/codec.h"
 #include "core/topic.h"
 #include "core/transport.h"
+#include "core/wire_dialect.h"
 
 namespace vr {
 
@@ -48,26 +49,6 @@ struct failure {
   unsigned status = 0;       // HTTP status of a refused upgrade
   double retry_after = -1;   // ms, from Retry-After; < 0 when absent
   bool terminal = false;     // no further attempt whatever the reconnect policy says
-};
-
-// The single place that knows which wire dialect a connection speaks. Only the documented
-// dialect exists so far; `live` and `automatic` use it too until the live codec is wired in.
-class wire_dialect {
- public:
-  explicit wire_dialect(dialect configured) : configured_(configured) {}
-
-  const frame_view& classify(const char* data, std::size_t size, std::size_t capacity) {
-    return documented_.classify(data, size, capacity);
-  }
-  std::string encode(std::string_view action, const std::vector<std::string>& topics) const {
-    return documented_codec::encode(action, topics);
-  }
-  std::string_view name() const noexcept { return "documented"; }
-  dialect configured() const noexcept { return configured_; }
-
- private:
-  dialect configured_;
-  documented_codec documented_;
 };
 
 void append_number(std::string& out, double v) {
@@ -136,7 +117,7 @@ class client_impl final : public client,
  public:
   client_impl(io_runtime& runtime, client_config config, std::function<void()> wake)
       : config_(std::move(config)),
-        strand_(asio::make_strand(runtime.context())),
+        strand_(runtime.context().get_executor()),
         resolver_(strand_),
         connect_timer_(strand_),
         retry_timer_(strand_),
@@ -145,7 +126,11 @@ class client_impl final : public client,
         close_timer_(strand_),
         queue_(config_.max_queue ? config_.max_queue : 1, std::move(wake)),
         backoff_(config_.reconnect, config_.seed ? config_.seed : std::random_device{}()),
-        wire_(config_.wire_dialect) {}
+        wire_(strand_, config_, matcher_,
+              {[this](std::string text) { enqueue(write_kind::text, std::move(text)); },
+               [this](std::string_view json) { queue_.push_control(json); },
+               [this](std::string_view json) { queue_.push_server(json); },
+               [this] { return std::shared_ptr<void>(shared_from_this()); }}) {}
 
   // Any thread.
   void start() override { post([](client_impl& c) { c.do_start(); }); }
@@ -164,7 +149,7 @@ class client_impl final : public client,
   void drop(std::vector<std::string> patterns) override {
     post([p = std::move(patterns)](client_impl& c) {
       if (c.phase_ == phase::finished) return;
-      for (const auto& pattern : p) c.matcher_.remove(pattern);
+      c.wire_.drop(p);
     });
   }
 
@@ -200,6 +185,7 @@ class client_impl final : public client,
     client_stats s;
     s.received = received_.load(std::memory_order_relaxed);
     s.filtered = filtered_.load(std::memory_order_relaxed);
+    s.duplicates = duplicates_.load(std::memory_order_relaxed);
     s.malformed = malformed_.load(std::memory_order_relaxed);
     s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
     s.reconnects = reconnects_.load(std::memory_order_relaxed);
@@ -225,7 +211,8 @@ class client_impl final : public client,
     alive();
     bytes_received_.fetch_add(bytes, std::memory_order_relaxed);
     on_frame();
-    if (!paused_ && phase_ == phase::open) read();
+    if (!paused_ && phase_ == phase::open) return read();
+    queue_.publish();
   }
 
   void on_transport_written(std::uint64_t generation, error_code ec) override {
@@ -249,6 +236,12 @@ class client_impl final : public client,
     if (generation != generation_) return;
     if (pong) ping_outstanding_ = false;
     alive();
+  }
+
+  // The frames of a burst are staged; the burst ends when the transport has to wait for the
+  // network, and a lone event is handed over right then.
+  void on_transport_starved(std::uint64_t generation) override {
+    if (generation == generation_) queue_.publish();
   }
 
  private:
@@ -431,14 +424,14 @@ class client_impl final : public client,
     if (opened_once_) reconnects_.fetch_add(1, std::memory_order_relaxed);
     opened_once_ = true;
     push_state("connected");
-    const std::vector<std::string> patterns = matcher_.patterns();
-    if (!patterns.empty()) enqueue(write_kind::text, wire_.encode("subscribe", patterns));
+    const std::vector<std::string> patterns = wire_.on_open();
     std::string json = "{\"type\":\"open\",\"resubscribed\":";
     append_string_array(json, patterns);
     json += ",\"dialect\":";
-    append_json_string(json, wire_.name());
+    wire_.append_name(json);
     json += '}';
     queue_.push_control(json);
+    wire_.after_open();
     if (config_.heartbeat_interval_ms) arm_ping();
     read();
   }
@@ -460,14 +453,17 @@ class client_impl final : public client,
     const char* data = static_cast<const char*>(buffer.data().data());
     const frame_view& frame = wire_.classify(data, size, size + simdjson::SIMDJSON_PADDING);
     switch (frame.kind) {
-      case frame_kind::event:
+      case frame_kind::event: {
         received_.fetch_add(1, std::memory_order_relaxed);
-        if (matcher_.matches(frame.topic)) {
+        const std::string_view topic = wire_.matched_topic(frame);
+        if (!topic.empty() && wire_.duplicate(frame)) {
+          duplicates_.fetch_add(1, std::memory_order_relaxed);
+        } else if (!topic.empty()) {
           pushed_.fetch_add(1, std::memory_order_relaxed);
           last_event_at_.store(std::chrono::duration<double, std::milli>(
                                    std::chrono::system_clock::now().time_since_epoch()).count(),
                                std::memory_order_relaxed);
-          if (!queue_.push_event(frame.event_type, frame.topic, frame.timestamp, frame.data)) {
+          if (!queue_.stage_event(frame.event_type, topic, frame.timestamp, frame.data)) {
             paused_ = true;
             paused_since_ping_ = true;
           }
@@ -475,6 +471,7 @@ class client_impl final : public client,
           filtered_.fetch_add(1, std::memory_order_relaxed);
         }
         break;
+      }
       case frame_kind::ack:
       case frame_kind::error:
         queue_.push_server(frame.raw);
@@ -506,6 +503,8 @@ class client_impl final : public client,
 
   // An open connection ended without close() being called.
   void lose_connection(failure f) {
+    // The live server refuses a topic with a bare TCP close; a close frame is something else.
+    wire_.on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
     std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : 1006;
     std::string reason;
     if (transport_ && transport_->close_code()) {
@@ -517,18 +516,12 @@ class client_impl final : public client,
 
   void do_subscribe(std::vector<std::string> patterns) {
     if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
-    for (const auto& p : patterns) matcher_.add(p);
-    if (phase_ != phase::open) return;
-    enqueue(write_kind::text, wire_.encode("subscribe", patterns));
-    push_sent("subscribe", patterns);
+    wire_.subscribe(std::move(patterns), phase_ == phase::open);
   }
 
   void do_unsubscribe(std::vector<std::string> patterns) {
     if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
-    for (const auto& p : patterns) matcher_.remove(p);
-    if (phase_ != phase::open) return;
-    enqueue(write_kind::text, wire_.encode("unsubscribe", patterns));
-    push_sent("unsubscribe", patterns);
+    wire_.unsubscribe(std::move(patterns), phase_ == phase::open);
   }
 
   // Beast allows one outstanding write (pings and the close frame included): a FIFO.
@@ -640,6 +633,7 @@ class client_impl final : public client,
 
   void teardown_transport() {
     ++generation_;
+    wire_.on_teardown();
     connect_timer_.cancel();
     ping_timer_.cancel();
     pong_timer_.cancel();
@@ -668,15 +662,6 @@ class client_impl final : public client,
   void push_token_request(bool refused) {
     queue_.push_control(refused ? "{\"type\":\"token_request\",\"refused\":true}"
                                 : "{\"type\":\"token_request\",\"refused\":false}");
-  }
-
-  void push_sent(const char* action, const std::vector<std::string>& topics) {
-    std::string json = "{\"type\":\"sent\",\"action\":\"";
-    json += action;
-    json += "\",\"topics\":";
-    append_string_array(json, topics);
-    json += '}';
-    queue_.push_control(json);
   }
 
   void push_fault(const char* code, const std::string& message) {
@@ -745,6 +730,7 @@ class client_impl final : public client,
 
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> filtered_{0};
+  std::atomic<std::uint64_t> duplicates_{0};
   std::atomic<std::uint64_t> pushed_{0};
   std::atomic<std::uint64_t> malformed_{0};
   std::atomic<std::uint64_t> bytes_received_{0};

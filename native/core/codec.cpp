@@ -176,15 +176,6 @@ error_code raw_text(ondemand::value& v, std::string_view& out) noexcept {
 
 enum class field_state : unsigned char { absent, ok, wrong_type };
 
-struct fields {
-  std::string_view event_type, topic, timestamp, data, type, action, status, code, message;
-  field_state event_type_s = field_state::absent, topic_s = field_state::absent,
-              timestamp_s = field_state::absent, data_s = field_state::absent,
-              type_s = field_state::absent, action_s = field_state::absent,
-              status_s = field_state::absent, code_s = field_state::absent,
-              message_s = field_state::absent, topics_s = field_state::absent;
-};
-
 error_code read_string(ondemand::value& v, std::string_view& out, field_state& state,
                        bool null_is_absent = false) noexcept {
   ondemand::json_type type;
@@ -203,6 +194,16 @@ error_code read_string(ondemand::value& v, std::string_view& out, field_state& s
 }
 
 }  // namespace
+
+struct documented_codec::fields {
+  std::string_view event_type, topic, timestamp, data, type, action, status, code, message;
+  field_state event_type_s = field_state::absent, topic_s = field_state::absent,
+              timestamp_s = field_state::absent, data_s = field_state::absent,
+              type_s = field_state::absent, action_s = field_state::absent,
+              status_s = field_state::absent, code_s = field_state::absent,
+              message_s = field_state::absent, topics_s = field_state::absent;
+  std::size_t data_member = 0;  // fast path: the 0-based member index of the last "data"
+};
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -246,20 +247,197 @@ std::string documented_codec::encode(std::string_view action,
   return out;
 }
 
+namespace {
+
+// Frames nested deeper than this take the on-demand path, whose own limit (kMaxDepth) decides.
+constexpr std::size_t kFastDepth = 256;
+
+const char* skip_space(const char* p, const char* end) noexcept {
+  while (p < end && is_json_space(*p)) ++p;
+  return p;
+}
+
+// `p` is at the opening quote of a string in valid JSON; returns just past its closing quote.
+const char* skip_string(const char* p, const char* end) noexcept {
+  for (++p; p < end;) {
+    if (*p == '\\') {
+      p += 2;
+    } else if (*p == '"') {
+      return p + 1;
+    } else {
+      ++p;
+    }
+  }
+  return nullptr;
+}
+
+// `p` is at the first byte of a value in valid JSON; returns just past its last byte.
+const char* skip_value(const char* p, const char* end) noexcept {
+  if (p >= end) return nullptr;
+  if (*p == '"') return skip_string(p, end);
+  if (*p == '{' || *p == '[') {
+    std::size_t depth = 0;
+    while (p < end) {
+      const char c = *p;
+      if (c == '"') {
+        if (!(p = skip_string(p, end))) return nullptr;
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return p + 1;
+      }
+      ++p;
+    }
+    return nullptr;
+  }
+  while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_json_space(*p)) ++p;
+  return p;
+}
+
+// The raw text of member `index` of `count` in the already validated object `frame` (trimmed).
+// Keys are not compared, so escaped keys need no decoding: the DOM walk found the index.
+bool member_text(std::string_view frame, std::size_t index, std::size_t count, std::string_view& out) noexcept {
+  const char* p = frame.data() + 1;
+  const char* const end = frame.data() + frame.size();
+  for (std::size_t m = 0;; ++m) {
+    p = skip_space(p, end);
+    if (p >= end || *p != '"' || !(p = skip_string(p, end))) return false;
+    p = skip_space(p, end);
+    if (p >= end || *p != ':') return false;
+    p = skip_space(p + 1, end);
+    const char* const value = p;
+    if (m == index && index + 1 == count) {
+      // The last member ends where the object does.
+      out = trim(std::string_view(value, static_cast<std::size_t>(end - 1 - value)));
+      return !out.empty();
+    }
+    if (!(p = skip_value(p, end))) return false;
+    if (m == index) {
+      out = std::string_view(value, static_cast<std::size_t>(p - value));
+      return true;
+    }
+    p = skip_space(p, end);
+    if (p >= end || *p != ',') return false;
+    ++p;
+  }
+}
+
+void dom_string(simdjson::dom::element v, std::string_view& out, field_state& state,
+                bool null_is_absent = false) noexcept {
+  if (v.is_string()) {
+    state = field_state::ok;
+    out = v.get_string().value_unsafe();
+  } else if (null_is_absent && v.is_null()) {
+    state = field_state::absent;
+    out = {};
+  } else {
+    state = field_state::wrong_type;
+  }
+}
+
+}  // namespace
+
+documented_codec::documented_codec() {
+  // On failure max_depth() stays unset, and classify_fast sends every frame to the on-demand path.
+  const auto e = dom_.allocate(4096, kFastDepth);
+  static_cast<void>(e);
+}
+
+// Fields are reset one by one so that `topics` and `reason` keep their capacity.
+void documented_codec::reset() noexcept {
+  frame_view& out = out_;
+  out.kind = frame_kind::malformed;
+  out.event_type = out.timestamp = out.topic = out.data = {};
+  out.action = out.code = out.message = out.raw = {};
+  out.alt_topic = out.resource = {};
+  out.dedupe_key = 0;
+  out.topics.clear();
+  out.reason.clear();
+}
+
 // Runs on the io thread of whoever reads frames (a client or the emulator).
 const frame_view& documented_codec::classify(const char* data, std::size_t size,
                                              std::size_t capacity) {
+  reset();
+  const std::string_view frame = trim(std::string_view(data, size));
+  if (frame.empty()) {
+    out_.reason.assign("empty frame");
+    return out_;
+  }
+  if (capacity < size + simdjson::SIMDJSON_PADDING) {
+    out_.reason.assign("frame buffer is not padded");
+    return out_;
+  }
+  if (classify_fast(data, size, frame)) return out_;
+  reset();
+  return classify_slow(data, size, capacity, frame);
+}
+
+// Valid frames within kFastDepth: one DOM parse validates everything, and `data` is located
+// in the source by a scan that may trust the JSON to be well formed. Returns false to hand the
+// frame to the on-demand path (invalid JSON, too deep, numbers no double can hold).
+bool documented_codec::classify_fast(const char* data, std::size_t size, std::string_view frame) {
+  if (dom_.max_depth() != kFastDepth) return false;
+  simdjson::dom::element root;
+  if (dom_.parse(data, size, false).get(root)) return false;
   frame_view& out = out_;
-  // Fields are reset one by one so that `topics` and `reason` keep their capacity.
-  const auto reset = [&] {
-    out.kind = frame_kind::malformed;
-    out.event_type = out.timestamp = out.topic = out.data = {};
-    out.action = out.code = out.message = out.raw = {};
-    out.alt_topic = out.resource = {};
-    out.dedupe_key = 0;
-    out.topics.clear();
-    out.reason.clear();
-  };
+  if (frame.front() != '{') {
+    out.reason.assign("not a JSON object");
+    return true;
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return false;
+  fields f;
+  std::vector<std::string>& topics = out.topics;
+  std::size_t count = 0;
+  for (auto [key, value] : object) {
+    if (key == "event_type") {
+      dom_string(value, f.event_type, f.event_type_s);
+    } else if (key == "topic") {
+      dom_string(value, f.topic, f.topic_s);
+    } else if (key == "timestamp") {
+      dom_string(value, f.timestamp, f.timestamp_s, true);
+    } else if (key == "type") {
+      dom_string(value, f.type, f.type_s);
+    } else if (key == "action") {
+      dom_string(value, f.action, f.action_s);
+    } else if (key == "status") {
+      dom_string(value, f.status, f.status_s);
+    } else if (key == "code") {
+      dom_string(value, f.code, f.code_s);
+    } else if (key == "message") {
+      dom_string(value, f.message, f.message_s);
+    } else if (key == "data") {
+      f.data_s = field_state::ok;
+      f.data_member = count;
+    } else if (key == "topics") {
+      simdjson::dom::array array;
+      if (value.get_array().get(array)) {
+        f.topics_s = field_state::wrong_type;
+      } else {
+        topics.clear();
+        f.topics_s = field_state::ok;
+        for (auto element : array) {
+          if (element.is_string()) {
+            topics.emplace_back(element.get_string().value_unsafe());
+          } else {
+            f.topics_s = field_state::wrong_type;
+          }
+        }
+      }
+    }
+    ++count;
+  }
+  if (f.data_s == field_state::ok && !member_text(frame, f.data_member, count, f.data)) return false;
+  finish(f, frame);
+  return true;
+}
+
+const frame_view& documented_codec::classify_slow(const char* data, std::size_t size,
+                                                  std::size_t capacity, std::string_view frame) {
+  frame_view& out = out_;
   const auto malformed = [&](std::string_view reason) -> const frame_view& {
     reset();
     out.reason.assign(reason);
@@ -270,11 +448,6 @@ const frame_view& documented_codec::classify(const char* data, std::size_t size,
     out.reason.assign("invalid JSON: ").append(simdjson::error_message(e));
     return out;
   };
-  reset();
-
-  const std::string_view frame = trim(std::string_view(data, size));
-  if (frame.empty()) return malformed("empty frame");
-  if (capacity < size + simdjson::SIMDJSON_PADDING) return malformed("frame buffer is not padded");
 
   ondemand::document doc;
   if (auto e = parser_.iterate(simdjson::padded_string_view(data, size, capacity)).get(doc))
@@ -353,6 +526,18 @@ const frame_view& documented_codec::classify(const char* data, std::size_t size,
     if (e) return invalid(e);
   }
   if (auto e = check_end(doc)) return invalid(e);
+
+  return finish(f, frame);
+}
+
+const frame_view& documented_codec::finish(fields& f, std::string_view frame) {
+  frame_view& out = out_;
+  std::vector<std::string>& topics = out.topics;
+  const auto malformed = [&](std::string_view reason) -> const frame_view& {
+    reset();
+    out.reason.assign(reason);
+    return out;
+  };
 
   // Checks a field every shape of this kind needs; returns false after setting the reason.
   const auto need = [&](field_state state, std::string_view name, std::string_view what) {

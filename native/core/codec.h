@@ -42,12 +42,24 @@ struct frame_view {
 // `capacity` is the number of readable bytes from `data` (at least size + SIMDJSON_PADDING).
 class documented_codec {
  public:
+  documented_codec();
+
   const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
 
   // {"type":"subscribe","topics":["a","b"]} with JSON string escaping.
   static std::string encode(std::string_view action, const std::vector<std::string>& topics);
 
  private:
+  struct fields;
+  bool classify_fast(const char* data, std::size_t size, std::string_view frame);
+  const frame_view& classify_slow(const char* data, std::size_t size, std::size_t capacity,
+                                  std::string_view frame);
+  const frame_view& finish(fields& f, std::string_view frame);
+  void reset() noexcept;
+
+  // The DOM parser validates a whole frame in one pass with the kernel picked at run time for
+  // this CPU; frames it refuses (or finds too deep) take the on-demand path, which decides.
+  simdjson::dom::parser dom_;
   simdjson::ondemand::parser parser_;
   simdjson::ondemand::parser validator_;
   frame_view out_;

@@ -37,11 +37,49 @@ void batch::clear() {
 event_queue::event_queue(std::size_t max_events, std::function<void()> wake)
     : max_events_(max_events), wake_(std::move(wake)) {}
 
-void event_queue::append_field(std::string_view s, std::int32_t& begin, std::int32_t& end) {
-  begin = static_cast<std::int32_t>(utf16_len_);
-  pending_.text.append(s);
-  utf16_len_ += utf16_length(s, pending_.ascii);
-  end = static_cast<std::int32_t>(utf16_len_);
+void event_queue::append_field(batch& b, std::int64_t& units, std::string_view s, std::int32_t& begin,
+                               std::int32_t& end) {
+  begin = static_cast<std::int32_t>(units);
+  b.text.append(s);
+  units += utf16_length(s, b.ascii);
+  end = static_cast<std::int32_t>(units);
+}
+
+void event_queue::append_event(batch& b, std::int64_t& units, std::string_view event_type,
+                               std::string_view topic, std::string_view timestamp, std::string_view data) {
+  std::int32_t r[kMetaStride] = {record_event};
+  b.text.reserve(b.text.size() + event_type.size() + topic.size() + timestamp.size() + data.size());
+  append_field(b, units, event_type, r[1], r[2]);
+  append_field(b, units, topic, r[3], r[4]);
+  append_field(b, units, timestamp, r[5], r[6]);
+  append_field(b, units, data, r[7], r[8]);
+  b.meta.insert(b.meta.end(), r, r + kMetaStride);
+  ++b.events;
+}
+
+// Moves the staged records behind the pending ones. With nothing pending (the consumer keeps
+// up) the two batches just swap, so the staged text is never copied.
+void event_queue::move_staged_locked() {
+  if (staged_.meta.empty()) return;
+  if (pending_.meta.empty()) {
+    std::swap(pending_, staged_);
+    utf16_len_ = staged_units_;
+  } else {
+    const auto base = static_cast<std::int32_t>(utf16_len_);
+    const std::size_t first = pending_.meta.size();
+    pending_.meta.insert(pending_.meta.end(), staged_.meta.begin(), staged_.meta.end());
+    for (std::size_t i = first; i < pending_.meta.size(); i += kMetaStride)
+      for (int k = 1; k < kMetaStride; ++k) pending_.meta[i + k] += base;
+    pending_.text.append(staged_.text);
+    pending_.events += staged_.events;
+    pending_.ascii = pending_.ascii && staged_.ascii;
+    utf16_len_ += staged_units_;
+  }
+  staged_.clear();
+  staged_units_ = 0;
+  staged_events_.store(0, std::memory_order_relaxed);
+  published_events_.store(pending_.events, std::memory_order_relaxed);
+  published_units_.store(utf16_len_, std::memory_order_relaxed);
 }
 
 // Called with the lock held; releases it before waking so the consumer can drain at once.
@@ -56,33 +94,53 @@ void event_queue::after_push_locked(std::unique_lock<std::mutex>& lock) {
 bool event_queue::push_event(std::string_view event_type, std::string_view topic,
                              std::string_view timestamp, std::string_view data) {
   std::unique_lock<std::mutex> lock(mutex_);
-  std::int32_t r[kMetaStride] = {record_event};
-  append_field(event_type, r[1], r[2]);
-  append_field(topic, r[3], r[4]);
-  append_field(timestamp, r[5], r[6]);
-  append_field(data, r[7], r[8]);
-  pending_.meta.insert(pending_.meta.end(), r, r + kMetaStride);
-  ++pending_.events;
+  move_staged_locked();
+  append_event(pending_, utf16_len_, event_type, topic, timestamp, data);
+  published_events_.store(pending_.events, std::memory_order_relaxed);
+  published_units_.store(utf16_len_, std::memory_order_relaxed);
   const bool more = pending_.events < max_events_ && utf16_len_ < kSoftTextLimit;
   after_push_locked(lock);
   return more;
 }
 
 // Runs on the io thread.
+bool event_queue::stage_event(std::string_view event_type, std::string_view topic,
+                              std::string_view timestamp, std::string_view data) {
+  append_event(staged_, staged_units_, event_type, topic, timestamp, data);
+  staged_events_.store(staged_.events, std::memory_order_relaxed);
+  const bool more = published_events_.load(std::memory_order_relaxed) + staged_.events < max_events_ &&
+                    published_units_.load(std::memory_order_relaxed) + staged_units_ < kSoftTextLimit;
+  if (!more || staged_.text.size() >= kStageBytes) publish();
+  return more;
+}
+
+// Runs on the io thread.
+void event_queue::publish() {
+  if (staged_.meta.empty()) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  move_staged_locked();
+  after_push_locked(lock);
+}
+
+// Runs on the io thread.
 void event_queue::push_control(std::string_view json) {
   std::unique_lock<std::mutex> lock(mutex_);
+  move_staged_locked();
   std::int32_t r[kMetaStride] = {record_control};
-  append_field(json, r[1], r[2]);
+  append_field(pending_, utf16_len_, json, r[1], r[2]);
   pending_.meta.insert(pending_.meta.end(), r, r + kMetaStride);
+  published_units_.store(utf16_len_, std::memory_order_relaxed);
   after_push_locked(lock);
 }
 
 // Runs on the io thread.
 void event_queue::push_server(std::string_view json) {
   std::unique_lock<std::mutex> lock(mutex_);
+  move_staged_locked();
   std::int32_t r[kMetaStride] = {record_server};
-  append_field(json, r[1], r[2]);
+  append_field(pending_, utf16_len_, json, r[1], r[2]);
   pending_.meta.insert(pending_.meta.end(), r, r + kMetaStride);
+  published_units_.store(utf16_len_, std::memory_order_relaxed);
   after_push_locked(lock);
 }
 
@@ -92,13 +150,16 @@ std::size_t event_queue::drain(batch& out) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::swap(out, pending_);
   utf16_len_ = 0;
+  published_events_.store(0, std::memory_order_relaxed);
+  published_units_.store(0, std::memory_order_relaxed);
   wake_outstanding_ = false;
   return out.events;
 }
 
+// Any thread.
 std::size_t event_queue::depth() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return pending_.events;
+  return pending_.events + staged_events_.load(std::memory_order_relaxed);
 }
 
 }  // namespace vr

@@ -10,6 +10,7 @@
 //                     dialect) [a0,a1); the rest 0
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -45,15 +46,31 @@ class event_queue {
   void push_control(std::string_view json);
   void push_server(std::string_view json);
 
+  // The producer's burst path: one producer thread only. stage_event stores the event without
+  // locking or waking; publish() hands everything staged to the consumer under one lock and at
+  // most one wake. Staged events are published by themselves when they reach kStageBytes, when
+  // stage_event returns false (same meaning as push_event's), and before any push_* record, so
+  // records keep their order.
+  bool stage_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
+                   std::string_view data);
+  void publish();
+
+  static constexpr std::size_t kStageBytes = 32 * 1024;
+
   // Consumer thread. Swaps the pending batch into `out` (cleared first), clears the
   // outstanding wake-up, and returns the number of events handed over.
   std::size_t drain(batch& out);
 
+  // Undrained events, staged ones included.
   std::size_t depth() const;
   std::size_t max_events() const noexcept { return max_events_; }
 
  private:
-  void append_field(std::string_view s, std::int32_t& begin, std::int32_t& end);
+  static void append_field(batch& b, std::int64_t& units, std::string_view s, std::int32_t& begin,
+                           std::int32_t& end);
+  static void append_event(batch& b, std::int64_t& units, std::string_view event_type,
+                           std::string_view topic, std::string_view timestamp, std::string_view data);
+  void move_staged_locked();
   void after_push_locked(std::unique_lock<std::mutex>& lock);
 
   mutable std::mutex mutex_;
@@ -62,6 +79,14 @@ class event_queue {
   std::size_t max_events_;
   bool wake_outstanding_ = false;
   std::function<void()> wake_;
+  // Mirrors of pending_.events and utf16_len_, for the producer's lock-free checks.
+  std::atomic<std::size_t> published_events_{0};
+  std::atomic<std::int64_t> published_units_{0};
+
+  // Producer thread only, except staged_events_ (read by depth()).
+  batch staged_;
+  std::int64_t staged_units_ = 0;
+  std::atomic<std::size_t> staged_events_{0};
 };
 
 }  // namespace vr

@@ -26,7 +26,10 @@ struct tls_config;
 namespace vr::detail {
 
 using error_code = boost::system::error_code;
-using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+// The io_context runs on exactly one thread (io_runtime), so its executor already serialises
+// every handler the way a strand would. A concrete executor type (neither a strand nor the
+// type-erased any_io_executor) keeps the per-operation cost of Beast's composed reads low.
+using strand_type = boost::asio::io_context::executor_type;
 
 enum class connect_stage { tcp, tls, upgrade };
 
@@ -41,6 +44,9 @@ class transport_listener {
   virtual void on_transport_closed(std::uint64_t generation, error_code ec) = 0;
   // A ping, pong or close frame arrived (Beast answers pings itself).
   virtual void on_transport_control(std::uint64_t generation, bool pong) = 0;
+  // Everything received so far has been handed to reads: the next bytes must come from the
+  // network. The end of a burst, so the moment to publish what the burst produced.
+  virtual void on_transport_starved(std::uint64_t) {}
 
  protected:
   ~transport_listener() = default;

@@ -2,8 +2,14 @@
 // transport_tls.cpp. Only those two translation units include this header.
 #pragma once
 
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <utility>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket.hpp>
@@ -14,6 +20,102 @@ namespace vr::detail {
 
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
+
+using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_type>;
+
+// The TCP socket under the websocket (or under TLS). Beast reads at most 1536 bytes per call
+// (websocket::stream::tcp_frame_size), which costs one system call per three ~500-byte events;
+// this layer reads whatever the kernel holds, up to kCapacity, and serves Beast from memory.
+// When it runs dry it tells its owner before waiting on the network: the end of a burst.
+class read_ahead_socket {
+ public:
+  using executor_type = strand_type;
+  using next_layer_type = socket_type;
+  using lowest_layer_type = socket_type::lowest_layer_type;
+
+  static constexpr std::size_t kCapacity = 64 * 1024;
+
+  explicit read_ahead_socket(const strand_type& executor)
+      : socket_(executor), data_(std::make_unique<char[]>(kCapacity)) {}
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  socket_type& next_layer() noexcept { return socket_; }
+  lowest_layer_type& lowest_layer() noexcept { return socket_.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const noexcept { return socket_.lowest_layer(); }
+
+  // Called (io thread) when a read finds nothing buffered here nor in the kernel.
+  void on_starved(std::function<void()> f) { starved_ = std::move(f); }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const MutableBuffers& b) { start_read(b, std::move(handler)); }, token, buffers);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return socket_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  // io thread (all below).
+  template <class MutableBuffers, class Handler>
+  void start_read(const MutableBuffers& buffers, Handler handler) {
+    error_code ec;
+    if (begin_ == end_) {
+      fill(ec);
+      if (ec == boost::asio::error::would_block) {
+        if (starved_) starved_();
+        socket_.async_wait(socket_type::wait_read,
+                           [this, buffers, handler = std::move(handler)](error_code wait_ec) mutable {
+                             if (wait_ec) return std::move(handler)(wait_ec, std::size_t{0});
+                             start_read(buffers, std::move(handler));
+                           });
+        return;
+      }
+    }
+    const std::size_t n = ec ? 0 : take(buffers);
+    boost::asio::post(socket_.get_executor(), beast::bind_front_handler(std::move(handler), ec, n));
+  }
+
+  // One non-blocking read of whatever the kernel has.
+  void fill(error_code& ec) {
+    if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+    if (ec) return;
+    begin_ = end_ = 0;
+    end_ = socket_.read_some(boost::asio::buffer(data_.get(), kCapacity), ec);
+  }
+
+  template <class MutableBuffers>
+  std::size_t take(const MutableBuffers& buffers) {
+    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(data_.get() + begin_, end_ - begin_));
+    begin_ += n;
+    return n;
+  }
+
+  socket_type socket_;
+  std::unique_ptr<char[]> data_;
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::function<void()> starved_;
+};
+
+// Beast's websocket finds these by argument-dependent lookup; the close handshake ends on the
+// socket itself.
+inline void teardown(beast::role_type role, read_ahead_socket& s, error_code& ec) {
+  websocket::teardown(role, s.next_layer(), ec);
+}
+
+template <class Handler>
+void async_teardown(beast::role_type role, read_ahead_socket& s, Handler&& handler) {
+  websocket::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
+}
+
+inline read_ahead_socket& read_ahead_of(read_ahead_socket& s) noexcept { return s; }
+template <class Stream>
+read_ahead_socket& read_ahead_of(Stream& s) noexcept {
+  return read_ahead_of(s.next_layer());
+}
 
 template <class NextLayer>
 class ws_transport : public transport, public std::enable_shared_from_this<ws_transport<NextLayer>> {
@@ -26,10 +128,13 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   void connect(const boost::asio::ip::tcp::resolver::results_type& endpoints,
                const upgrade_request& request) override {
     request_ = request;
-    beast::get_lowest_layer(ws_).async_connect(
-        endpoints, [self = this->shared_from_this()](error_code ec, const boost::asio::ip::tcp::endpoint&) {
-          self->on_tcp(ec);
-        });
+    read_ahead_of(ws_.next_layer()).on_starved([this] {
+      // Runs inside one of our reads, whose handler keeps this object alive.
+      if (auto l = listener_.lock()) l->on_transport_starved(generation_);
+    });
+    boost::asio::async_connect(
+        read_ahead_of(ws_.next_layer()).next_layer(), endpoints,
+        [self = this->shared_from_this()](error_code ec, const boost::asio::ip::tcp::endpoint&) { self->on_tcp(ec); });
   }
 
   void read() override {
@@ -59,7 +164,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
 
   void cut() noexcept override {
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    read_ahead_of(ws_.next_layer()).next_layer().close(ignored);
   }
 
   const upgrade_response& response() const noexcept override { return response_; }
@@ -91,7 +196,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   void on_tcp(error_code ec) {
     if (ec) return notify_connected(ec, connect_stage::tcp);
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    read_ahead_of(ws_.next_layer()).next_layer().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     on_tcp_connected();
   }
 

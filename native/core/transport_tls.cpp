@@ -14,7 +14,7 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using tls_stream = beast::ssl_stream<read_ahead_socket>;
 
 bool is_ip_literal(const std::string& name) {
   error_code ec;

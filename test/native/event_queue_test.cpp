@@ -221,3 +221,223 @@ TEST_CASE("event_queue: producer and consumer threads", "[event_queue]") {
   CHECK(next == kEvents);
   CHECK(q.depth() == 0);
 }
+
+TEST_CASE("event_queue: staged events stay invisible until publish, which wakes once", "[event_queue][stage]") {
+  int wakes = 0;
+  vr::event_queue q(100, [&] { ++wakes; });
+  vr::batch b;
+  CHECK(q.stage_event("e", "t", "", "1"));
+  CHECK(q.stage_event("e", "t", "", "2"));
+  CHECK(q.stage_event("e", "t", "", "3"));
+  CHECK(wakes == 0);
+  CHECK(q.depth() == 3);  // staged events count towards the depth
+  CHECK(q.drain(b) == 0);
+  CHECK(b.text.empty());
+  CHECK(b.meta.empty());
+  CHECK(q.depth() == 3);
+
+  q.publish();
+  CHECK(wakes == 1);
+  CHECK(q.depth() == 3);
+  q.publish();  // nothing staged: no second wake
+  CHECK(wakes == 1);
+  REQUIRE(q.drain(b) == 3);
+  CHECK(b.text == "et1et2et3");
+  CHECK(b.meta == std::vector<std::int32_t>{
+                      1, 0, 1, 1, 2, 2, 2, 2, 3,  //
+                      1, 3, 4, 4, 5, 5, 5, 5, 6,  //
+                      1, 6, 7, 7, 8, 8, 8, 8, 9,
+                  });
+  CHECK(q.depth() == 0);
+
+  // Staging while a wake-up is outstanding does not wake again.
+  q.stage_event("e", "t", "", "4");
+  q.publish();
+  CHECK(wakes == 2);
+  q.stage_event("e", "t", "", "5");
+  q.publish();
+  CHECK(wakes == 2);
+  REQUIRE(q.drain(b) == 2);
+  CHECK(b.text == "et4et5");
+  CHECK(b.meta[9 + 1] == 3);
+}
+
+TEST_CASE("event_queue: staged events keep their order with pushed records", "[event_queue][stage]") {
+  int wakes = 0;
+  vr::event_queue q(100, [&] { ++wakes; });
+  q.push_event("p", "t", "", "0");
+  q.stage_event("s", "t", "", "1");
+  q.stage_event("s", "t", "", "2");
+  CHECK(wakes == 1);
+  q.push_control("{\"c\":1}");  // must follow the staged events
+  CHECK(wakes == 1);
+  q.stage_event("s", "t", "", "3");
+  q.push_server("{\"s\":1}");
+  q.stage_event("s", "t", "", "4");
+  q.push_event("p", "t", "", "5");
+  q.stage_event("s", "t", "", "6");
+  CHECK(q.depth() == 7);
+  vr::batch b;
+  REQUIRE(q.drain(b) == 6);  // "6" is still staged
+  CHECK(b.text == "pt0st1st2{\"c\":1}st3{\"s\":1}st4pt5");
+  CHECK(b.meta == std::vector<std::int32_t>{
+                      1, 0, 1, 1, 2, 2, 2, 2, 3,      //
+                      1, 3, 4, 4, 5, 5, 5, 5, 6,      //
+                      1, 6, 7, 7, 8, 8, 8, 8, 9,      //
+                      2, 9, 16, 0, 0, 0, 0, 0, 0,     //
+                      1, 16, 17, 17, 18, 18, 18, 18, 19,  //
+                      3, 19, 26, 0, 0, 0, 0, 0, 0,    //
+                      1, 26, 27, 27, 28, 28, 28, 28, 29,  //
+                      1, 29, 30, 30, 31, 31, 31, 31, 32,
+                  });
+  CHECK(q.depth() == 1);
+  q.publish();
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.text == "st6");
+  CHECK(q.depth() == 0);
+}
+
+TEST_CASE("event_queue: staged events are rebased behind pending text", "[event_queue][stage]") {
+  vr::event_queue q(100, [] {});
+  q.push_control("{\"type\":\"x\"}");  // 12 units pending
+  q.stage_event("ab", "cd", "ef", "gh");
+  q.stage_event("i", "j", "k", "l");
+  q.publish();
+  q.stage_event("m", "n", "o", "p");
+  q.publish();
+  vr::batch b;
+  REQUIRE(q.drain(b) == 3);
+  CHECK(b.text == "{\"type\":\"x\"}abcdefghijklmnop");
+  CHECK(b.meta == std::vector<std::int32_t>{
+                      2, 0, 12, 0, 0, 0, 0, 0, 0,            //
+                      1, 12, 14, 14, 16, 16, 18, 18, 20,    //
+                      1, 20, 21, 21, 22, 22, 23, 23, 24,    //
+                      1, 24, 25, 25, 26, 26, 27, 27, 28,
+                  });
+}
+
+TEST_CASE("event_queue: backpressure with staged events", "[event_queue][stage]") {
+  int wakes = 0;
+  vr::event_queue q(3, [&] { ++wakes; });
+  CHECK(q.push_event("a", "t", "", "1"));
+  CHECK(q.stage_event("a", "t", "", "2"));
+  CHECK(wakes == 1);
+  vr::batch b;
+  REQUIRE(q.drain(b) == 1);  // only the pushed one: "2" is staged
+  CHECK(q.stage_event("a", "t", "", "3"));
+  CHECK(q.depth() == 2);
+  // The third undrained event reaches max_events: false, and the staged ones are published.
+  CHECK_FALSE(q.stage_event("a", "t", "", "4"));
+  CHECK(wakes == 2);
+  CHECK(q.depth() == 3);
+  CHECK_FALSE(q.stage_event("a", "t", "", "5"));  // still full, still published at once
+  CHECK(q.depth() == 4);
+  REQUIRE(q.drain(b) == 4);
+  CHECK(b.text == "at2at3at4at5");
+  CHECK(q.depth() == 0);
+  CHECK(q.stage_event("a", "t", "", "6"));
+  CHECK(q.drain(b) == 0);
+
+  // Published and staged events add up.
+  vr::event_queue r(4, [] {});
+  CHECK(r.push_event("a", "t", "", "1"));
+  CHECK(r.push_event("a", "t", "", "2"));
+  CHECK(r.stage_event("a", "t", "", "3"));
+  CHECK_FALSE(r.stage_event("a", "t", "", "4"));
+  REQUIRE(r.drain(b) == 4);
+  CHECK(b.text == "at1at2at3at4");
+}
+
+TEST_CASE("event_queue: a huge staged event asks the reader to pause", "[event_queue][stage]") {
+  vr::event_queue q(1000, [] {});
+  CHECK(q.push_event("a", "t", "", std::string(1000, 'x')));
+  CHECK_FALSE(q.stage_event("a", "t", "", std::string(std::size_t{1} << 26, 'x')));
+  CHECK(q.depth() == 2);
+  vr::batch b;
+  REQUIRE(q.drain(b) == 2);  // published by itself, no publish() call needed
+  CHECK(q.stage_event("a", "t", "", "1"));
+}
+
+TEST_CASE("event_queue: staging publishes by itself at kStageBytes", "[event_queue][stage]") {
+  int wakes = 0;
+  vr::event_queue q(100000, [&] { ++wakes; });
+  vr::batch b;
+  // Each event is 2 + 1000 bytes of text; the one that brings the staged text to kStageBytes
+  // or more is published with everything staged before it.
+  const std::string data(1000, 'd');
+  const std::size_t per = 2 + data.size();
+  const std::size_t needed = (vr::event_queue::kStageBytes + per - 1) / per;
+  for (std::size_t i = 1; i < needed; ++i) {
+    CHECK(q.stage_event("e", "t", "", data));
+    CHECK(q.drain(b) == 0);
+  }
+  CHECK(wakes == 0);
+  CHECK(q.stage_event("e", "t", "", data));
+  CHECK(wakes == 1);
+  CHECK(q.depth() == needed);
+  REQUIRE(q.drain(b) == needed);
+  CHECK(b.text.size() == needed * per);
+  CHECK(b.text.size() >= vr::event_queue::kStageBytes);
+  CHECK(b.text.size() - per < vr::event_queue::kStageBytes);
+  for (std::size_t r = 0; r < needed; ++r) {
+    CHECK(b.meta[r * vr::kMetaStride + 1] == std::int32_t(r * per));
+    CHECK(b.meta[r * vr::kMetaStride + 8] == std::int32_t((r + 1) * per));
+  }
+  // A single event past the threshold goes out by itself.
+  CHECK(q.stage_event("e", "t", "", std::string(vr::event_queue::kStageBytes, 'x')));
+  CHECK(wakes == 2);
+  CHECK(q.drain(b) == 1);
+}
+
+TEST_CASE("event_queue: UTF-16 offsets of staged non-ASCII events", "[event_queue][stage]") {
+  vr::event_queue q(100, [] {});
+  const std::string d0 = "{\"t\":\"caf\u00e9\"}";                     // 2-byte
+  const std::string d1 = "{\"t\":\"\u4e2d\u6587\"}";                  // 3-byte
+  const std::string d2 = "{\"t\":\"\U0001F600\"}";                    // 4-byte, surrogate pair
+  const std::string t2 = "customer_id:a:call:\U0001F600";             // pair at the field's end
+  const std::string ty3 = "\U0001F600x";                              // pair at the field's start
+  q.push_control("{\"m\":\"\u00e9\u4e2d\U0001F600\"}");
+  q.stage_event("call.status", "customer_id:a:call:b", "ts", d0);
+  q.stage_event("call.status", "customer_id:a:call:\u4e2d", "ts", d1);
+  q.publish();
+  q.stage_event("call.status", t2, "\U0001F600", d2);
+  q.push_server("{\"s\":\"\u00e9\"}");
+  q.stage_event(ty3, "t", "ts", "\"\u00e9\u4e2d\U0001F600\"");
+  q.stage_event("x", "y", "z", "1");  // ASCII after non-ASCII
+  q.publish();
+
+  vr::batch b;
+  REQUIRE(q.drain(b) == 5);
+  CHECK_FALSE(b.ascii);
+  REQUIRE(b.meta.size() == 7 * vr::kMetaStride);
+  const std::int32_t kinds[] = {2, 1, 1, 1, 3, 1, 1};
+  for (int r = 0; r < 7; ++r) CHECK(b.meta[r * vr::kMetaStride] == kinds[r]);
+  CHECK(slice(b, 0, 0) == u"{\"m\":\"\u00e9\u4e2d\U0001F600\"}");
+  CHECK(slice(b, 1, 3) == to_utf16(d0));
+  CHECK(slice(b, 1, 1) == u"customer_id:a:call:b");
+  CHECK(slice(b, 2, 1) == u"customer_id:a:call:\u4e2d");
+  CHECK(slice(b, 2, 3) == u"{\"t\":\"\u4e2d\u6587\"}");
+  CHECK(slice(b, 3, 0) == u"call.status");
+  CHECK(slice(b, 3, 1) == u"customer_id:a:call:\U0001F600");
+  CHECK(slice(b, 3, 2) == u"\U0001F600");
+  CHECK(slice(b, 3, 3) == u"{\"t\":\"\U0001F600\"}");
+  CHECK(slice(b, 4, 0) == u"{\"s\":\"\u00e9\"}");
+  CHECK(slice(b, 5, 0) == u"\U0001F600x");
+  CHECK(slice(b, 5, 3) == u"\"\u00e9\u4e2d\U0001F600\"");
+  CHECK(slice(b, 6, 0) == u"x");
+  CHECK(slice(b, 6, 3) == u"1");
+  // Records are contiguous and the last one ends at the text's UTF-16 length.
+  for (int r = 1; r < 7; ++r) {
+    const auto* prev = &b.meta[(r - 1) * vr::kMetaStride];
+    const int end_field = prev[0] == vr::record_event ? 8 : 2;
+    CHECK(b.meta[r * vr::kMetaStride + 1] == prev[end_field]);
+  }
+  CHECK(std::size_t(b.meta[6 * vr::kMetaStride + 8]) == to_utf16(b.text).size());
+
+  // A staged ASCII batch swapped in after a non-ASCII one is ASCII again.
+  q.stage_event("x", "y", "z", "2");
+  q.publish();
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.ascii);
+  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4});
+}
