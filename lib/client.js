@@ -100,6 +100,8 @@ class RealtimeClient extends EventEmitter {
   #lastType = '';
   #lastStats = null;
   #owner;
+  #dialect = null;       // 'documented' | 'live' once known; null while 'auto' has not decided
+  #flushGroups = [];     // new patterns per subscribe() call, for one message per call (live)
 
   /**
    * @param {object} [options] see the README; validated here (INVALID_OPTION, INSECURE_URL)
@@ -108,6 +110,7 @@ class RealtimeClient extends EventEmitter {
     const opts = resolveOptions(options);
     super();
     this.#opts = opts;
+    this.#dialect = opts.dialect === 'auto' ? null : opts.dialect;
     this.#owner = {
       interestChanged: () => { this.#indexDirty = true; },
       release: (sub) => this.#release(sub),
@@ -124,6 +127,15 @@ class RealtimeClient extends EventEmitter {
     const out = [];
     for (const [p, e] of this.#entries) if (e.everAcked && e.holders.size > 0) out.push(p);
     return out.sort();
+  }
+
+  /**
+   * The wire dialect in use: the configured one, or with `dialect: 'auto'` null until the server
+   * gave itself away (see the `'dialect'` event).
+   * @returns {'documented' | 'live' | null}
+   */
+  get dialect() {
+    return this.#dialect;
   }
 
   /** The endpoint, credentials redacted. */
@@ -171,12 +183,14 @@ class RealtimeClient extends EventEmitter {
       const sub = new Subscription(CREATE, this.#owner, list);
       const call = { sub, patterns: list, waiting: new Set(), resolve, reject, timer: null };
       let inFlight = false;
+      const fresh = [];
       for (const p of list) {
         let e = this.#entries.get(p);
         if (!e) {
           e = { holders: new Set(), calls: new Set(), given: false, wire: 'idle', everAcked: false };
           this.#entries.set(p, e);
           this.#toFlush.add(p);
+          fresh.push(p);
         }
         e.holders.add(sub);
         if (e.wire !== 'active') {
@@ -185,6 +199,7 @@ class RealtimeClient extends EventEmitter {
           if (e.wire === 'sent') inFlight = true;
         }
       }
+      if (fresh.length > 0) this.#flushGroups.push(fresh);
       this.#indexDirty = true;
       if (call.waiting.size === 0) {
         resolve(sub);
@@ -369,14 +384,27 @@ class RealtimeClient extends EventEmitter {
     process.nextTick(() => this.#flush());
   }
 
-  // Sends every pattern subscribed in this tick in one native call (one wire message).
+  // Sends every pattern subscribed in this tick in one native call (one wire message). The live
+  // server answers a refused topic by closing the connection, so there each subscribe() call is
+  // a native call of its own: native sends them one at a time and blames a close on exactly one.
   #flush() {
     this.#flushScheduled = false;
+    const groups = this.#flushGroups;
+    this.#flushGroups = [];
     if (!this.#native || this.#final || this.#toFlush.size === 0) return;
-    const list = [...this.#toFlush];
+    const batches = [];
+    if (this.#dialect === 'live') {
+      for (const group of groups) {
+        const list = group.filter((p) => this.#toFlush.delete(p));
+        if (list.length > 0) batches.push(list);
+      }
+    }
+    if (this.#toFlush.size > 0) batches.push([...this.#toFlush]);
     this.#toFlush.clear();
-    for (const p of list) this.#entries.get(p).given = true;
-    this.#native.subscribe(list);
+    for (const list of batches) {
+      for (const p of list) this.#entries.get(p).given = true;
+      this.#native.subscribe(list);
+    }
   }
 
   // ---- batches from the native thread -------------------------------------------------------
@@ -494,11 +522,22 @@ class RealtimeClient extends EventEmitter {
         this.#onClose(rec);
         break;
       case 'dialect':
-        this.#log('info', `voip-realtime: dialect ${rec.dialect}${rec.reason ? ` (${rec.reason})` : ''}`);
+        this.#onDialect(rec);
+        break;
+      case 'warning':
+        if (typeof rec.message === 'string') this.#log('warn', `voip-realtime: ${rec.message}`);
         break;
       default:
         this.#log('debug', `voip-realtime: ignored control record ${JSON.stringify(rec.type)}`);
     }
+  }
+
+  #onDialect(rec) {
+    if (rec.dialect !== 'documented' && rec.dialect !== 'live') return;
+    const reason = typeof rec.reason === 'string' ? rec.reason : '';
+    this.#dialect = rec.dialect;
+    this.#log('info', `voip-realtime: dialect ${rec.dialect}${reason ? ` (${reason})` : ''}`);
+    this.#emit('dialect', rec.dialect, reason);
   }
 
   #onOpen(rec) {
@@ -524,9 +563,10 @@ class RealtimeClient extends EventEmitter {
     }
   }
 
+  // In the live dialect the answer is the settle time itself, so the wait starts after it.
   #startAckTimer(call) {
     if (call.timer) return;
-    const ms = this.#opts.ackTimeout;
+    const ms = this.#opts.ackTimeout + (this.#dialect === 'live' ? this.#opts.settleTime : 0);
     call.timer = setTimeout(() => {
       call.timer = null;
       const topics = [...call.waiting];

@@ -11,10 +11,9 @@ const RECONNECT_DEFAULTS = Object.freeze({
   initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,
 });
 const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
-// Only the documented dialect exists until the live-dialect work lands; widening this list is
-// the whole change needed here then.
-const DIALECTS = ['documented'];
-const FUTURE_DIALECTS = ['live', 'auto'];
+// 'auto' (the default) starts documented on the wire and switches once the server shows which
+// dialect it speaks (native/core/wire_dialect.h).
+const DIALECTS = ['auto', 'documented', 'live'];
 const PROTOCOLS = ['voipbin'];
 const MAX_TIMER_MS = 2147483647;
 const CREDENTIAL_PARAMS = ['token', 'accesskey'];
@@ -195,7 +194,8 @@ function validateLogger(value) {
 }
 
 /**
- * Validates user options and returns `{ native, url, targetFor, ackTimeout, logger, getToken }`:
+ * Validates user options and returns `{ native, url, targetFor, ackTimeout, dialect, settleTime, logger,
+ * getToken }`:
  * `native` is the plain config object of native/BINDING.md.
  * @param {object} [options]
  */
@@ -239,11 +239,10 @@ function resolveOptions(options) {
     throw new RealtimeError('INVALID_OPTION',
       `Expected 'voipbin' for protocol but received ${show(protocol)}${soon}`);
   }
-  const dialect = o.dialect === undefined ? DIALECTS[0] : o.dialect;
+  const dialect = o.dialect === undefined ? 'auto' : o.dialect;
   if (!DIALECTS.includes(dialect)) {
-    const soon = FUTURE_DIALECTS.includes(dialect) ? ` ('${dialect}' is not available yet)` : '';
     throw new RealtimeError('INVALID_OPTION',
-      `Expected ${DIALECTS.map((d) => `'${d}'`).join(' or ')} for dialect but received ${show(dialect)}${soon}`);
+      `Expected 'auto', 'documented' or 'live' for dialect but received ${show(dialect)}`);
   }
 
   let reconnect;
@@ -317,6 +316,8 @@ function resolveOptions(options) {
   return {
     url,
     ackTimeout,
+    dialect,
+    settleTime,
     logger,
     getToken: getToken || null,
     targetFor,

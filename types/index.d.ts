@@ -45,6 +45,8 @@ export type EventTypeListeners = { [K in EventType]: [event: EventMap[K]] };
 
 export type ClientState = 'disconnected' | 'connecting' | 'connected' | 'subscribed' | 'reconnecting' | 'closed';
 export type Dialect = 'documented' | 'live' | 'auto';
+/** The dialect a client speaks once known (see RealtimeClient#dialect). */
+export type WireDialect = 'documented' | 'live';
 export type Protocol = 'voipbin' | 'natterbox';
 /** PEM text or its bytes (a Buffer is a Uint8Array). */
 export type PemInput = string | Uint8Array;
@@ -97,7 +99,7 @@ export interface RealtimeClientOptions {
   getToken?: () => string | Promise<string>;
   /** default 'voipbin' */
   protocol?: Protocol;
-  /** wire dialect; see the protocol notes */
+  /** wire dialect; default 'auto': documented until the server shows it speaks the live dialect */
   dialect?: Dialect;
   /** backoff settings, or false for no reconnecting */
   reconnect?: ReconnectOptions | false;
@@ -249,6 +251,8 @@ export interface RealtimeClientEvents extends EventTypeListeners {
   close: [info: CloseInfo];
   reconnecting: [info: ReconnectingInfo];
   error: [error: RealtimeError];
+  /** dialect 'auto' decided, once per client; reason says what gave the server away */
+  dialect: [dialect: WireDialect, reason: string];
 }
 
 export interface SubscriptionEvents extends EventTypeListeners {
@@ -267,6 +271,8 @@ export declare class RealtimeClient {
   readonly topics: string[];
   /** the endpoint with credentials redacted */
   readonly url: string;
+  /** the configured dialect, or with 'auto' null until decided (see the 'dialect' event) */
+  readonly dialect: WireDialect | null;
   /** Resolves once connected; rejects with a RealtimeError on a terminal failure. */
   connect(): Promise<void>;
   /** Resolves when the server acknowledges every pattern. */

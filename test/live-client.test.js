@@ -1,0 +1,242 @@
+'use strict';
+// dialect: 'live' against a `ws` server that behaves like production (test/helpers/live-server.js):
+// frame shapes, wire prefixes, local matching, de-duplication, settle-based outcomes.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { RealtimeError } = require('..');
+const { makeClient, until, settle, delay } = require('./helpers/util');
+const { startLiveServer, fakeJwt } = require('./helpers/live-server');
+
+const T = { timeout: 20000 };
+const SETTLE = 150;
+const CUST = '5013bc52-da9a-11ee-844f-2fa34248de28';
+const AGENT = '98765432-4321-4321-4321-210987654321';
+const OTHER = '11111111-2222-4333-8444-555555555555';
+const CALL = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
+const FRAMES = fs.readFileSync(path.join(__dirname, 'fixtures', 'live-frames.jsonl'), 'utf8')
+  .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+function resourceOf(eventType) {
+  return ['queuecall', 'activeflow', 'conference', 'recording', 'transcribe', 'transcript', 'message', 'agent', 'call']
+    .find((r) => eventType.startsWith(`${r}_`));
+}
+
+/** The event a fixture line must become. */
+function expected(line) {
+  const data = line.wire === 'wrapped' ? line.frame.data : line.frame;
+  return {
+    event_type: line.event_type,
+    timestamp: data.tm_update || data.tm_create,
+    topic: `customer_id:${data.customer_id}:${resourceOf(line.event_type)}:${data.id}`,
+    data,
+  };
+}
+
+function plain(e) {
+  return { event_type: e.event_type, timestamp: e.timestamp, topic: e.topic, data: e.data };
+}
+
+async function liveClient(t, extra = {}) {
+  const server = await startLiveServer(t, extra.server);
+  const options = { url: server.url, token: fakeJwt({ customer_id: CUST }), dialect: 'live', settleTime: SETTLE, ...extra };
+  delete options.server;
+  const client = makeClient(t, options);
+  await client.connect();
+  return { server, client };
+}
+
+test('live: every fixture frame shape becomes {event_type, timestamp, topic, data}; the repeat is removed', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  assert.equal(client.dialect, 'live');
+  const got = [];
+  client.on('event', (e) => got.push(plain(e)));
+  const started = performance.now();
+  await client.subscribe(`customer_id:${CUST}:*:*`);
+  assert.ok(performance.now() - started >= SETTLE - 5, 'resolved only after the settle time');
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: [`customer_id:${CUST}:`] }]);
+  const bare = FRAMES.filter((l) => l.wire === 'bare');
+  assert.equal(bare.length, 13);
+  await server.send(...bare.map((l) => l.frame));
+  await until(() => got.length === 12 && client.stats().received === 13, '12 events');
+  const wanted = bare.filter((_, i) => i !== 3).map(expected);
+  assert.deepStrictEqual(got, wanted);
+  assert.deepEqual(got.map((e) => e.event_type), [
+    'call_ringing', 'call_progressing', 'call_hangup', 'message_created', 'activeflow_updated',
+    'queuecall_waiting', 'queuecall_serviced', 'agent_status_updated', 'conference_updated',
+    'recording_finished', 'transcribe_done', 'transcript_created',
+  ]);
+  // the call's own top-level `type` ("flow") stays in data
+  assert.equal(got[0].data.type, 'flow');
+  assert.equal(got[8].data.type, wanted[8].data.type);
+  const s = client.stats();
+  assert.equal(s.duplicates, 1);
+  assert.equal(s.delivered, 12);
+  assert.equal(s.filtered, 0);
+});
+
+test('live: the old {type,data} wrapper is unwrapped; its type is the event name', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  await client.subscribe(`customer_id:${CUST}:call:*`);
+  const wrapped = FRAMES.find((l) => l.wire === 'wrapped');
+  const seen = [];
+  client.on('call_hangup', (e) => seen.push(plain(e)));
+  await server.send(wrapped.frame);
+  await until(() => seen.length === 1, 'the wrapped event');
+  assert.deepStrictEqual(seen, [expected(wrapped)]);
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: [`customer_id:${CUST}:call:call_`] }]);
+});
+
+test('live: patterns become wire prefixes, one message per subscribe() call, each after the previous settled', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  const calls = [
+    [`customer_id:${CUST}:call:*`],
+    [`customer_id:${CUST}:queue:*`],
+    [`customer_id:${CUST}:transcription:*`, `customer_id:${CUST.toUpperCase()}:call:${CALL.toUpperCase()}`],
+  ];
+  const subs = await Promise.all(calls.map((c) => client.subscribe(c)));
+  assert.equal(subs.length, 3);
+  assert.deepEqual(server.sent(), [
+    { type: 'subscribe', topics: [`customer_id:${CUST}:call:call_`] },
+    { type: 'subscribe', topics: [`customer_id:${CUST}:queuecall:queuecall_`] },
+    { type: 'subscribe', topics: [`customer_id:${CUST}:transcribe:transcribe_`, `customer_id:${CUST}:transcript:transcript_`, `customer_id:${CUST}:call:${CALL}`] },
+  ]);
+  const at = server.messages.map((m) => m.at);
+  assert.ok(at[1] - at[0] >= SETTLE - 5 && at[2] - at[1] >= SETTLE - 5, `gaps ${at[1] - at[0]}, ${at[2] - at[1]}`);
+  assert.equal(client.state, 'subscribed');
+
+  // Documented names are matched on the derived topics: queue for queuecall, transcription for both.
+  const got = [];
+  client.on('event', (e) => got.push([e.event_type, e.topic]));
+  const pick = (type) => FRAMES.find((l) => l.event_type === type).frame;
+  await server.send(pick('queuecall_waiting'), pick('transcript_created'), pick('message_created'));
+  await until(() => client.stats().received === 3 && got.length === 2, 'three frames');
+  assert.deepEqual(got, [
+    ['queuecall_waiting', `customer_id:${CUST}:queue:${pick('queuecall_waiting').id}`],
+    ['transcript_created', `customer_id:${CUST}:transcription:${pick('transcript_created').id}`],
+  ]);
+  assert.equal(client.stats().filtered, 1);
+});
+
+test('live: a prefix shared by patterns is unsubscribed only when the last pattern goes', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  const all = `customer_id:${CUST}:*:*`;
+  const one = `customer_id:${CUST}:*:${CALL}`;
+  await client.subscribe(all);
+  const started = performance.now();
+  await client.subscribe(one);
+  assert.ok(performance.now() - started < SETTLE, 'a prefix already confirmed needs no new settle');
+  assert.equal(server.sent().length, 1);
+  await client.unsubscribe(all);
+  await delay(50);
+  assert.equal(server.sent().length, 1, 'the prefix is still needed');
+  assert.deepEqual(client.topics, [one]);
+  await client.unsubscribe(one);
+  await server.waitFor(() => server.sent().length === 2, 'the unsubscribe');
+  assert.deepEqual(server.sent()[1], { type: 'unsubscribe', topics: [`customer_id:${CUST}:`] });
+  assert.deepEqual([...server.prefixes.get(1)], []);
+  assert.equal(client.state, 'connected');
+});
+
+test('live: an agent pattern matches owned resources under the agent topic; both routes arrive once', T, async (t) => {
+  const { server, client } = await liveClient(t, { token: fakeJwt({ customer_id: CUST, agent_id: AGENT }) });
+  await client.subscribe(`agent_id:${AGENT}:call:*`);
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: [`agent_id:${AGENT}:call:call_`] }]);
+  const got = [];
+  client.on('event', (e) => got.push([e.event_type, e.topic]));
+  const ringing = FRAMES[0].frame;
+  await server.send(ringing, FRAMES.find((l) => l.event_type === 'queuecall_waiting').frame);
+  await until(() => client.stats().received === 2 && got.length === 1, 'two frames');
+  assert.deepEqual(got, [['call_ringing', `agent_id:${AGENT}:call:${CALL}`]]);
+
+  await client.subscribe(`customer_id:${CUST}:call:*`);
+  // the same call event on the customer route and on the agent route
+  const progressing = FRAMES[1].frame;
+  await server.send(progressing, progressing);
+  await until(() => client.stats().received === 4 && got.length === 2, 'four frames');
+  assert.deepEqual(got[1], ['call_progressing', `customer_id:${CUST}:call:${CALL}`]);
+  assert.equal(got.length, 2);
+  const s = client.stats();
+  assert.deepEqual([s.delivered, s.duplicates, s.filtered], [2, 1, 1]);
+});
+
+test('live: a refused topic closes the socket; only that subscribe fails, nothing loops, good patterns come back', T, async (t) => {
+  const { server, client } = await liveClient(t, { reconnect: { initialDelay: 50, jitter: 0 } });
+  server.deny.add(OTHER);
+  const good = `customer_id:${CUST}:call:*`;
+  const bad = `customer_id:${OTHER}:call:*`;
+  await client.subscribe(good);
+  const closes = [];
+  client.on('close', (c) => closes.push(c));
+  const r = await settle(client.subscribe(bad));
+  assert.ok(r.error instanceof RealtimeError);
+  assert.equal(r.error.code, 'PERMISSION_DENIED');
+  assert.deepEqual(r.error.topics, [bad]);
+  assert.match(r.error.message, /closed the connection within 150 ms of the subscribe/);
+  await until(() => client.state === 'subscribed' && server.upgrades === 2, 'the reconnect');
+  await delay(SETTLE * 4);
+  assert.equal(server.upgrades, 2);
+  assert.equal(server.cuts, 1);
+  assert.deepEqual(server.sent(1), [
+    { type: 'subscribe', topics: [`customer_id:${CUST}:call:call_`] },
+    { type: 'subscribe', topics: [`customer_id:${OTHER}:call:call_`] },
+  ]);
+  assert.deepEqual(server.sent(2), [{ type: 'subscribe', topics: [`customer_id:${CUST}:call:call_`] }]);
+  assert.deepEqual(client.topics, [good]);
+  assert.equal(closes.length, 1);
+  assert.equal(closes[0].code, 1006);
+  assert.equal(closes[0].willReconnect, true);
+});
+
+test('live: a resubscribe that is refused fails with an error event naming its topics, and is not retried', T, async (t) => {
+  const { server, client } = await liveClient(t, { reconnect: { initialDelay: 50, jitter: 0 } });
+  const pattern = `customer_id:${CUST}:message:*`;
+  const sub = await client.subscribe(pattern);
+  const errors = [];
+  client.on('error', (e) => errors.push(e));
+  server.deny.add(':message:');
+  server.terminateAll();
+  await until(() => errors.some((e) => e.code === 'PERMISSION_DENIED'), 'the resubscribe failure');
+  const err = errors.find((e) => e.code === 'PERMISSION_DENIED');
+  assert.deepEqual(err.topics, [pattern]);
+  assert.match(err.message, /resubscribe after a reconnect/);
+  await until(() => server.upgrades === 3 && client.state === 'connected', 'the next connection');
+  await delay(SETTLE * 4);
+  assert.equal(server.upgrades, 3);
+  assert.deepEqual(server.sent(3), []);
+  assert.deepEqual(client.topics, []);
+  assert.deepEqual(sub.topics, []);
+});
+
+test('live: an access key never sends agent topics: PERMISSION_DENIED before anything goes out', T, async (t) => {
+  const { server, client } = await liveClient(t, { token: undefined, accessKey: 'ak-live-fixture' });
+  assert.ok(server.requests[0].url.endsWith('?accesskey=ak-live-fixture'));
+  const r = await settle(client.subscribe([`customer_id:${CUST}:call:*`, `agent_id:${AGENT}:call:*`]));
+  assert.ok(r.error instanceof RealtimeError);
+  assert.equal(r.error.code, 'PERMISSION_DENIED');
+  assert.deepEqual(r.error.topics, [`agent_id:${AGENT}:call:*`]);
+  assert.match(r.error.message, /access key belongs to no agent/);
+  await delay(SETTLE * 2);
+  assert.deepEqual(server.sent(), []);
+  assert.equal(server.upgrades, 1);
+  assert.equal(client.state, 'connected');
+  assert.deepEqual(client.topics, []);
+  // the connection is still good for allowed topics
+  await client.subscribe(`customer_id:${CUST}:call:*`);
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: [`customer_id:${CUST}:call:call_`] }]);
+});
+
+test("live: a JWT's agent may not take another agent's topic; topics that can never deliver warn", T, async (t) => {
+  const warnings = [];
+  const logger = { warn: (m) => warnings.push(m) };
+  const { server, client } = await liveClient(t, { token: fakeJwt({ customer_id: CUST, agent_id: AGENT }), logger });
+  const r = await settle(client.subscribe(`agent_id:${OTHER}:call:*`));
+  assert.equal(r.error && r.error.code, 'PERMISSION_DENIED');
+  assert.match(r.error.message, new RegExp(`token belongs to agent ${AGENT}`));
+  await client.subscribe(`agent_id:${AGENT}:queue:*`);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^voip-realtime: the live server never publishes queue events on agent_id topics/);
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: [`agent_id:${AGENT}:queuecall:queuecall_`] }]);
+});
