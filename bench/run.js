@@ -34,8 +34,20 @@ const { values: args } = parseArgs({
     quiet: { type: 'boolean', default: false },
     profile: { type: 'string' },
     perf: { type: 'boolean', default: false },
+    readme: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (args.help) {
+  console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws]
+  [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher]
+  [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
+
+--readme also writes the rendered tables into README.md between the bench markers.
+See bench/README.md for the workloads.`);
+  process.exit(0);
+}
 
 const SMOKE = args.smoke;
 // Event counts are multiples of 1,600 so that every workload's pool (64 or 100 events) divides them.
@@ -500,6 +512,21 @@ function render(results) {
   return out.join('\n');
 }
 
+// Replaces the block between the bench markers of README.md with the tables of this run.
+function writeReadme(rendered, date) {
+  const file = path.join(__dirname, '..', 'README.md');
+  const text = fs.readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error('README.md has no bench markers');
+  const block = `${start}\nMeasured by \`npm run bench\` on ${date.slice(0, 10)} (\`bench/results.json\`); ` +
+    'compare the ratios, which come from one run on one machine, not the absolute numbers.\n\n' +
+    `\`\`\`\n${rendered}\n\`\`\`\n`;
+  fs.writeFileSync(file, text.slice(0, a) + block + text.slice(b));
+}
+
 // ---- main ----------------------------------------------------------------------------------
 
 async function main() {
@@ -553,8 +580,10 @@ async function main() {
   const tmp = `${OUT}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
   fs.renameSync(tmp, OUT);
-  console.log(render(results));
+  const rendered = render(results);
+  console.log(rendered);
   console.log(`\nwrote ${path.relative(process.cwd(), OUT) || OUT}`);
+  if (args.readme && !SMOKE) writeReadme(rendered, results.date);
   if (errors.length > 0) {
     console.error(`bench: ${errors.length} section(s) failed:\n  ${errors.join('\n  ')}`);
     process.exitCode = 1;
