@@ -5,6 +5,7 @@
 // refused topic cuts the TCP connection without a close frame. Frames are whatever the test
 // sends (the shapes of test/fixtures/live-frames.jsonl). Binds 127.0.0.1 only.
 
+const { waitForChange } = require('./wait.js');
 const http = require('node:http');
 const { EventEmitter } = require('node:events');
 const { WebSocketServer } = require('ws');
@@ -160,21 +161,9 @@ class LiveServer {
 
   /** Resolves when `predicate()` holds, re-checked on every change; rejects after `ms`. */
   waitFor(predicate, what, ms = 5000) {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.#changes.off('change', check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#changes.off('change', check);
-        reject(new Error(`live fixture: timed out after ${ms} ms waiting for ${what}`));
-      }, ms);
-      this.#changes.on('change', check);
-    });
+    return waitForChange(this.#changes, predicate, 'live fixture', what, ms);
   }
+
 
   close() {
     if (this.#pingTimer) clearInterval(this.#pingTimer);

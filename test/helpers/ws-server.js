@@ -4,6 +4,7 @@
 // pass the interop tests. It binds 127.0.0.1 only, records everything it receives, and lets a
 // test script every reply, refusal, frame and drop.
 
+const { waitForChange } = require('./wait.js');
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
@@ -247,21 +248,9 @@ class FixtureServer {
    * @param {number} [ms]
    */
   waitFor(predicate, what, ms = 5000) {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.#changes.off('change', check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#changes.off('change', check);
-        reject(new Error(`fixture server: timed out after ${ms} ms waiting for ${what}`));
-      }, ms);
-      this.#changes.on('change', check);
-    });
+    return waitForChange(this.#changes, predicate, 'fixture server', what, ms);
   }
+
 
   /** Waits until `n` messages of `type` have been received; returns them. */
   async waitForSent(type, n, ms) {
