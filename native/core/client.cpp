@@ -57,15 +57,6 @@ void append_number(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
-void append_string_array(std::string& out, const std::vector<std::string>& items) {
-  out += '[';
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, items[i]);
-  }
-  out += ']';
-}
-
 void append_error(std::string& out, const failure& f) {
   out += "{\"code\":";
   append_json_string(out, f.code);
@@ -426,7 +417,7 @@ class client_impl final : public client,
     push_state("connected");
     const std::vector<std::string> patterns = wire_.on_open();
     std::string json = "{\"type\":\"open\",\"resubscribed\":";
-    append_string_array(json, patterns);
+    append_json_string_array(json, patterns);
     json += ",\"dialect\":";
     wire_.append_name(json);
     json += '}';

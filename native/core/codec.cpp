@@ -205,6 +205,15 @@ struct documented_codec::fields {
   std::size_t data_member = 0;  // fast path: the 0-based member index of the last "data"
 };
 
+void append_json_string_array(std::string& out, const std::vector<std::string>& items) {
+  out += '[';
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, items[i]);
+  }
+  out += ']';
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');

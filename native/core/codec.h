@@ -68,4 +68,7 @@ class documented_codec {
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
 
+// Appends `items` to `out` as a JSON array of strings.
+void append_json_string_array(std::string& out, const std::vector<std::string>& items);
+
 }  // namespace vr

@@ -13,15 +13,6 @@ std::string encode(bool subscribe, const std::vector<std::string>& topics) {
   return documented_codec::encode(subscribe ? "subscribe" : "unsubscribe", topics);
 }
 
-void append_array(std::string& out, const std::vector<std::string>& items) {
-  out += '[';
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    append_json_string(out, items[i]);
-  }
-  out += ']';
-}
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -257,7 +248,7 @@ bool wire_dialect::deny_locally(const std::vector<std::string>& patterns) {
     return false;
   }
   std::string json = "{\"type\":\"error\",\"action\":\"subscribe\",\"topics\":";
-  append_array(json, denied);
+  append_json_string_array(json, denied);
   json += ",\"code\":";
   append_json_string(json, code);
   json += ",\"message\":";
@@ -382,7 +373,7 @@ void wire_dialect::fail(const std::vector<std::string>& patterns, bool resubscri
   if (!why.empty()) message += ": " + why;
   message += "; these patterns are dropped and not sent again";
   std::string json = "{\"type\":\"error\",\"action\":\"subscribe\",\"topics\":";
-  append_array(json, failed);
+  append_json_string_array(json, failed);
   json += ",\"code\":";
   append_json_string(json, code);
   json += ",\"message\":";
@@ -490,7 +481,7 @@ void wire_dialect::append_name(std::string& out) const {
 void wire_dialect::push_sent(bool subscribe, const std::vector<std::string>& topics) {
   std::string json = subscribe ? "{\"type\":\"sent\",\"action\":\"subscribe\",\"topics\":"
                                : "{\"type\":\"sent\",\"action\":\"unsubscribe\",\"topics\":";
-  append_array(json, topics);
+  append_json_string_array(json, topics);
   json += '}';
   hooks_.control(json);
 }
@@ -498,7 +489,7 @@ void wire_dialect::push_sent(bool subscribe, const std::vector<std::string>& top
 void wire_dialect::push_ack(bool subscribe, const std::vector<std::string>& topics) {
   std::string json = subscribe ? "{\"type\":\"ack\",\"action\":\"subscribe\",\"topics\":"
                                : "{\"type\":\"ack\",\"action\":\"unsubscribe\",\"topics\":";
-  append_array(json, topics);
+  append_json_string_array(json, topics);
   json += ",\"status\":\"success\",\"synthetic\":true}";
   hooks_.server(json);
 }
