@@ -32,6 +32,7 @@
 #include "core/topic.h"
 #include "core/transport.h"
 #include "core/wire_dialect.h"
+#include "core/ws_frame.h"
 
 namespace vr {
 
@@ -194,16 +195,22 @@ class client_impl final : public client,
     on_open();
   }
 
-  void on_transport_read(std::uint64_t generation, error_code ec, std::size_t bytes) override {
+  bool on_transport_message(std::uint64_t generation, const char* data, std::size_t size, bool text) override {
+    if (generation != generation_ || phase_ != phase::open) return false;
+    alive();
+    bytes_received_.fetch_add(size, std::memory_order_relaxed);
+    on_frame(data, size, text);
+    if (!paused_ && phase_ == phase::open) return true;
+    reading_ = false;
+    queue_.publish();
+    return false;
+  }
+
+  void on_transport_failed(std::uint64_t generation, error_code ec) override {
     if (generation != generation_) return;
     reading_ = false;
     if (phase_ != phase::open) return;
-    if (ec) return lose_connection(classify_read_error(ec));
-    alive();
-    bytes_received_.fetch_add(bytes, std::memory_order_relaxed);
-    on_frame();
-    if (!paused_ && phase_ == phase::open) return read();
-    queue_.publish();
+    lose_connection(classify_read_error(ec));
   }
 
   void on_transport_written(std::uint64_t generation, error_code ec) override {
@@ -432,17 +439,11 @@ class client_impl final : public client,
     transport_->read();
   }
 
-  void on_frame() {
-    auto& buffer = transport_->buffer();
-    const std::size_t size = buffer.size();
-    if (!transport_->got_text()) {
-      buffer.consume(size);
+  void on_frame(const char* data, std::size_t size, bool text) {
+    if (!text) {
       return push_fault("PROTOCOL_ERROR", "unexpected binary frame of " + std::to_string(size) + " bytes");
     }
-    // simdjson reads up to SIMDJSON_PADDING bytes past the end; prepare() keeps them contiguous.
-    buffer.prepare(simdjson::SIMDJSON_PADDING);
-    const char* data = static_cast<const char*>(buffer.data().data());
-    const frame_view& frame = wire_.classify(data, size, size + simdjson::SIMDJSON_PADDING);
+    const frame_view& frame = wire_.classify(data, size, size + ws::message_reader::kPadding);
     switch (frame.kind) {
       case frame_kind::event: {
         received_.fetch_add(1, std::memory_order_relaxed);
@@ -474,7 +475,6 @@ class client_impl final : public client,
       case frame_kind::ignored:
         break;
     }
-    buffer.consume(size);
   }
 
   failure classify_read_error(const error_code& ec) const {
@@ -515,7 +515,7 @@ class client_impl final : public client,
     wire_.unsubscribe(std::move(patterns), phase_ == phase::open);
   }
 
-  // Beast allows one outstanding write (pings and the close frame included): a FIFO.
+  // One outstanding write at a time (pings and the close frame included): a FIFO.
   void enqueue(write_kind kind, std::string text = {}) {
     writes_.push_back({kind, std::move(text)});
     if (!write_in_flight_) write_next();

@@ -1,7 +1,8 @@
 // The WebSocket transport behind vr::client: one object per connection attempt, over plain TCP
-// (transport_plain.cpp) or TLS (transport_tls.cpp). Beast's websocket templates are
-// instantiated only in those two translation units; the connection state machine (client.cpp)
-// sees this small interface. Private to native/core.
+// (transport_plain.cpp) or TLS (transport_tls.cpp). Beast does the TCP connect, TLS and the HTTP
+// upgrade; the frames are read and written by the transport itself (ws_frame.h), in place and
+// many per wake-up. The connection state machine (client.cpp) sees this small interface.
+// Private to native/core.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +13,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace boost::asio::ssl {
@@ -28,24 +28,29 @@ namespace vr::detail {
 using error_code = boost::system::error_code;
 // The io_context runs on exactly one thread (io_runtime), so its executor already serialises
 // every handler the way a strand would. A concrete executor type (neither a strand nor the
-// type-erased any_io_executor) keeps the per-operation cost of Beast's composed reads low.
+// type-erased any_io_executor) keeps the per-operation cost of asynchronous operations low.
 using strand_type = boost::asio::io_context::executor_type;
 
 enum class connect_stage { tcp, tls, upgrade };
 
-// Receives the completions of one transport. Every call runs on the client's strand (io
-// thread). `generation` identifies the attempt, so completions of an abandoned attempt can be
-// told apart from the current one.
+// Receives the completions of one transport. Every call runs on the io thread. `generation`
+// identifies the attempt, so completions of an abandoned attempt can be told apart from the
+// current one.
 class transport_listener {
  public:
   virtual void on_transport_connected(std::uint64_t generation, error_code ec, connect_stage stage) = 0;
-  virtual void on_transport_read(std::uint64_t generation, error_code ec, std::size_t bytes) = 0;
+  // One complete message. `data` has ws::message_reader::kPadding readable bytes past `size`
+  // and stays valid until this call returns. Returning false stops delivery until read().
+  virtual bool on_transport_message(std::uint64_t generation, const char* data, std::size_t size, bool text) = 0;
+  // Reading ended: the connection was lost, the peer broke the protocol, or it closed
+  // (beast::websocket::error::closed, after our answer to its close frame went out).
+  virtual void on_transport_failed(std::uint64_t generation, error_code ec) = 0;
   virtual void on_transport_written(std::uint64_t generation, error_code ec) = 0;
   virtual void on_transport_closed(std::uint64_t generation, error_code ec) = 0;
-  // A ping, pong or close frame arrived (Beast answers pings itself).
+  // A ping or pong arrived (pings are answered by the transport).
   virtual void on_transport_control(std::uint64_t generation, bool pong) = 0;
-  // Everything received so far has been handed to reads: the next bytes must come from the
-  // network. The end of a burst, so the moment to publish what the burst produced.
+  // Everything received so far has been delivered: the next bytes must come from the network.
+  // The end of a burst, so the moment to publish what the burst produced.
   virtual void on_transport_starved(std::uint64_t) {}
 
  protected:
@@ -66,21 +71,21 @@ struct upgrade_response {
   std::string upgrade_header;
 };
 
-// All members run on the strand (io thread). At most one read and one write/ping/close are
-// outstanding at a time; the client's write queue guarantees it.
+// All members run on the io thread. At most one write/ping/close is outstanding at a time (the
+// client's write queue guarantees it); the transport queues its own pongs and close answers.
 class transport {
  public:
   virtual ~transport() = default;
 
   virtual void connect(const boost::asio::ip::tcp::resolver::results_type& endpoints,
                        const upgrade_request& request) = 0;
+  // Delivers messages (buffered ones first, then from the network) until the listener returns
+  // false or reading fails. Calling it while delivery is already on is harmless.
   virtual void read() = 0;
-  virtual boost::beast::flat_buffer& buffer() noexcept = 0;
-  virtual bool got_text() const noexcept = 0;
   // `text` must stay valid until on_transport_written.
   virtual void write_text(std::string_view text) = 0;
   virtual void ping() = 0;   // completes through on_transport_written
-  virtual void close() = 0;  // close handshake with code 1000
+  virtual void close() = 0;  // close handshake with code 1000; ends in on_transport_closed
   virtual void cut() noexcept = 0;  // closes the socket at once; pending operations fail
 
   virtual const upgrade_response& response() const noexcept = 0;

@@ -1,32 +1,43 @@
-// The Beast implementation of vr::detail::transport, shared by transport_plain.cpp and
+// The implementation of vr::detail::transport, shared by transport_plain.cpp and
 // transport_tls.cpp. Only those two translation units include this header.
+//
+// Beast connects, runs TLS and the HTTP upgrade. From then on the transport reads and writes
+// the frames itself: Beast's websocket stream costs a composed operation, a handler post, a copy
+// and a UTF-8 pass for every message, which made the io thread the limit at about a million
+// small messages per second. Here one read fills a 64 KB buffer and every complete message in it
+// is handed to the listener in place, with no allocation; text is validated by the codec's JSON
+// parse, which checks UTF-8 anyway.
 #pragma once
 
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
-#include <boost/beast/http/field.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <openssl/rand.h>
 
 #include "core/transport.h"
+#include "core/ws_frame.h"
 
 namespace vr::detail {
 
 namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
+namespace http = boost::beast::http;
 
 using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, strand_type>;
 
-// The TCP socket under the websocket (or under TLS). Beast reads at most 1536 bytes per call
-// (websocket::stream::tcp_frame_size), which costs one system call per three ~500-byte events;
-// this layer reads whatever the kernel holds, up to kCapacity, and serves Beast from memory.
-// When it runs dry it tells its owner before waiting on the network: the end of a burst.
+// Under TLS: the TCP socket, read ahead in large pieces. OpenSSL asks for one record at a time;
+// this layer reads whatever the kernel holds, serves the records from memory and, when it runs
+// dry, tells its owner before waiting on the network: the end of a burst.
 class read_ahead_socket {
  public:
   using executor_type = strand_type;
@@ -100,76 +111,82 @@ class read_ahead_socket {
   std::function<void()> starved_;
 };
 
-// Beast's websocket finds these by argument-dependent lookup; the close handshake ends on the
-// socket itself.
-inline void teardown(beast::role_type role, read_ahead_socket& s, error_code& ec) {
-  websocket::teardown(role, s.next_layer(), ec);
-}
-
-template <class Handler>
-void async_teardown(beast::role_type role, read_ahead_socket& s, Handler&& handler) {
-  websocket::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
-}
-
-inline read_ahead_socket& read_ahead_of(read_ahead_socket& s) noexcept { return s; }
+inline socket_type& tcp_socket_of(socket_type& s) noexcept { return s; }
 template <class Stream>
-read_ahead_socket& read_ahead_of(Stream& s) noexcept {
-  return read_ahead_of(s.next_layer());
+socket_type& tcp_socket_of(Stream& s) noexcept {
+  return tcp_socket_of(s.next_layer());
 }
 
-template <class NextLayer>
-class ws_transport : public transport, public std::enable_shared_from_this<ws_transport<NextLayer>> {
+inline void random_bytes(unsigned char* out, int n) noexcept {
+  if (RAND_bytes(out, n) == 1) return;
+  // OpenSSL's generator failing is not a reason to drop a connection; masking keys and the
+  // handshake nonce still differ per use.
+  static thread_local std::uint64_t state = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<std::uintptr_t>(&state);
+  for (int i = 0; i < n; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    out[i] = static_cast<unsigned char>(state >> 56);
+  }
+}
+
+template <class Stream>
+class ws_transport : public transport, public std::enable_shared_from_this<ws_transport<Stream>> {
+  static constexpr bool kPlain = std::is_same_v<Stream, socket_type>;
+
  public:
   template <class... Args>
   ws_transport(std::weak_ptr<transport_listener> listener, std::uint64_t generation, Args&&... args)
-      : ws_(std::forward<Args>(args)...), listener_(std::move(listener)), generation_(generation) {}
+      : stream_(std::forward<Args>(args)...), listener_(std::move(listener)), generation_(generation) {}
 
   // io thread (all members below).
   void connect(const boost::asio::ip::tcp::resolver::results_type& endpoints,
                const upgrade_request& request) override {
     request_ = request;
-    read_ahead_of(ws_.next_layer()).on_starved([this] {
-      // Runs inside one of our reads, whose handler keeps this object alive.
-      if (auto l = listener_.lock()) l->on_transport_starved(generation_);
-    });
+    reader_.emplace(request.max_payload ? request.max_payload : std::uint64_t{16} << 20);
+    if constexpr (!kPlain) {
+      stream_.next_layer().on_starved([this] {
+        // Runs inside one of our reads, whose handler keeps this object alive.
+        notify_starved();
+      });
+    }
     boost::asio::async_connect(
-        read_ahead_of(ws_.next_layer()).next_layer(), endpoints,
+        tcp_socket_of(stream_), endpoints,
         [self = this->shared_from_this()](error_code ec, const boost::asio::ip::tcp::endpoint&) { self->on_tcp(ec); });
   }
 
   void read() override {
-    ws_.async_read(buffer_, [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
-      if (auto l = self->listener_.lock()) l->on_transport_read(self->generation_, ec, bytes);
-    });
+    want_ = true;
+    pump();
   }
 
-  beast::flat_buffer& buffer() noexcept override { return buffer_; }
-  bool got_text() const noexcept override { return ws_.got_text(); }
+  void write_text(std::string_view text) override { send(ws::text, text, after::notify); }
 
-  void write_text(std::string_view text) override {
-    ws_.text(true);
-    ws_.async_write(boost::asio::buffer(text.data(), text.size()),
-                    [self = this->shared_from_this()](error_code ec, std::size_t) { self->notify_written(ec); });
-  }
-
-  void ping() override {
-    ws_.async_ping({}, [self = this->shared_from_this()](error_code ec) { self->notify_written(ec); });
-  }
+  void ping() override { send(ws::ping, {}, after::notify); }
 
   void close() override {
-    ws_.async_close(websocket::close_code::normal, [self = this->shared_from_this()](error_code ec) {
-      if (auto l = self->listener_.lock()) l->on_transport_closed(self->generation_, ec);
-    });
+    if (closing_) return;
+    closing_ = true;
+    if (got_close_) {
+      // The peer closed first and our answer is on its way (or gone): that is the handshake.
+      if (echo_done_) {
+        boost::asio::post(stream_.get_executor(),
+                          [self = this->shared_from_this()] { self->notify_closed({}); });
+      }
+      return;
+    }
+    send(ws::close, ws::close_payload(1000), after::close_sent);
+    // The peer's close frame may sit behind events nobody will read any more.
+    pump();
   }
 
   void cut() noexcept override {
+    cut_ = true;
     error_code ignored;
-    read_ahead_of(ws_.next_layer()).next_layer().close(ignored);
+    tcp_socket_of(stream_).close(ignored);
   }
 
   const upgrade_response& response() const noexcept override { return response_; }
-  std::uint16_t close_code() const noexcept override { return ws_.reason().code; }
-  std::string close_reason() const override { return std::string(ws_.reason().reason.c_str()); }
+  std::uint16_t close_code() const noexcept override { return close_code_; }
+  std::string close_reason() const override { return close_reason_; }
   const std::string& verify_failure() const noexcept override { return verify_failure_; }
 
  protected:
@@ -181,54 +198,282 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   }
 
   void start_upgrade() {
-    ws_.read_message_max(request_.max_payload);
-    ws_.auto_fragment(false);
-    ws_.set_option(websocket::stream_base::decorator(
-        [agent = request_.user_agent](websocket::request_type& req) { req.set(beast::http::field::user_agent, agent); }));
-    ws_.async_handshake(res_, request_.host_header, request_.target,
-                        [self = this->shared_from_this()](error_code ec) { self->on_upgrade(ec); });
+    unsigned char nonce[16];
+    random_bytes(nonce, sizeof nonce);
+    key_ = ws::base64_encode(nonce, sizeof nonce);
+    request_message_.emplace(http::verb::get, request_.target, 11);
+    auto& req = *request_message_;
+    req.set(http::field::host, request_.host_header);
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::connection, "Upgrade");
+    req.set(http::field::sec_websocket_key, key_);
+    req.set(http::field::sec_websocket_version, "13");
+    req.set(http::field::user_agent, request_.user_agent);
+    http::async_write(stream_, req, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->on_request_written(ec);
+    });
   }
 
-  websocket::stream<NextLayer> ws_;
+  Stream stream_;
   std::string verify_failure_;
 
  private:
+  enum class after { notify, nothing, close_sent, echo_sent, failure_sent };
+  struct out_frame {
+    std::string bytes;
+    after then;
+  };
+
   void on_tcp(error_code ec) {
     if (ec) return notify_connected(ec, connect_stage::tcp);
     error_code ignored;
-    read_ahead_of(ws_.next_layer()).next_layer().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    tcp_socket_of(stream_).set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     on_tcp_connected();
   }
 
-  void on_upgrade(error_code ec) {
-    // A status is only meaningful when Beast parsed a response: success, or one of its
-    // websocket handshake errors (upgrade_declined for a non-101 status).
-    if (!ec || ec.category() == websocket::make_error_code(websocket::error::upgrade_declined).category()) {
-      response_.status = res_.result_int();
-      response_.retry_after = std::string(res_[beast::http::field::retry_after]);
-      response_.upgrade_header = std::string(res_[beast::http::field::upgrade]);
-    }
-    res_ = {};
-    request_.target.clear();
+  void on_request_written(error_code ec) {
+    request_message_.reset();
+    request_.target.clear();  // it may carry the credential
+    if (ec) return notify_connected(ec, connect_stage::upgrade);
+    parser_.emplace();
+    http::async_read_header(stream_, handshake_buffer_, *parser_,
+                            [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_response(ec); });
+  }
+
+  void on_response(error_code ec) {
+    if (ec) return notify_connected(ec, connect_stage::upgrade);
+    const auto& res = parser_->get();
+    response_.status = res.result_int();
+    response_.retry_after = std::string(res[http::field::retry_after]);
+    response_.upgrade_header = std::string(res[http::field::upgrade]);
+    ec = check_response(res);
     if (!ec) {
-      ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-        // Runs inside our own read operation, whose handler keeps this object alive.
-        if (auto l = listener_.lock()) l->on_transport_control(generation_, kind == websocket::frame_type::pong);
-      });
+      // Frames the server sent right behind its 101 came with the same read.
+      const auto rest = handshake_buffer_.data();
+      reader_->append(static_cast<const char*>(rest.data()), rest.size());
+      if constexpr (kPlain) stream_.non_blocking(true, ec);
     }
+    parser_.reset();
+    handshake_buffer_ = beast::flat_buffer();
     notify_connected(ec, connect_stage::upgrade);
   }
 
-  void notify_written(error_code ec) {
-    if (auto l = listener_.lock()) l->on_transport_written(generation_, ec);
+  template <class Response>
+  error_code check_response(const Response& res) const {
+    using websocket_error = beast::websocket::error;
+    if (res.version() != 11) return websocket_error::bad_http_version;
+    if (res.result_int() != 101) return websocket_error::upgrade_declined;
+    if (!http::token_list(res[http::field::connection]).exists("upgrade")) return websocket_error::no_connection_upgrade;
+    if (!http::token_list(res[http::field::upgrade]).exists("websocket")) return websocket_error::no_upgrade_websocket;
+    const auto accept = res[http::field::sec_websocket_accept];
+    if (accept.empty()) return websocket_error::no_sec_accept;
+    if (accept != ws::accept_key(key_)) return websocket_error::bad_sec_accept;
+    return {};
   }
 
-  beast::flat_buffer buffer_;
-  websocket::response_type res_;
+  // --- reading ---------------------------------------------------------------------------
+
+  // Delivers what is buffered, then reads more, until the listener pauses, the connection
+  // fails, or the socket has nothing; then one asynchronous wait (or read) continues it.
+  void pump() {
+    if (pumping_ || read_pending_ || cut_ || read_failed_ || !reader_) return;
+    pumping_ = true;
+    auto self = this->shared_from_this();  // listeners may drop their reference meanwhile
+    for (unsigned reads = 0; deliver();) {
+      if constexpr (kPlain) {
+        error_code ec;
+        const std::size_t n = stream_.read_some(boost::asio::buffer(reader_->space(), reader_->space_size()), ec);
+        if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+          notify_starved();
+          read_pending_ = true;
+          stream_.async_wait(socket_type::wait_read, [self](error_code wait_ec) {
+            self->read_pending_ = false;
+            if (wait_ec) return self->on_read_error(wait_ec);
+            self->pump();
+          });
+          break;
+        }
+        if (ec) {
+          on_read_error(ec);
+          break;
+        }
+        reader_->commit(n);
+        // Other connections, timers and the JS thread's requests share this thread.
+        if (++reads == kReadsPerTurn) {
+          read_pending_ = true;
+          boost::asio::post(stream_.get_executor(), [self] {
+            self->read_pending_ = false;
+            self->pump();
+          });
+          break;
+        }
+      } else {
+        read_pending_ = true;
+        stream_.async_read_some(boost::asio::buffer(reader_->space(), reader_->space_size()),
+                                [self](error_code ec, std::size_t n) {
+                                  self->read_pending_ = false;
+                                  if (ec) return self->on_read_error(ec);
+                                  self->reader_->commit(n);
+                                  self->pump();
+                                });
+        break;
+      }
+    }
+    pumping_ = false;
+  }
+
+  // Hands over every complete message in the buffer. Returns true when the buffer holds no
+  // complete frame and reading should go on.
+  bool deliver() {
+    auto l = listener_.lock();
+    if (!l) return false;
+    ws::message_reader::item item;
+    for (;;) {
+      if (cut_ || got_close_ || (!want_ && !closing_)) return false;
+      switch (reader_->next(item)) {
+        case ws::message_reader::result::more:
+          return true;
+        case ws::message_reader::result::message:
+          // After close() only the peer's close frame matters.
+          if (closing_) break;
+          if (!l->on_transport_message(generation_, item.payload.data(), item.payload.size(), item.text)) {
+            want_ = false;
+          }
+          break;
+        case ws::message_reader::result::ping:
+          send(ws::pong, item.payload, after::nothing);
+          l->on_transport_control(generation_, false);
+          break;
+        case ws::message_reader::result::pong:
+          l->on_transport_control(generation_, true);
+          break;
+        case ws::message_reader::result::close:
+          got_close_ = true;
+          close_code_ = item.close_code;
+          close_reason_.assign(item.close_reason);
+          if (closing_) {
+            if (close_sent_) notify_closed({});
+          } else {
+            // RFC 6455 5.5.1: answer with the code received; the failure is reported once the
+            // answer went out.
+            send(ws::close, item.close_code ? ws::close_payload(item.close_code) : std::string(), after::echo_sent);
+          }
+          return false;
+        case ws::message_reader::result::error:
+          read_failed_ = true;
+          failure_ = item.ec;
+          if (closing_) {
+            notify_closed(item.ec);
+          } else {
+            // Tell the peer why (1009 or 1002) before reporting; Beast did the same.
+            const std::uint16_t code = item.ec == beast::websocket::error::message_too_big ? 1009 : 1002;
+            send(ws::close, ws::close_payload(code), after::failure_sent);
+          }
+          return false;
+      }
+    }
+  }
+
+  void on_read_error(error_code ec) {
+    if (cut_ || read_failed_) return;
+    read_failed_ = true;
+    if (closing_) return notify_closed(ec);
+    notify_failed(ec);
+  }
+
+  // --- writing ---------------------------------------------------------------------------
+
+  void send(std::uint8_t op, std::string_view payload, after then) {
+    unsigned char mask[4];
+    random_bytes(mask, sizeof mask);
+    out_.push_back({ws::encode_frame(op, payload, mask), then});
+    write_next();
+  }
+
+  void write_next() {
+    if (writing_ || out_.empty() || cut_) return;
+    writing_ = true;
+    boost::asio::async_write(stream_, boost::asio::buffer(out_.front().bytes),
+                             [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
+  }
+
+  void on_written(error_code ec) {
+    writing_ = false;
+    if (out_.empty()) return;
+    const after then = out_.front().then;
+    out_.pop_front();
+    complete(then, ec);
+    if (!ec) return write_next();
+    // Nothing more will go out: every queued write ends with the same error.
+    while (!out_.empty()) {
+      const after next = out_.front().then;
+      out_.pop_front();
+      complete(next, ec);
+    }
+  }
+
+  void complete(after then, error_code ec) {
+    switch (then) {
+      case after::nothing:
+        return;
+      case after::notify:
+        if (auto l = listener_.lock()) l->on_transport_written(generation_, ec);
+        return;
+      case after::close_sent:
+        close_sent_ = true;
+        if (ec || got_close_) notify_closed(ec);
+        return;
+      case after::echo_sent:
+        echo_done_ = true;
+        if (closing_) return notify_closed({});
+        return notify_failed(beast::websocket::error::closed);
+      case after::failure_sent:
+        return notify_failed(failure_);
+    }
+  }
+
+  void notify_failed(error_code ec) {
+    if (cut_) return;
+    if (auto l = listener_.lock()) l->on_transport_failed(generation_, ec);
+  }
+
+  void notify_closed(error_code ec) {
+    if (cut_ || closed_notified_) return;
+    closed_notified_ = true;
+    if (auto l = listener_.lock()) l->on_transport_closed(generation_, ec);
+  }
+
+  void notify_starved() {
+    if (cut_) return;
+    if (auto l = listener_.lock()) l->on_transport_starved(generation_);
+  }
+
+  static constexpr unsigned kReadsPerTurn = 4;
+
+  std::optional<ws::message_reader> reader_;
+  std::deque<out_frame> out_;
+  beast::flat_buffer handshake_buffer_{16 * 1024};
+  std::optional<http::request<http::empty_body>> request_message_;
+  std::optional<http::response_parser<http::empty_body>> parser_;
+  std::string key_;
   upgrade_request request_;
   upgrade_response response_;
   std::weak_ptr<transport_listener> listener_;
   std::uint64_t generation_;
+  error_code failure_;
+  std::string close_reason_;
+  std::uint16_t close_code_ = 0;
+  bool want_ = false;         // the listener wants messages
+  bool pumping_ = false;
+  bool read_pending_ = false;
+  bool read_failed_ = false;
+  bool writing_ = false;
+  bool closing_ = false;      // close() was called
+  bool close_sent_ = false;
+  bool got_close_ = false;    // the peer's close frame arrived
+  bool echo_done_ = false;
+  bool closed_notified_ = false;
+  bool cut_ = false;
 };
 
 }  // namespace vr::detail

@@ -1,4 +1,4 @@
-// wss:// transport: Beast's websocket over TLS, with peer and host name verification.
+// wss:// transport: WebSocket frames over TLS, with peer and host name verification.
 #include <cstdlib>
 
 #include <boost/asio/ip/address.hpp>
@@ -34,7 +34,7 @@ class tls_transport final : public ws_transport<tls_stream> {
  protected:
   // io thread.
   void on_tcp_connected() override {
-    auto& stream = ws_.next_layer();
+    auto& stream = stream_;
     // SNI carries host names only (RFC 6066).
     if (!is_ip_literal(server_name_)) SSL_set_tlsext_host_name(stream.native_handle(), server_name_.c_str());
     if (verify_peer_) {

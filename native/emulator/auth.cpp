@@ -15,29 +15,6 @@ namespace vr::emu::detail {
 
 namespace {
 
-constexpr char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64_encode(const unsigned char* p, std::size_t n) {
-  std::string out;
-  out.reserve((n + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < n; i += 3) {
-    std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    out += b64_alphabet[(v >> 18) & 63];
-    out += b64_alphabet[(v >> 12) & 63];
-    out += b64_alphabet[(v >> 6) & 63];
-    out += b64_alphabet[v & 63];
-  }
-  if (i < n) {
-    std::uint32_t v = p[i] << 16;
-    if (i + 1 < n) v |= p[i + 1] << 8;
-    out += b64_alphabet[(v >> 18) & 63];
-    out += b64_alphabet[(v >> 12) & 63];
-    out += i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 int b64url_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -134,34 +111,6 @@ upgrade_decision refuse(unsigned status, std::string_view message, std::uint32_t
 }
 
 }  // namespace
-
-std::string encode_frame(std::uint8_t opcode, std::string_view payload) {
-  std::string out;
-  const std::size_t n = payload.size();
-  out.reserve(n + 10);
-  out += static_cast<char>(0x80 | opcode);
-  if (n < 126) {
-    out += static_cast<char>(n);
-  } else if (n <= 0xffff) {
-    out += static_cast<char>(126);
-    out += static_cast<char>((n >> 8) & 0xff);
-    out += static_cast<char>(n & 0xff);
-  } else {
-    out += static_cast<char>(127);
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xff);
-  }
-  out.append(payload);
-  return out;
-}
-
-std::string websocket_accept(std::string_view key) {
-  static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::string input(key);
-  input.append(guid);
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return base64_encode(digest, sizeof digest);
-}
 
 std::string base64url_decode(std::string_view in, bool& ok) {
   ok = false;

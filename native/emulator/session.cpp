@@ -285,27 +285,16 @@ void session_base::process_input() {
     auto* p = reinterpret_cast<unsigned char*>(rbuf_.data() + rbegin_);
     std::size_t avail = rend_ - rbegin_;
     if (avail < 2) return;
-    const bool fin = p[0] & 0x80;
-    const std::uint8_t op = p[0] & 0x0f;
-    const bool masked = p[1] & 0x80;
-    std::uint64_t len = p[1] & 0x7f;
-    std::size_t header = 2;
-    if (p[0] & 0x70) return close_transport("protocol error: reserved bits set");
+    ws::frame_header h;
+    if (!ws::parse_header(p, avail, h)) return;
+    const bool fin = h.fin;
+    const std::uint8_t op = h.op;
+    const std::uint64_t len = h.length;
+    const std::size_t header = h.size;
+    if (h.rsv) return close_transport("protocol error: reserved bits set");
     // RFC 6455 5.1: a server must close the connection when a client frame is not masked.
-    if (!masked) return close_transport("protocol error: unmasked client frame");
-    if (len == 126) {
-      if (avail < 4) return;
-      len = (std::uint64_t{p[2]} << 8) | p[3];
-      header = 4;
-    } else if (len == 127) {
-      if (avail < 10) return;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
-      header = 10;
-    }
-    header += 4;
+    if (!h.masked) return close_transport("protocol error: unmasked client frame");
     if (len > max || len + message_.size() > max) return close_transport("message too big");
-    if (avail < header) return;
     if (avail - header < len) {
       // Make room for the rest of this frame in one piece.
       std::size_t need = header + static_cast<std::size_t>(len);
@@ -317,7 +306,7 @@ void session_base::process_input() {
       }
       return;
     }
-    const unsigned char* mask = p + header - 4;
+    const unsigned char* mask = h.mask;
     char* payload = rbuf_.data() + rbegin_ + header;
     for (std::uint64_t i = 0; i < len; ++i) payload[i] = static_cast<char>(payload[i] ^ mask[i & 3]);
     rbegin_ += header + static_cast<std::size_t>(len);

@@ -25,6 +25,7 @@
 #include <simdjson.h>
 
 #include "core/topic.h"
+#include "core/ws_frame.h"
 #include "emulator/emulator.h"
 
 namespace vr::emu::detail {
@@ -118,9 +119,9 @@ struct blast_plan {
 
 // ---- wire helpers (auth.cpp) ----
 
-// The unmasked frame a server sends: header + payload.
-std::string encode_frame(std::uint8_t opcode, std::string_view payload);
-std::string websocket_accept(std::string_view key);
+// Frames and the accept key come from the shared framing code; the emulator sends unmasked frames.
+using ws::encode_frame;
+inline std::string websocket_accept(std::string_view key) { return ws::accept_key(key); }
 std::string base64url_decode(std::string_view in, bool& ok);
 
 struct upgrade_request {

@@ -1,0 +1,241 @@
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/websocket/error.hpp>
+
+#include "core/ws_frame.h"
+
+namespace {
+
+using vr::ws::message_reader;
+using result = message_reader::result;
+using websocket_error = boost::beast::websocket::error;
+
+// What the reader produced, in order, as comparable text.
+struct seen {
+  std::vector<std::string> items;
+  boost::system::error_code ec;
+};
+
+std::string describe(result r, const message_reader::item& it) {
+  switch (r) {
+    case result::message:
+      return (it.text ? "text:" : "binary:") + std::string(it.payload);
+    case result::ping:
+      return "ping:" + std::string(it.payload);
+    case result::pong:
+      return "pong:" + std::string(it.payload);
+    case result::close:
+      return "close:" + std::to_string(it.close_code) + ":" + std::string(it.close_reason);
+    case result::error:
+      return "error";
+    case result::more:
+      return "more";
+  }
+  return "?";
+}
+
+void drain(message_reader& reader, seen& out) {
+  message_reader::item it;
+  for (;;) {
+    const result r = reader.next(it);
+    if (r == result::more) return;
+    if (r == result::error) {
+      out.ec = it.ec;
+      out.items.push_back("error");
+      return;
+    }
+    if (r == result::message) {
+      // The padding promised to simdjson is readable (ASan checks this in the sanitizer build).
+      volatile char past = it.payload.data()[it.payload.size() + message_reader::kPadding - 1];
+      static_cast<void>(past);
+    }
+    out.items.push_back(describe(r, it));
+  }
+}
+
+// Feeds `wire` in pieces of `step` bytes, draining after each.
+seen feed(const std::string& wire, std::size_t step, std::uint64_t max = 1 << 20, std::size_t chunk = 1024) {
+  message_reader reader(max, chunk);
+  seen out;
+  for (std::size_t at = 0; at < wire.size(); at += step) {
+    const std::size_t n = std::min(step, wire.size() - at);
+    reader.append(wire.data() + at, n);
+    drain(reader, out);
+    if (out.ec) break;
+  }
+  return out;
+}
+
+std::string frame(std::uint8_t first, std::string_view payload) {
+  std::string f = vr::ws::encode_frame(first & 0x0f, payload);
+  f[0] = static_cast<char>(first);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("ws_frame: header lengths round-trip at every encoding boundary", "[ws_frame]") {
+  const std::uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+  for (std::size_t n : {0u, 1u, 125u, 126u, 127u, 65535u, 65536u, 70000u}) {
+    INFO("length " << n);
+    std::string payload(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) payload[i] = static_cast<char>('a' + i % 26);
+    for (bool masked : {false, true}) {
+      const std::string wire = vr::ws::encode_frame(vr::ws::text, payload, masked ? mask : nullptr);
+      vr::ws::frame_header h;
+      const auto* p = reinterpret_cast<const unsigned char*>(wire.data());
+      REQUIRE(vr::ws::parse_header(p, wire.size(), h));
+      CHECK(h.fin);
+      CHECK(h.op == vr::ws::text);
+      CHECK(h.rsv == 0);
+      CHECK(h.masked == masked);
+      CHECK(h.minimal);
+      CHECK(h.length == n);
+      CHECK(h.size == (n < 126 ? 2u : n <= 0xffff ? 4u : 10u) + (masked ? 4u : 0u));
+      CHECK(wire.size() == h.size + n);
+      // Every shorter prefix of the header asks for more bytes.
+      vr::ws::frame_header partial;
+      for (std::size_t k = 0; k < h.size; ++k) CHECK_FALSE(vr::ws::parse_header(p, k, partial));
+      std::string back = wire.substr(h.size);
+      if (masked) {
+        for (std::size_t i = 0; i < n; ++i) back[i] = static_cast<char>(back[i] ^ h.mask[i & 3]);
+      }
+      CHECK(back == payload);
+    }
+  }
+}
+
+TEST_CASE("ws_frame: accept key and base64 follow RFC 6455 and RFC 4648", "[ws_frame]") {
+  CHECK(vr::ws::accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  const auto b64 = [](std::string_view s) {
+    return vr::ws::base64_encode(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+  };
+  CHECK(b64("") == "");
+  CHECK(b64("f") == "Zg==");
+  CHECK(b64("fo") == "Zm8=");
+  CHECK(b64("foo") == "Zm9v");
+  CHECK(b64("foob") == "Zm9vYg==");
+  CHECK(b64("fooba") == "Zm9vYmE=");
+  CHECK(b64("foobar") == "Zm9vYmFy");
+}
+
+TEST_CASE("ws_frame: close codes a peer may send", "[ws_frame]") {
+  for (std::uint16_t ok : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999}) {
+    CHECK(vr::ws::valid_close_code(ok));
+  }
+  for (std::uint16_t bad : {0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535}) {
+    CHECK_FALSE(vr::ws::valid_close_code(bad));
+  }
+  CHECK(vr::ws::close_payload(1000, "bye") == std::string("\x03\xe8" "bye", 5));
+}
+
+TEST_CASE("message_reader: messages and control frames in order, whatever the read sizes", "[ws_frame]") {
+  std::string wire;
+  wire += vr::ws::encode_frame(vr::ws::text, R"({"a":1})");
+  wire += vr::ws::encode_frame(vr::ws::ping, "p1");
+  wire += vr::ws::encode_frame(vr::ws::binary, std::string("\x00\x01", 2));
+  wire += frame(0x01, "frag-");  // text, not final
+  wire += vr::ws::encode_frame(vr::ws::pong, "");  // control frames may come between fragments
+  wire += frame(0x00, "men");
+  wire += frame(0x80, "ted");
+  wire += vr::ws::encode_frame(vr::ws::text, std::string(3000, 'x'));
+  wire += vr::ws::encode_frame(vr::ws::text, "");
+  wire += vr::ws::encode_frame(vr::ws::close, vr::ws::close_payload(1001, "going away"));
+  const std::vector<std::string> expected = {
+      R"(text:{"a":1})", "ping:p1",   std::string("binary:\x00\x01", 9), "pong:", "text:frag-mented",
+      "text:" + std::string(3000, 'x'), "text:", "close:1001:going away"};
+  for (std::size_t step : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{7}, std::size_t{100},
+                           std::size_t{1023}, wire.size()}) {
+    INFO("step " << step);
+    const seen s = feed(wire, step);
+    CHECK_FALSE(s.ec);
+    CHECK(s.items == expected);
+  }
+}
+
+TEST_CASE("message_reader: an unfragmented message is handed over in place", "[ws_frame]") {
+  message_reader reader(1 << 20);
+  const std::string wire = vr::ws::encode_frame(vr::ws::text, "in place") + vr::ws::encode_frame(vr::ws::text, "next");
+  char* at = reader.space();
+  REQUIRE(reader.space_size() >= wire.size());
+  std::copy(wire.begin(), wire.end(), at);
+  reader.commit(wire.size());
+  message_reader::item it;
+  REQUIRE(reader.next(it) == result::message);
+  CHECK(it.payload == "in place");
+  CHECK(it.payload.data() == at + 2);
+  REQUIRE(reader.next(it) == result::message);
+  CHECK(it.payload.data() == at + 12);
+  CHECK(reader.next(it) == result::more);
+  CHECK(reader.buffered() == 0);
+}
+
+TEST_CASE("message_reader: a message larger than the buffer grows it and is whole", "[ws_frame]") {
+  std::string big(200000, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('A' + i % 23);
+  const std::string wire = vr::ws::encode_frame(vr::ws::text, big) + vr::ws::encode_frame(vr::ws::text, "after");
+  for (std::size_t step : {std::size_t{4096}, std::size_t{65536}, wire.size()}) {
+    const seen s = feed(wire, step, 1 << 20, 1024);
+    REQUIRE(s.items.size() == 2);
+    CHECK(s.items[0] == "text:" + big);
+    CHECK(s.items[1] == "text:after");
+  }
+}
+
+TEST_CASE("message_reader: protocol violations are typed errors and stay errors", "[ws_frame]") {
+  struct bad_case {
+    const char* name;
+    std::string wire;
+    websocket_error expected;
+  };
+  const std::uint8_t mask[4] = {1, 2, 3, 4};
+  std::string non_minimal16 = "\x81\x7e";
+  non_minimal16 += std::string("\x00\x05", 2) + "hello";
+  std::string non_minimal64 = "\x81\x7f";
+  non_minimal64 += std::string("\x00\x00\x00\x00\x00\x00\x00\x05", 8) + "hello";
+  std::string top_bit = "\x81\x7f";
+  top_bit += std::string("\x80\x00\x00\x00\x00\x01\x00\x00", 8);
+  std::string bad_utf8_reason = vr::ws::close_payload(1000) + "\xff\xfe";
+  const std::vector<bad_case> cases = {
+      {"reserved bit", frame(0xC1, "x"), websocket_error::bad_reserved_bits},
+      {"unknown opcode", frame(0x83, "x"), websocket_error::bad_opcode},
+      {"masked server frame", vr::ws::encode_frame(vr::ws::text, "x", mask), websocket_error::bad_masked_frame},
+      {"fragmented ping", frame(0x09, "x"), websocket_error::bad_control_fragment},
+      {"long ping", vr::ws::encode_frame(vr::ws::ping, std::string(126, 'p')), websocket_error::bad_control_size},
+      {"continuation first", frame(0x80, "x"), websocket_error::bad_continuation},
+      {"text inside a fragmented message", frame(0x01, "a") + frame(0x81, "b"), websocket_error::bad_data_frame},
+      {"16-bit length below 126", non_minimal16, websocket_error::bad_size},
+      {"64-bit length below 65536", non_minimal64, websocket_error::bad_size},
+      {"64-bit length with the top bit", top_bit, websocket_error::bad_size},
+      {"too big", vr::ws::encode_frame(vr::ws::text, std::string(101, 'x')), websocket_error::message_too_big},
+      {"too big in fragments", frame(0x01, std::string(60, 'x')) + frame(0x80, std::string(41, 'x')),
+       websocket_error::message_too_big},
+      {"one-byte close", vr::ws::encode_frame(vr::ws::close, "\x03"), websocket_error::bad_close_size},
+      {"close code 1005", vr::ws::encode_frame(vr::ws::close, vr::ws::close_payload(1005)), websocket_error::bad_close_code},
+      {"close reason not UTF-8", vr::ws::encode_frame(vr::ws::close, bad_utf8_reason), websocket_error::bad_close_payload},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    // A good message first: it arrives, then the violation ends the stream.
+    const std::string wire = vr::ws::encode_frame(vr::ws::text, "ok") + c.wire + vr::ws::encode_frame(vr::ws::text, "lost");
+    const seen s = feed(wire, wire.size(), 100);
+    CHECK(s.items == std::vector<std::string>{"text:ok", "error"});
+    CHECK(s.ec == boost::system::error_code(c.expected));
+  }
+  // Exactly at the limit is fine, in one frame or in fragments.
+  const seen at_limit = feed(vr::ws::encode_frame(vr::ws::text, std::string(100, 'x')) +
+                                 frame(0x01, std::string(50, 'y')) + frame(0x80, std::string(50, 'y')),
+                             4096, 100);
+  CHECK_FALSE(at_limit.ec);
+  CHECK(at_limit.items == std::vector<std::string>{"text:" + std::string(100, 'x'), "text:" + std::string(100, 'y')});
+}
+
+TEST_CASE("message_reader: an empty close frame has no code", "[ws_frame]") {
+  const seen s = feed(vr::ws::encode_frame(vr::ws::close, ""), 1);
+  CHECK(s.items == std::vector<std::string>{"close:0:"});
+}
