@@ -103,6 +103,12 @@ std::string host_header(const client_config& c) {
 
 bool is_terminal_code(std::string_view code) { return code == "AUTH_FAILED" || code == "TLS_ERROR"; }
 
+// Counters read by stats() on the JS thread and written only on the io thread: a plain load and
+// store is enough (and costs no locked instruction per frame).
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 class client_impl final : public client,
                           public detail::transport_listener,
                           public std::enable_shared_from_this<client_impl> {
@@ -198,10 +204,11 @@ class client_impl final : public client,
   bool on_transport_message(std::uint64_t generation, const char* data, std::size_t size, bool text) override {
     if (generation != generation_ || phase_ != phase::open) return false;
     alive();
-    bytes_received_.fetch_add(size, std::memory_order_relaxed);
+    bump(bytes_received_, size);
     on_frame(data, size, text);
     if (!paused_ && phase_ == phase::open) return true;
     reading_ = false;
+    stamp_last_event();
     queue_.publish();
     return false;
   }
@@ -239,7 +246,9 @@ class client_impl final : public client,
   // The frames of a burst are staged; the burst ends when the transport has to wait for the
   // network, and a lone event is handed over right then.
   void on_transport_starved(std::uint64_t generation) override {
-    if (generation == generation_) queue_.publish();
+    if (generation != generation_) return;
+    stamp_last_event();
+    queue_.publish();
   }
 
  private:
@@ -419,7 +428,7 @@ class client_impl final : public client,
     phase_ = phase::open;
     was_open_ = true;
     retries_ = 0;
-    if (opened_once_) reconnects_.fetch_add(1, std::memory_order_relaxed);
+    if (opened_once_) bump(reconnects_);
     opened_once_ = true;
     push_state("connected");
     const std::vector<std::string> patterns = wire_.on_open();
@@ -446,21 +455,21 @@ class client_impl final : public client,
     const frame_view& frame = wire_.classify(data, size, size + ws::message_reader::kPadding);
     switch (frame.kind) {
       case frame_kind::event: {
-        received_.fetch_add(1, std::memory_order_relaxed);
+        bump(received_);
         const std::string_view topic = wire_.matched_topic(frame);
         if (!topic.empty() && wire_.duplicate(frame)) {
-          duplicates_.fetch_add(1, std::memory_order_relaxed);
+          bump(duplicates_);
         } else if (!topic.empty()) {
-          pushed_.fetch_add(1, std::memory_order_relaxed);
-          last_event_at_.store(std::chrono::duration<double, std::milli>(
-                                   std::chrono::system_clock::now().time_since_epoch()).count(),
-                               std::memory_order_relaxed);
+          bump(pushed_);
+          // The clock is read for the first event of a burst, every 256 events within a long
+          // one, and when the burst ends.
+          if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
           if (!queue_.stage_event(frame.event_type, topic, frame.timestamp, frame.data)) {
             paused_ = true;
             paused_since_ping_ = true;
           }
         } else {
-          filtered_.fetch_add(1, std::memory_order_relaxed);
+          bump(filtered_);
         }
         break;
       }
@@ -469,7 +478,7 @@ class client_impl final : public client,
         queue_.push_server(frame.raw);
         break;
       case frame_kind::malformed:
-        malformed_.fetch_add(1, std::memory_order_relaxed);
+        bump(malformed_);
         push_fault("MALFORMED_EVENT", frame.reason);
         break;
       case frame_kind::ignored:
@@ -641,6 +650,19 @@ class client_impl final : public client,
     ping_outstanding_ = false;
   }
 
+  // `within_burst`: more events of the same burst may follow without another stamp.
+  void stamp_last_event(bool within_burst = false) noexcept {
+    if (!within_burst && unstamped_ <= 1) {
+      // Nothing arrived since the stamp of the burst's first event.
+      unstamped_ = 0;
+      return;
+    }
+    unstamped_ = within_burst ? 1 : 0;
+    last_event_at_.store(
+        std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count(),
+        std::memory_order_relaxed);
+  }
+
   // --- control records -------------------------------------------------------------------
 
   void push_state(const char* state) {
@@ -727,6 +749,7 @@ class client_impl final : public client,
   std::atomic<std::uint64_t> bytes_received_{0};
   std::atomic<std::uint64_t> reconnects_{0};
   std::atomic<double> last_event_at_{0};
+  std::uint32_t unstamped_ = 0;  // events of this burst; 1 = only its stamped first one
 };
 
 }  // namespace
