@@ -35,6 +35,24 @@ test('malformed JSON is MALFORMED_EVENT; the events around it arrive; the connec
   assert.equal(client.stats().delivered, 2);
 });
 
+test('an event for a topic nobody subscribed is dropped unread, even broken; a wanted broken one is MALFORMED_EVENT', T, async (t) => {
+  const { server, client, errors, seen } = await subscribed(t);
+  assert.equal(client.dialect, 'documented');
+  const a = ev.callStatus({ seq: 1 });
+  const b = ev.callStatus({ seq: 2 });
+  const foreign = ev.callStatus({ customer: ev.OTHER_CUSTOMER, seq: 3 }).topic;
+  const wanted = a.topic;
+  // The same broken payload (an invalid literal inside data) under each topic.
+  const broken = (topic) => `{"event_type":"call.status","topic":"${topic}","data":{"id":nul}}`;
+  await server.sendRaw(JSON.stringify(a), broken(foreign), broken(wanted), JSON.stringify(b));
+  await until(() => seen.length === 2 && errors.length === 1, '2 events and 1 error');
+  assert.deepStrictEqual(seen, [a, b]);
+  assert.equal(errors[0].code, 'MALFORMED_EVENT');
+  const s = client.stats();
+  assert.deepEqual([s.received, s.filtered, s.malformed, s.delivered], [3, 1, 1, 2]);
+  assert.equal(client.state, 'subscribed');
+});
+
 test('a binary frame is PROTOCOL_ERROR; the events around it arrive; the connection stays', T, async (t) => {
   const { server, client, errors, seen } = await subscribed(t);
   const a = ev.callStatus({ seq: 1 });

@@ -452,6 +452,11 @@ class client_impl final : public client,
     if (!text) {
       return push_fault("PROTOCOL_ERROR", "unexpected binary frame of " + std::to_string(size) + " bytes");
     }
+    if (wire_.unmatched_event(data, size)) {
+      bump(received_);
+      bump(filtered_);
+      return;
+    }
     const frame_view& frame = wire_.classify(data, size, size + ws::message_reader::kPadding);
     switch (frame.kind) {
       case frame_kind::event: {

@@ -6,6 +6,8 @@
 
 #include <simdjson.h>
 
+#include "core/prefilter.h"
+
 namespace vr {
 namespace {
 
@@ -121,6 +123,19 @@ const frame_view& wire_dialect::classify(const char* data, std::size_t size, std
 
 std::string_view wire_dialect::matched_topic(const frame_view& frame) const {
   return live_matched_topic(matcher_, frame);
+}
+
+bool wire_dialect::unmatched_event(const char* data, std::size_t size) const {
+#if defined(__SSE2__)
+  if (current_ != dialect::documented) return false;
+  const topic_peek peek = peek_event_topic(data, size);
+  return peek.event && !matcher_.matches(peek.topic);
+#else
+  // The portable walk costs about as much as the full parse: nothing to gain.
+  static_cast<void>(data);
+  static_cast<void>(size);
+  return false;
+#endif
 }
 
 bool wire_dialect::duplicate(const frame_view& frame) {

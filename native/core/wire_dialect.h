@@ -68,6 +68,10 @@ class wire_dialect {
   const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
   // The topic an event is reported under, empty when no active pattern matches it.
   std::string_view matched_topic(const frame_view& frame) const;
+  // Documented dialect: true when the frame is an event that no active pattern matches, found
+  // from its top level alone (prefilter.h). The owner drops it without the full parse, so an
+  // unwanted frame is never validated; it counts as filtered, not malformed.
+  bool unmatched_event(const char* data, std::size_t size) const;
   // True when the event was delivered recently (live dialect); remembers it otherwise.
   bool duplicate(const frame_view& frame);
 
