@@ -1,5 +1,7 @@
 #include "core/runtime.h"
 
+#include "core/exit_guard.h"
+
 namespace vr {
 
 io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
@@ -14,13 +16,19 @@ io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
       }
     }
   });
+  exit_id_ = exit_guard::add([this] { stop_and_join(); });
 }
 
-io_runtime::~io_runtime() { stop_and_join(); }
+io_runtime::~io_runtime() {
+  exit_guard::remove(exit_id_);
+  stop_and_join();
+}
 
 void io_runtime::stop_and_join() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
   guard_.reset();
   ioc_.stop();
+  if (on_io_thread()) return;
   if (thread_.joinable()) thread_.join();
 }
 

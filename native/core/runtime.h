@@ -2,7 +2,9 @@
 // main thread and each Worker), started lazily by the first client that connects.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -18,8 +20,8 @@ class io_runtime {
   io_runtime& operator=(const io_runtime&) = delete;
 
   boost::asio::io_context& context() noexcept { return ioc_; }
-  // Stops the loop and joins the thread. Safe to call twice. Must not be called from the io
-  // thread itself. Handlers still pending are destroyed with the runtime (~io_context), which
+  // Stops the loop and joins the thread. Safe to call twice, and from two threads (a Worker's
+  // teardown and the process's exit). From the io thread itself it only stops the loop. Handlers still pending are destroyed with the runtime (~io_context), which
   // frees whatever they own (connections kept alive by their own handlers); objects owned from
   // outside must be released before the runtime is destroyed.
   void stop_and_join();
@@ -29,6 +31,8 @@ class io_runtime {
   boost::asio::io_context ioc_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   std::thread thread_;
+  std::mutex stop_mutex_;
+  std::uint64_t exit_id_ = 0;  // exit_guard registration
 };
 
 }  // namespace vr

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/codec.h"
+#include "core/exit_guard.h"
 #include "emulator/state.h"
 
 namespace vr::emu {
@@ -267,8 +269,18 @@ struct engine {
   asio::ip::tcp::acceptor acceptor{asio::make_strand(ioc)};
   std::vector<std::thread> threads;
   std::uint64_t next_blast = 1;
+  std::mutex stop_mu;
+  std::uint64_t exit_id = 0;  // exit_guard registration
 
   explicit engine(unsigned n) : ioc(static_cast<int>(n)) {}
+
+  // Any thread but the engine's own: the JS thread's join() or the process's exit.
+  void stop_threads() {
+    std::lock_guard lock(stop_mu);
+    ioc.stop();
+    for (auto& t : threads)
+      if (t.joinable()) t.join();
+  }
 };
 
 namespace {
@@ -350,6 +362,7 @@ void emulator::start() {
       }
     });
   }
+  eng.exit_id = exit_guard::add([e = &eng] { e->stop_threads(); });
 }
 
 void emulator::publish(const event_input& ev) {
@@ -539,9 +552,8 @@ void emulator::join() {
     std::lock_guard lock(state_->sessions_mu);
     state_->stopping = true;
   }
-  engine_->ioc.stop();
-  for (auto& t : engine_->threads)
-    if (t.joinable()) t.join();
+  exit_guard::remove(engine_->exit_id);
+  engine_->stop_threads();
   std::unordered_map<std::uint64_t, std::shared_ptr<session_base>> sessions;
   {
     std::lock_guard lock(state_->sessions_mu);
