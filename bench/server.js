@@ -23,7 +23,7 @@ function cpuMsSince(start) {
 }
 
 // A call event's data in the shape the emulator's blast uses, padded to about `size` bytes of
-// event JSON, with the send time (ms on the machine-wide clock) when `sent` is given.
+// event JSON, with the send time (ms on the machine-wide clock, see nowMs) when `sent` is given.
 function callData(i, size, sent) {
   const data = {
     id: blastId(i),
@@ -184,7 +184,7 @@ class WsBackend {
   publish(i, sent) {
     const topic = callTopic(i);
     const text = JSON.stringify({
-      event_type: 'call.status', timestamp: new Date(sent).toISOString(), topic, data: callData(i, 300, sent),
+      event_type: 'call.status', timestamp: new Date().toISOString(), topic, data: callData(i, 300, sent),
     });
     for (const conn of this.#conns) if (conn.matcher.match(topic) !== undefined) conn.ws.send(text);
   }

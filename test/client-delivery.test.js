@@ -176,3 +176,23 @@ test('listeners attached after await subscribe() get the events that followed th
   assert.deepStrictEqual(viaClient, expected);
   assert.equal(client.stats().delivered, 50);
 });
+
+test('a queue bound of 4 and a slow listener: reading pauses and resumes, all 300 events arrive in order', T, async (t) => {
+  const server = await startServer(t);
+  const client = makeClient(t, { url: server.url, token: 'tok-bound', maxQueue: 4 });
+  await client.connect();
+  await client.subscribe(ev.topics.calls);
+  const seqs = [];
+  client.on('event', (e) => {
+    const until = Date.now() + 1;
+    while (Date.now() < until);  // a listener slower than the socket
+    seqs.push(e.data.seq);
+  });
+  const events = Array.from({ length: 300 }, (_, seq) => ev.callStatus({ seq }));
+  await server.send(...events);
+  await until(() => seqs.length === 300, 'all 300 events');
+  assert.deepEqual(seqs, events.map((e) => e.data.seq));
+  const s = client.stats();
+  assert.deepEqual([s.received, s.delivered, s.filtered, s.queueDepth], [300, 300, 0, 0]);
+  assert.equal(server.upgrades, 1);
+});

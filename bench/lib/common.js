@@ -117,9 +117,14 @@ function percentile(sorted, p) {
   return sorted[rank];
 }
 
-/** Wall-clock milliseconds on a scale every process on this machine shares. */
+/**
+ * Milliseconds on CLOCK_MONOTONIC, the one clock every process on this machine reads alike.
+ * performance.timeOrigin + performance.now() is not: each process pins its own timeOrigin from
+ * the wall clock at start-up, and fresh processes measured up to 13 us apart, a bias that lands
+ * on whichever client process drew it.
+ */
 function nowMs() {
-  return performance.timeOrigin + performance.now();
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 module.exports = {

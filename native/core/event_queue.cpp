@@ -32,6 +32,7 @@ void batch::clear() {
   meta.clear();
   events = 0;
   ascii = true;
+  reader_stopped = false;
 }
 
 event_queue::event_queue(std::size_t max_events, std::function<void()> wake)
@@ -99,6 +100,7 @@ bool event_queue::push_event(std::string_view event_type, std::string_view topic
   published_events_.store(pending_.events, std::memory_order_relaxed);
   published_units_.store(utf16_len_, std::memory_order_relaxed);
   const bool more = pending_.events < max_events_ && utf16_len_ < kSoftTextLimit;
+  if (!more) reader_stopped_ = true;
   after_push_locked(lock);
   return more;
 }
@@ -110,7 +112,16 @@ bool event_queue::stage_event(std::string_view event_type, std::string_view topi
   staged_events_.store(staged_.events, std::memory_order_relaxed);
   const bool more = published_events_.load(std::memory_order_relaxed) + staged_.events < max_events_ &&
                     published_units_.load(std::memory_order_relaxed) + staged_units_ < kSoftTextLimit;
-  if (!more || staged_.text.size() >= kStageBytes) publish();
+  if (!more) {
+    // Published under the same lock that records the stop, so the drain that takes these
+    // events is the one that tells the consumer to resume the reader.
+    std::unique_lock<std::mutex> lock(mutex_);
+    move_staged_locked();
+    reader_stopped_ = true;
+    after_push_locked(lock);
+  } else if (staged_.text.size() >= kStageBytes) {
+    publish();
+  }
   return more;
 }
 
@@ -149,6 +160,8 @@ std::size_t event_queue::drain(batch& out) {
   out.clear();
   std::lock_guard<std::mutex> lock(mutex_);
   std::swap(out, pending_);
+  out.reader_stopped = reader_stopped_;
+  reader_stopped_ = false;
   utf16_len_ = 0;
   published_events_.store(0, std::memory_order_relaxed);
   published_units_.store(0, std::memory_order_relaxed);

@@ -29,6 +29,10 @@ struct batch {
   std::vector<std::int32_t> meta;   // offsets in UTF-16 code units into text
   std::size_t events = 0;
   bool ascii = true;                // text is pure ASCII (JS can build it as Latin-1)
+  // Set by drain() when a push_event or stage_event has returned false since the previous
+  // drain: the reader may be paused, so the consumer must ask it to resume. Otherwise it is
+  // still reading, and a resume would only wake the io thread for nothing.
+  bool reader_stopped = false;
   void clear();
 };
 
@@ -58,7 +62,7 @@ class event_queue {
   static constexpr std::size_t kStageBytes = 32 * 1024;
 
   // Consumer thread. Swaps the pending batch into `out` (cleared first), clears the
-  // outstanding wake-up, and returns the number of events handed over.
+  // outstanding wake-up, sets out.reader_stopped, and returns the number of events handed over.
   std::size_t drain(batch& out);
 
   // Undrained events, staged ones included.
@@ -78,6 +82,7 @@ class event_queue {
   std::int64_t utf16_len_ = 0;
   std::size_t max_events_;
   bool wake_outstanding_ = false;
+  bool reader_stopped_ = false;  // a push or stage returned false since the last drain
   std::function<void()> wake_;
   // Mirrors of pending_.events and utf16_len_, for the producer's lock-free checks.
   std::atomic<std::size_t> published_events_{0};

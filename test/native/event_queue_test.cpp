@@ -157,6 +157,30 @@ TEST_CASE("event_queue: backpressure at max_events", "[event_queue]") {
   CHECK(q.push_event("a", "t", "", "5"));
 }
 
+TEST_CASE("event_queue: only the drain after a stop tells the consumer to resume the reader", "[event_queue]") {
+  vr::event_queue q(2, [] {});
+  vr::batch b;
+  // Below the bound: the reader never stopped, so no resume (it would only wake the io thread).
+  CHECK(q.push_event("a", "t", "", "1"));
+  CHECK(q.drain(b) == 1);
+  CHECK_FALSE(b.reader_stopped);
+  // Staged events reaching the bound are published with the stop, under the same lock.
+  CHECK(q.stage_event("a", "t", "", "2"));
+  CHECK_FALSE(q.stage_event("a", "t", "", "3"));
+  CHECK(q.drain(b) == 2);
+  CHECK(b.text == "at2at3");
+  CHECK(b.reader_stopped);
+  // Reported once: the next drain has nothing to resume.
+  q.push_control("{}");
+  CHECK(q.drain(b) == 0);
+  CHECK_FALSE(b.reader_stopped);
+  // push_event's refusal counts the same way.
+  CHECK(q.push_event("a", "t", "", "4"));
+  CHECK_FALSE(q.push_event("a", "t", "", "5"));
+  CHECK(q.drain(b) == 2);
+  CHECK(b.reader_stopped);
+}
+
 TEST_CASE("event_queue: a huge batch also asks the reader to pause", "[event_queue]") {
   vr::event_queue q(1000, [] {});
   CHECK(q.push_event("a", "t", "", std::string(1000, 'x')));
