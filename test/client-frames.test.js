@@ -53,6 +53,22 @@ test('an event for a topic nobody subscribed is dropped unread, even broken; a w
   assert.equal(client.state, 'subscribed');
 });
 
+test('when nearly everything is wanted the peek pauses: then a broken unwanted event is MALFORMED_EVENT', T, async (t) => {
+  const { server, client, errors, seen } = await subscribed(t);
+  // 256 wanted events fill one sampling window with nothing to drop, so the next frames go
+  // straight to the full parse, which reports the broken one although nobody wants its topic.
+  const wanted = Array.from({ length: 256 }, (_, seq) => ev.callStatus({ seq }));
+  const foreign = ev.callStatus({ customer: ev.OTHER_CUSTOMER, seq: 999 }).topic;
+  const after = ev.callStatus({ seq: 1000 });
+  await server.sendRaw(...wanted.map((e) => JSON.stringify(e)),
+    `{"event_type":"call.status","topic":"${foreign}","data":{"id":nul}}`, JSON.stringify(after));
+  await until(() => seen.length === 257 && errors.length === 1, '257 events and 1 error');
+  assert.equal(errors[0].code, 'MALFORMED_EVENT');
+  assert.deepStrictEqual(seen.at(-1), after);
+  const s = client.stats();
+  assert.deepEqual([s.received, s.filtered, s.malformed, s.delivered], [257, 0, 1, 257]);
+});
+
 test('a binary frame is PROTOCOL_ERROR; the events around it arrive; the connection stays', T, async (t) => {
   const { server, client, errors, seen } = await subscribed(t);
   const a = ev.callStatus({ seq: 1 });

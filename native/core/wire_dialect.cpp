@@ -125,11 +125,25 @@ std::string_view wire_dialect::matched_topic(const frame_view& frame) const {
   return live_matched_topic(matcher_, frame);
 }
 
-bool wire_dialect::unmatched_event(const char* data, std::size_t size) const {
+bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
 #if defined(__SSE2__)
   if (current_ != dialect::documented) return false;
+  // The peek pays for itself only when a fair share of the traffic is unwanted: on a stream
+  // where nearly everything matches it is pure overhead (measured: 2.0M events/s without it,
+  // 1.4M with it, every event wanted). So it samples: a window of kPeekWindow frames, and if
+  // fewer than one in eight was dropped, kPeekPause frames go straight to the full parse.
+  if (peek_pause_ > 0) {
+    --peek_pause_;
+    return false;
+  }
   const topic_peek peek = peek_event_topic(data, size);
-  return peek.event && !matcher_.matches(peek.topic);
+  const bool unmatched = peek.event && !matcher_.matches(peek.topic);
+  peek_dropped_ += unmatched ? 1 : 0;
+  if (++peek_seen_ == kPeekWindow) {
+    if (peek_dropped_ * 8 < peek_seen_) peek_pause_ = kPeekPause;
+    peek_seen_ = peek_dropped_ = 0;
+  }
+  return unmatched;
 #else
   // The portable walk costs about as much as the full parse: nothing to gain.
   static_cast<void>(data);

@@ -70,8 +70,9 @@ class wire_dialect {
   std::string_view matched_topic(const frame_view& frame) const;
   // Documented dialect: true when the frame is an event that no active pattern matches, found
   // from its top level alone (prefilter.h). The owner drops it without the full parse, so an
-  // unwanted frame is never validated; it counts as filtered, not malformed.
-  bool unmatched_event(const char* data, std::size_t size) const;
+  // unwanted frame is not validated; it counts as filtered, not malformed. The look is skipped
+  // for a while when recent traffic showed almost nothing to drop (then the full parse decides).
+  bool unmatched_event(const char* data, std::size_t size);
   // True when the event was delivered recently (live dialect); remembers it otherwise.
   bool duplicate(const frame_view& frame);
 
@@ -123,6 +124,12 @@ class wire_dialect {
   wire_hooks hooks_;
   boost::asio::steady_timer settle_timer_;
   dialect current_;  // `automatic` = not decided yet
+
+  static constexpr std::uint32_t kPeekWindow = 256;
+  static constexpr std::uint32_t kPeekPause = 4096;
+  std::uint32_t peek_seen_ = 0;     // frames peeked in this window
+  std::uint32_t peek_dropped_ = 0;  // of which unwanted
+  std::uint32_t peek_pause_ = 0;    // frames left to classify without a peek
 
   documented_codec documented_;
   live_codec live_codec_;
