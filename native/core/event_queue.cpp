@@ -6,12 +6,9 @@ namespace vr {
 
 namespace {
 
-// Past this many UTF-16 units in the pending text push_event asks the reader to pause as well.
-// It keeps a few huge frames from growing one batch towards V8's string length limit
-// (2^29 - 24), and it keeps batches small when JS is the slower side: 10,000 queued 300-byte
-// events made 3 MB strings, which V8 allocates outside the young generation, and the client's
-// RSS after workload 1 grew from 66 to 95 MB once the io thread outpaced JS.
-constexpr std::int64_t kSoftTextLimit = std::int64_t{1} << 20;
+// Past this many UTF-16 units in the pending text push_event asks the reader to pause as well,
+// so a few huge frames cannot grow one batch towards V8's string length limit (2^29 - 24).
+constexpr std::int64_t kSoftTextLimit = std::int64_t{1} << 26;
 
 // UTF-16 length of valid UTF-8: every byte that does not continue a sequence starts one code
 // point, and the 4-byte ones need a surrogate pair. `ascii` is cleared on any non-ASCII byte.
