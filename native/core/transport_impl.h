@@ -9,7 +9,6 @@
 // parse, which checks UTF-8 anyway.
 #pragma once
 
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>

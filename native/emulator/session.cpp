@@ -284,7 +284,6 @@ void session_base::process_input() {
   while (!closed_ && !close_received_) {
     auto* p = reinterpret_cast<unsigned char*>(rbuf_.data() + rbegin_);
     std::size_t avail = rend_ - rbegin_;
-    if (avail < 2) return;
     ws::frame_header h;
     if (!ws::parse_header(p, avail, h)) return;
     const bool fin = h.fin;

@@ -119,9 +119,8 @@ struct blast_plan {
 
 // ---- wire helpers (auth.cpp) ----
 
-// Frames and the accept key come from the shared framing code; the emulator sends unmasked frames.
+// Frames come from the shared framing code (ws_frame.h); the emulator sends unmasked frames.
 using ws::encode_frame;
-inline std::string websocket_accept(std::string_view key) { return ws::accept_key(key); }
 std::string base64url_decode(std::string_view in, bool& ok);
 
 struct upgrade_request {

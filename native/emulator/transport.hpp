@@ -89,7 +89,7 @@ class session final : public session_base {
     upgrade_.set(http::field::server, "voip-realtime-emulator");
     upgrade_.set(http::field::upgrade, "websocket");
     upgrade_.set(http::field::connection, "Upgrade");
-    upgrade_.set(http::field::sec_websocket_accept, websocket_accept(req[http::field::sec_websocket_key]));
+    upgrade_.set(http::field::sec_websocket_accept, ws::accept_key(req[http::field::sec_websocket_key]));
     http::async_write(stream_, upgrade_, [self = me()](const error_code& e, std::size_t) { self->on_upgraded(e); });
   }
 
