@@ -180,7 +180,14 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
       byte_begin = byte_offset(b.text, byte, unit, unit_begin);
       byte_end = unit_end < 0 ? b.text.size() : byte_offset(b.text, byte, unit, unit_end);
     }
-    if (!call_on_batch(env, on_batch, b, first, last, unit_begin, byte_begin, byte_end)) break;
+    // One handle scope per call: otherwise every call's string stays reachable until the whole
+    // drain returns, and those strings surviving each scavenge made V8 grow its young generation
+    // to the maximum (measured: new space 4 -> 32 MB over 1M events).
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) break;
+    const bool called = call_on_batch(env, on_batch, b, first, last, unit_begin, byte_begin, byte_end);
+    napi_close_handle_scope(env, scope);
+    if (!called) break;
     first = last;
   }
   // Only a reader that was told to stop needs a resume: posting one after every batch woke the
