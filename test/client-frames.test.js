@@ -69,6 +69,30 @@ test('when nearly everything is wanted the peek pauses: then a broken unwanted e
   assert.deepEqual([s.received, s.filtered, s.malformed, s.delivered], [257, 0, 1, 257]);
 });
 
+test('invalid UTF-8 in a text frame is MALFORMED_EVENT for that frame only, unless nobody wants its topic', T, async (t) => {
+  const { server, client, errors, seen } = await subscribed(t);
+  const a = ev.callStatus({ seq: 1 });
+  const b = ev.callStatus({ seq: 2 });
+  const foreign = ev.callStatus({ customer: ev.OTHER_CUSTOMER, seq: 3 }).topic;
+  // A lone continuation byte and a truncated two-byte sequence inside a string of data: RFC 6455
+  // would fail the whole connection (1007); here only the frame is lost, reported once.
+  const bad = (topic) => Buffer.concat([
+    Buffer.from(`{"event_type":"call.status","topic":"${topic}","data":{"id":"`),
+    Buffer.from([0x80, 0x41, 0xc3]),
+    Buffer.from('"}}'),
+  ]);
+  await server.sendRaw(JSON.stringify(a), bad(foreign), bad(a.topic), JSON.stringify(b));
+  await until(() => seen.length === 2 && errors.length === 1, '2 events and 1 error');
+  assert.deepStrictEqual(seen, [a, b]);
+  assert.ok(errors[0] instanceof RealtimeError);
+  assert.equal(errors[0].code, 'MALFORMED_EVENT');
+  assert.match(errors[0].message, /UTF-8/);
+  const s = client.stats();
+  assert.deepEqual([s.received, s.filtered, s.malformed, s.delivered], [3, 1, 1, 2]);
+  assert.equal(server.upgrades, 1);
+  assert.equal(client.state, 'subscribed');
+});
+
 test('a binary frame is PROTOCOL_ERROR; the events around it arrive; the connection stays', T, async (t) => {
   const { server, client, errors, seen } = await subscribed(t);
   const a = ev.callStatus({ seq: 1 });
