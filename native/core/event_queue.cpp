@@ -28,8 +28,20 @@ std::int64_t utf16_length(std::string_view s, bool& ascii) noexcept {
 }  // namespace
 
 void batch::clear() {
-  text.clear();
-  meta.clear();
+  // Three batches circulate (staged, pending, the consumer's), each keeping its capacity so that
+  // steady traffic allocates nothing. A burst the consumer fell behind on, or one huge record
+  // (the `sent` record of a 100,000-pattern subscribe is 9 MB), must not pin its size for the
+  // rest of the process: past these bounds the memory goes back.
+  if (text.capacity() > kRetainTextBytes) {
+    std::string().swap(text);
+  } else {
+    text.clear();
+  }
+  if (meta.capacity() > kRetainMetaEntries) {
+    std::vector<std::int32_t>().swap(meta);
+  } else {
+    meta.clear();
+  }
   events = 0;
   ascii = true;
   reader_stopped = false;

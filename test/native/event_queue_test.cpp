@@ -206,6 +206,38 @@ TEST_CASE("event_queue: drain reuses the buffers", "[event_queue]") {
   CHECK(b.text.capacity() >= big);
 }
 
+TEST_CASE("event_queue: a buffer past the retain bound goes back once drained", "[event_queue]") {
+  vr::event_queue q(10, [] {});
+  vr::batch b;
+  const std::size_t huge = vr::batch::kRetainTextBytes + 1;
+  q.push_event("a", "t", "", std::string(huge, 'x'));
+  REQUIRE(q.drain(b) == 1);
+  REQUIRE(b.text.size() == huge + 2);
+  REQUIRE(b.text.capacity() > vr::batch::kRetainTextBytes);
+  // The next drain clears `b` first: the huge buffer is released, not swapped back to the queue.
+  q.push_event("a", "t", "", "small");
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.text == "atsmall");
+  q.push_event("a", "t", "", "again");
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.text == "atagain");
+  CHECK(b.text.capacity() < 4096);
+  b.clear();
+  CHECK(b.text.capacity() < 4096);
+
+  // Meta too: more records than kRetainMetaEntries / kMetaStride in one batch.
+  vr::event_queue many(1u << 20, [] {});
+  const std::size_t records = vr::batch::kRetainMetaEntries / vr::kMetaStride + 1;
+  for (std::size_t i = 0; i < records; ++i) many.push_event("a", "t", "", "1");
+  REQUIRE(many.drain(b) == records);
+  REQUIRE(b.meta.capacity() > vr::batch::kRetainMetaEntries);
+  b.clear();
+  CHECK(b.meta.capacity() == 0);
+  CHECK(b.text.capacity() <= vr::batch::kRetainTextBytes);
+  CHECK(b.events == 0);
+  CHECK(b.meta.empty());
+}
+
 TEST_CASE("event_queue: producer and consumer threads", "[event_queue]") {
   constexpr int kEvents = 100000;
   std::mutex m;
