@@ -127,7 +127,7 @@ class client_impl final : public client,
         wire_(strand_, config_, matcher_,
               {[this](std::string text) { enqueue(write_kind::text, std::move(text)); },
                [this](std::string_view json) { queue_.push_control(json); },
-               [this](std::string_view json) { queue_.push_server(json); },
+               [this](std::string_view json) { push_server(json); },
                [this] { return std::shared_ptr<void>(shared_from_this()); }}) {}
 
   // Any thread.
@@ -480,7 +480,7 @@ class client_impl final : public client,
       }
       case frame_kind::ack:
       case frame_kind::error:
-        queue_.push_server(frame.raw);
+        push_server(frame.raw);
         break;
       case frame_kind::malformed:
         bump(malformed_);
@@ -518,6 +518,17 @@ class client_impl final : public client,
     }
     end_attempt(std::move(f), code, std::move(reason));
   }
+
+  // An ack or error for JS, from the server or made by the dialect. One that lists many topics
+  // ends a bulk subscribe or unsubscribe, whose transient copies (the message, the `sent`
+  // record, the dialect's bookkeeping) are freed by now: their pages go back once the handlers
+  // queued before it have run.
+  void push_server(std::string_view json) {
+    queue_.push_server(json);
+    if (json.size() >= kBulkAnswerBytes) asio::post(strand_, [] { release_free_memory(); });
+  }
+
+  static constexpr std::size_t kBulkAnswerBytes = 1u << 20;
 
   void do_subscribe(std::vector<std::string> patterns) {
     if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;

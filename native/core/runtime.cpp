@@ -2,6 +2,10 @@
 
 #include "core/exit_guard.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace vr {
 
 io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
@@ -33,5 +37,11 @@ void io_runtime::stop_and_join() {
 }
 
 bool io_runtime::on_io_thread() const noexcept { return thread_.get_id() == std::this_thread::get_id(); }
+
+void release_free_memory() noexcept {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 }  // namespace vr
