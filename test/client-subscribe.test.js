@@ -172,6 +172,40 @@ test('overlapping and repeated patterns: one wire subscription each, each listen
   assert.deepEqual(client.topics, [`customer_id:${ev.CUSTOMER}:barrier1:*`]);
 });
 
+test('three Subscriptions on one pattern: each release keeps it for the others, the last one sends unsubscribe', T, async (t) => {
+  const { server, client } = await connected(t);
+  const subs = [];
+  for (let i = 0; i < 3; i++) subs.push(await client.subscribe(ev.topics.calls));
+  assert.deepEqual(server.sent('subscribe'), [{ type: 'subscribe', topics: [ev.topics.calls] }]);
+  const got = subs.map(() => []);
+  subs.forEach((s, i) => s.on('event', (e) => got[i].push(e.data.seq)));
+  let seq = 0;
+  const sendOne = async () => {
+    await server.send(ev.callStatus({ seq: ++seq }));
+    await until(() => client.stats().delivered === seq, `event ${seq}`);
+  };
+  await sendOne();
+  await subs[1].unsubscribe();  // the middle one first
+  await sendOne();
+  await subs[0].unsubscribe();
+  await sendOne();
+  assert.deepEqual(client.topics, [ev.topics.calls]);
+  await barrier(server, client, 1);
+  assert.deepEqual(server.sent('unsubscribe'), []);
+  await subs[2].unsubscribe();
+  await server.waitForSent('unsubscribe', 1);
+  assert.deepEqual(server.sent('unsubscribe'), [{ type: 'unsubscribe', topics: [ev.topics.calls] }]);
+  assert.deepEqual(got, [[1, 2], [1], [1, 2, 3]]);
+  assert.deepEqual(client.topics, [`customer_id:${ev.CUSTOMER}:barrier1:*`]);
+  // Held again after being let go: a fresh entry, sent again.
+  const again = await client.subscribe(ev.topics.calls);
+  const later = [];
+  again.on('event', (e) => later.push(e.data.seq));
+  await sendOne();
+  assert.deepEqual(later, [4]);
+  assert.deepEqual(server.sent('subscribe').filter((m) => m.topics.includes(ev.topics.calls)).length, 2);
+});
+
 test('client.unsubscribe removes every hold; sub.unsubscribe releases only its own', T, async (t) => {
   const { server, client } = await connected(t);
   const a = await client.subscribe([ev.topics.calls, ev.topics.messages]);
