@@ -29,15 +29,16 @@ std::int64_t utf16_length(std::string_view s, bool& ascii) noexcept {
 
 void batch::clear() {
   // Three batches circulate (staged, pending, the consumer's), each keeping its capacity so that
-  // steady traffic allocates nothing. A burst the consumer fell behind on, or one huge record
-  // (the `sent` record of a 100,000-pattern subscribe is 9 MB), must not pin its size for the
-  // rest of the process: past these bounds the memory goes back.
-  if (text.capacity() > kRetainTextBytes) {
+  // steady traffic allocates nothing. A buffer that grew for a burst the consumer fell behind on
+  // (the queue admits up to 64M UTF-16 units) or for one huge record (the `sent` record of a
+  // 100,000-pattern subscribe is 9 MB) is given back the first time it is cleared holding less
+  // than an eighth of its size, instead of staying allocated for the life of the process.
+  if (text.capacity() > kRetainTextBytes && text.size() < text.capacity() / 8) {
     std::string().swap(text);
   } else {
     text.clear();
   }
-  if (meta.capacity() > kRetainMetaEntries) {
+  if (meta.capacity() > kRetainMetaEntries && meta.size() < meta.capacity() / 8) {
     std::vector<std::int32_t>().swap(meta);
   } else {
     meta.clear();

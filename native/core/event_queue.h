@@ -33,9 +33,10 @@ struct batch {
   // drain: the reader may be paused, so the consumer must ask it to resume. Otherwise it is
   // still reading, and a resume would only wake the io thread for nothing.
   bool reader_stopped = false;
-  // Empties the batch; keeps its buffers unless they grew past these bounds.
+  // Empties the batch. Keeps its buffers, except one larger than these bounds that holds less
+  // than an eighth of its capacity: that one is freed.
   void clear();
-  static constexpr std::size_t kRetainTextBytes = 4u << 20;
+  static constexpr std::size_t kRetainTextBytes = 1u << 20;
   static constexpr std::size_t kRetainMetaEntries = 256u << 10;  // 1 MiB
 };
 

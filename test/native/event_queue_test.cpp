@@ -206,36 +206,48 @@ TEST_CASE("event_queue: drain reuses the buffers", "[event_queue]") {
   CHECK(b.text.capacity() >= big);
 }
 
-TEST_CASE("event_queue: a buffer past the retain bound goes back once drained", "[event_queue]") {
+TEST_CASE("event_queue: a big buffer is freed once it is cleared nearly empty", "[event_queue]") {
   vr::event_queue q(10, [] {});
   vr::batch b;
-  const std::size_t huge = vr::batch::kRetainTextBytes + 1;
+  const std::size_t huge = 4 * vr::batch::kRetainTextBytes;
   q.push_event("a", "t", "", std::string(huge, 'x'));
   REQUIRE(q.drain(b) == 1);
-  REQUIRE(b.text.size() == huge + 2);
-  REQUIRE(b.text.capacity() > vr::batch::kRetainTextBytes);
-  // The next drain clears `b` first: the huge buffer is released, not swapped back to the queue.
+  const auto big = b.text.capacity();
+  REQUIRE(big >= huge + 2);
+  // Cleared while full (the next drain clears `b` first), the buffer is kept: steady large
+  // batches allocate nothing. It goes back to the queue and returns with the third batch.
   q.push_event("a", "t", "", "small");
   REQUIRE(q.drain(b) == 1);
   CHECK(b.text == "atsmall");
   q.push_event("a", "t", "", "again");
   REQUIRE(q.drain(b) == 1);
   CHECK(b.text == "atagain");
-  CHECK(b.text.capacity() < 4096);
+  CHECK(b.text.capacity() == big);
+  // Cleared holding 7 bytes of it: freed.
   b.clear();
   CHECK(b.text.capacity() < 4096);
+  CHECK(b.text.empty());
+
+  // A buffer at the bound or below is kept however little it holds.
+  b.text.reserve(vr::batch::kRetainTextBytes);
+  const auto kept = b.text.capacity();
+  b.text = "x";
+  b.clear();
+  CHECK(b.text.capacity() == kept);
 
   // Meta too: more records than kRetainMetaEntries / kMetaStride in one batch.
   vr::event_queue many(1u << 20, [] {});
   const std::size_t records = vr::batch::kRetainMetaEntries / vr::kMetaStride + 1;
   for (std::size_t i = 0; i < records; ++i) many.push_event("a", "t", "", "1");
   REQUIRE(many.drain(b) == records);
-  REQUIRE(b.meta.capacity() > vr::batch::kRetainMetaEntries);
-  b.clear();
+  const auto meta_cap = b.meta.capacity();
+  REQUIRE(meta_cap > vr::batch::kRetainMetaEntries);
+  b.clear();  // full: kept
+  CHECK(b.meta.capacity() == meta_cap);
+  b.meta.assign(vr::kMetaStride, 0);
+  b.clear();  // one record in it: freed
   CHECK(b.meta.capacity() == 0);
-  CHECK(b.text.capacity() <= vr::batch::kRetainTextBytes);
   CHECK(b.events == 0);
-  CHECK(b.meta.empty());
 }
 
 TEST_CASE("event_queue: producer and consumer threads", "[event_queue]") {
