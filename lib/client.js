@@ -32,7 +32,7 @@ class Entry {
   given = false;
   wire = 'idle';  // 'idle' | 'sent' | 'active'
   everAcked = false;
-  calls = null;  // Set<call> | null
+  #calls = null;  // Set<call> | null
   #holder = null;  // Subscription | Set<Subscription> | null
 
   get held() {
@@ -69,19 +69,24 @@ class Entry {
     return list;
   }
 
+  /** The subscribe() calls waiting for this pattern's acknowledgement; iterate, do not keep. */
+  calls() {
+    return this.#calls ?? NONE;
+  }
+
   addCall(call) {
-    if (this.calls === null) this.calls = new Set();
-    this.calls.add(call);
+    if (this.#calls === null) this.#calls = new Set();
+    this.#calls.add(call);
   }
 
   deleteCall(call) {
-    if (this.calls !== null && this.calls.delete(call) && this.calls.size === 0) this.calls = null;
+    if (this.#calls !== null && this.#calls.delete(call) && this.#calls.size === 0) this.#calls = null;
   }
 
   /** The waiting calls, which the entry no longer has. */
   takeCalls() {
-    const c = this.calls;
-    this.calls = null;
+    const c = this.#calls;
+    this.#calls = null;
     return c === null ? NONE : [...c];
   }
 }
@@ -297,7 +302,7 @@ class RealtimeClient extends EventEmitter {
     for (const p of list) {
       const e = this.#entries.get(p);
       if (!e) continue;
-      for (const call of e.calls ?? NONE) interrupted.set(call, p);
+      for (const call of e.calls()) interrupted.set(call, p);
       for (const sub of e.takeHolders()) sub[RELEASE](p);
       if (this.#forget(p, e)) send.push(p);
     }
@@ -625,7 +630,7 @@ class RealtimeClient extends EventEmitter {
       const e = this.#entries.get(p);
       if (!e || e.wire === 'active') continue;
       e.wire = 'sent';
-      for (const call of e.calls ?? NONE) this.#startAckTimer(call);
+      for (const call of e.calls()) this.#startAckTimer(call);
     }
   }
 
@@ -714,7 +719,7 @@ class RealtimeClient extends EventEmitter {
     for (const p of refused) {
       const e = this.#entries.get(p);
       if (!e) continue;
-      for (const call of e.calls ?? NONE) {
+      for (const call of e.calls()) {
         if (!failing.has(call)) failing.set(call, []);
         failing.get(call).push(p);
       }
