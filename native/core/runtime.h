@@ -38,7 +38,7 @@ class io_runtime {
 // Hands the allocator's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
 // A subscribe of 100,000 patterns builds and frees tens of MB of transient strings on the io
 // thread, which glibc otherwise keeps in that thread's arena for the life of the process.
-// Costs about a millisecond per 100 MB of heap, so it runs only after such bulk work.
+// It walks every arena, so it runs only after such bulk work.
 void release_free_memory() noexcept;
 
 }  // namespace vr
