@@ -5,13 +5,25 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace vr {
 
 io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
   thread_ = std::thread([this] {
-    // io thread. A handler that throws is a bug in that handler; the loop keeps serving the
-    // other connections instead of terminating the process.
+    // The io thread hands work on and never waits for an answer, so it asks for a long slice:
+    // a fair thread's slice sets how soon its virtual deadline comes, so with a long one it no
+    // longer preempts, when a read wakes it, the thread it lands next to (the JS thread, the
+    // server); its share of the CPU is unchanged. Measured on workload 4 (2 vCPUs, medians of
+    // 5 runs, 8 and 9 alternating runs): p99 against ws's from the same run 1.09x -> 1.02x,
+    // p50 and throughput unchanged.
+    ask_for_long_slice();
+    // A handler that throws is a bug in that handler; the loop keeps serving the other
+    // connections instead of terminating the process.
     for (;;) {
       try {
         ioc_.run();
@@ -37,6 +49,32 @@ void io_runtime::stop_and_join() {
 }
 
 bool io_runtime::on_io_thread() const noexcept { return thread_.get_id() == std::this_thread::get_id(); }
+
+bool ask_for_long_slice() noexcept {
+#if defined(__linux__) && defined(SYS_sched_getattr) && defined(SYS_sched_setattr)
+  // struct sched_attr (include/uapi/linux/sched/types.h); glibc 2.36 has no wrapper.
+  struct {
+    std::uint32_t size;
+    std::uint32_t sched_policy;
+    std::uint64_t sched_flags;
+    std::int32_t sched_nice;
+    std::uint32_t sched_priority;
+    std::uint64_t sched_runtime;
+    std::uint64_t sched_deadline;
+    std::uint64_t sched_period;
+    std::uint32_t sched_util_min;
+    std::uint32_t sched_util_max;
+  } attr{};
+  if (syscall(SYS_sched_getattr, 0, &attr, static_cast<unsigned>(sizeof attr), 0u) != 0) return false;
+  if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return false;
+  attr.size = sizeof attr;
+  attr.sched_flags = 0;
+  attr.sched_runtime = kIoSliceNs;
+  return syscall(SYS_sched_setattr, 0, &attr, 0u) == 0;
+#else
+  return false;
+#endif
+}
 
 void release_free_memory() noexcept {
 #if defined(__GLIBC__)

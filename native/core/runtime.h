@@ -35,6 +35,12 @@ class io_runtime {
   std::uint64_t exit_id_ = 0;  // exit_guard registration
 };
 
+// Asks the scheduler (Linux 6.12 and later, EEVDF) for a 20 ms time slice for the calling
+// thread, keeping its policy and nice value; only a SCHED_OTHER or SCHED_BATCH thread asks.
+// Returns true when the request was taken. See runtime.cpp for why the io thread asks.
+bool ask_for_long_slice() noexcept;
+inline constexpr std::uint64_t kIoSliceNs = 20'000'000;
+
 // Hands the allocator's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
 // A subscribe of 100,000 patterns builds and frees tens of MB of transient strings on the io
 // thread, which glibc otherwise keeps in that thread's arena for the life of the process.
