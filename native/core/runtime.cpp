@@ -15,10 +15,10 @@ namespace vr {
 
 io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
   thread_ = std::thread([this] {
-    // The io thread hands work on and never waits for an answer, so it asks for a long slice:
-    // a fair thread's slice sets how soon its virtual deadline comes, so with a long one it no
-    // longer preempts, when a read wakes it, the thread it lands next to (the JS thread, the
-    // server); its share of the CPU is unchanged. Measured on workload 4 (2 vCPUs, medians of
+    // The io thread hands work on and never waits for an answer, so it asks for a long slice.
+    // A fair thread's slice sets how soon its virtual deadline comes: with a long one, a read
+    // that wakes the io thread no longer makes it preempt the thread running on that CPU (the
+    // JS thread, the server), and its share of the CPU is unchanged. Measured on workload 4 (2 vCPUs, medians of
     // 5 runs, 8 and 9 alternating runs): p99 against ws's from the same run 1.09x -> 1.02x,
     // p50 and throughput unchanged.
     ask_for_long_slice();
@@ -68,7 +68,7 @@ bool ask_for_long_slice() noexcept {
   if (syscall(SYS_sched_getattr, 0, &attr, static_cast<unsigned>(sizeof attr), 0u) != 0) return false;
   if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return false;
   attr.size = sizeof attr;
-  attr.sched_flags = 0;
+  attr.sched_flags &= 0x01;  // SCHED_FLAG_RESET_ON_FORK stays as it was; nothing else is set
   attr.sched_runtime = kIoSliceNs;
   return syscall(SYS_sched_setattr, 0, &attr, 0u) == 0;
 #else
