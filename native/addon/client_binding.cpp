@@ -5,7 +5,6 @@
 #include <cstring>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "addon/addon_state.h"
@@ -27,20 +26,10 @@ struct client_slot final : env_member {
   bool referenced = true;
   vr::batch batch;
 
-  // io thread. Called only when the JS thread had drained everything, so it is idle and now has
-  // work: the io thread then yields its CPU. When the JS thread is woken onto the io thread's
-  // CPU (the usual case when the other CPUs are busy) it would otherwise wait until the io thread
-  // sleeps, and with its long slice (runtime.cpp) the io thread is not preempted. Measured on
-  // workload 4 (2 vCPUs, alternating runs): p50 0.19 -> 0.04 ms (ws 0.11), p99 against ws's from
-  // the same run 1.02x -> 0.97x (median of 38 runs), throughput unchanged, client CPU per event
-  // +15%. Alone on its CPU's run queue the thread gets the CPU straight back.
+  // io thread.
   void wake() {
-    bool called = false;
-    {
-      std::lock_guard<std::mutex> lock(tsfn_mutex);
-      if (tsfn) called = napi_call_threadsafe_function(tsfn, nullptr, napi_tsfn_nonblocking) == napi_ok;
-    }
-    if (called) std::this_thread::yield();
+    std::lock_guard<std::mutex> lock(tsfn_mutex);
+    if (tsfn) napi_call_threadsafe_function(tsfn, nullptr, napi_tsfn_nonblocking);
   }
 
   // JS thread.

@@ -20,9 +20,7 @@ io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
     // that wakes the io thread no longer makes it preempt the thread running on that CPU (the
     // JS thread, the server), and its share of the CPU is unchanged. Measured on workload 4 (2 vCPUs, medians of
     // 5 runs, 8 and 9 alternating runs): p99 against ws's from the same run 1.09x -> 1.02x,
-    // p50 and throughput unchanged. The yield after waking the JS thread (client_binding.cpp)
-    // needs it: that yield without the long slice, then with it (9 alternating runs each), p50
-    // 0.11 -> 0.04 ms and p99 / ws 1.02x -> 0.92x.
+    // p50 and throughput unchanged.
     ask_for_long_slice();
     // A handler that throws is a bug in that handler; the loop keeps serving the other
     // connections instead of terminating the process.
