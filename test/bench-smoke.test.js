@@ -53,8 +53,12 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
       assert.strictEqual(r.throughput.find((x) => x.workload === w && x.client === 'ceiling').ratioToCeiling, 1);
     }
 
-    assert.deepStrictEqual(r.latency.map((x) => x.client).sort(), [...NETWORK_CLIENTS].sort());
+    // Workload 4's rate first, then the rate that loads the machine; one row per client at each.
+    assert.deepStrictEqual(r.latency.map((x) => `${x.rate} ${x.client}`),
+      [20000, 100000].flatMap((rate) => NETWORK_CLIENTS.map((c) => `${rate} ${c}`)));
     for (const row of r.latency) {
+      assert.strictEqual(row.events, 1000, `latency ${row.client}: the smoke run paces 1,000 events`);
+      assert.strictEqual(row.runs.length, r.config.runs, `latency ${row.client}: one entry per run`);
       positive(row, ['p50Ms', 'p99Ms', 'maxMs', 'cpuSecPer1M', 'serverCpuPercent', 'rate', 'events'], `latency ${row.client}`);
       assert.ok(row.p50Ms <= row.p99Ms && row.p99Ms <= row.maxMs, `latency ${row.client}: p50 <= p99 <= max`);
     }
