@@ -326,34 +326,37 @@ async function throughputSection() {
   return rows;
 }
 
+// One latency run of one client at `rate`, in a fresh child process.
+async function latencyRun(rate, client, r) {
+  const child = new Proc('client.js', [], ['--expose-gc']);
+  try {
+    child.send({
+      cmd: 'job', kind: 'latency', client, url: serverInfo.url, token: serverInfo.token,
+      prime: CONFIG.prime, count: CONFIG.latencyEvents,
+    });
+    await child.next('ready');
+    await blast({ proc: server }, CONFIG.prime, WORKLOADS['all-data']);
+    await child.next('primed');
+    await child.request({ cmd: 'go' }, 'started');
+    const paced = server.request({ cmd: 'pace', id: nextId++, rate, count: CONFIG.latencyEvents }, 'paced');
+    const res = await child.next('result');
+    const report = await paced;
+    await child.stop();
+    res.serverCpuPercent = (report.cpuMs / res.wallMs) * 100;
+    log(`  4. latency at ${rate}/s ${client.padEnd(14)} run ${r + 1}: p50 ${res.p50Ms.toFixed(3)} ms, ` +
+      `p99 ${res.p99Ms.toFixed(3)} ms, max ${res.maxMs.toFixed(3)} ms`);
+    return res;
+  } finally {
+    child.kill();
+  }
+}
+
 async function latencySection() {
   const rows = [];
   for (const rate of CONFIG.latencyRates) {
     const runs = new Map(NETWORK_CLIENTS.map((c) => [c, []]));
     for (let r = 0; r < CONFIG.runs; r++) {
-      for (const client of rotate(NETWORK_CLIENTS, r)) {
-        const child = new Proc('client.js', [], ['--expose-gc']);
-        try {
-          child.send({
-            cmd: 'job', kind: 'latency', client, url: serverInfo.url, token: serverInfo.token,
-            prime: CONFIG.prime, count: CONFIG.latencyEvents,
-          });
-          await child.next('ready');
-          await blast({ proc: server }, CONFIG.prime, WORKLOADS['all-data']);
-          await child.next('primed');
-          await child.request({ cmd: 'go' }, 'started');
-          const paced = server.request({ cmd: 'pace', id: nextId++, rate, count: CONFIG.latencyEvents }, 'paced');
-          const res = await child.next('result');
-          const report = await paced;
-          await child.stop();
-          res.serverCpuPercent = (report.cpuMs / res.wallMs) * 100;
-          log(`  4. latency at ${rate}/s ${client.padEnd(14)} run ${r + 1}: p50 ${res.p50Ms.toFixed(3)} ms, ` +
-            `p99 ${res.p99Ms.toFixed(3)} ms, max ${res.maxMs.toFixed(3)} ms`);
-          runs.get(client).push(res);
-        } finally {
-          child.kill();
-        }
-      }
+      for (const client of rotate(NETWORK_CLIENTS, r)) runs.get(client).push(await latencyRun(rate, client, r));
     }
     for (const client of NETWORK_CLIENTS) {
       const list = runs.get(client);
