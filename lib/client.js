@@ -35,9 +35,10 @@ class Entry {
   #calls = null;  // Set<call> | null
   #holder = null;  // Subscription | Set<Subscription> | null
 
+  // A Set of holders always has two or more: it is made with two and turned back into the one
+  // left when a release brings it down to one.
   get held() {
-    const h = this.#holder;
-    return h !== null && (!(h instanceof Set) || h.size > 0);
+    return this.#holder !== null;
   }
 
   hold(sub) {
@@ -51,8 +52,8 @@ class Entry {
     const h = this.#holder;
     if (h === sub) {
       this.#holder = null;
-    } else if (h instanceof Set && h.delete(sub) && h.size <= 1) {
-      this.#holder = h.size === 1 ? h.values().next().value : null;
+    } else if (h instanceof Set && h.delete(sub) && h.size === 1) {
+      this.#holder = h.values().next().value;
     }
   }
 
