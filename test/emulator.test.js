@@ -319,6 +319,25 @@ test('faults: malformed, binary and oversized frames, no pong, drop, refused upg
   await connect(t, withToken(emu, {}));
 });
 
+test('a connection is registered before its 101: what follows the peer\'s open reaches it', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST });
+  const peers = [];
+  for (let i = 0; i < 40; i++) {
+    const peer = await connect(t, withToken(emu, {}));
+    // Synchronously on the peer's open: the emulator already counts it, and a one-shot fault
+    // aimed at every current connection reaches it and every earlier one.
+    assert.equal(emu.stats().connections, i + 1);
+    emu.fault('malformed', { text: `after ${i}` });
+    peers.push(peer);
+  }
+  for (let i = 0; i < peers.length; i++) {
+    const frames = await peers[i].waitFrames(40 - i);
+    assert.deepEqual(frames.map((f) => f.text), Array.from({ length: 40 - i }, (_, k) => `after ${i + k}`));
+  }
+  await delay(50);
+  assert.deepEqual(peers.map((p) => p.frames.length), Array.from({ length: 40 }, (_, i) => 40 - i));
+});
+
 test('upgradeRateLimit answers 429 with Retry-After', T, async (t) => {
   const emu = await startEmulator(t, { customerId: CUST, upgradeRateLimit: 2, retryAfter: 3 });
   await connect(t, withToken(emu, {}));

@@ -193,27 +193,36 @@ void session_base::close(bool abrupt, std::uint16_t code) {
 
 // ---- lifecycle ----
 
-void session_base::opened(principal who, std::string_view leftover) {
+bool session_base::upgrading(principal who) {
   who_ = std::move(who);
+  // Registered before the 101 goes out, so that anything aimed at every connection after the
+  // peer sees the upgrade (publish, faults, disconnectAll) reaches this one too. The 101 counts
+  // as the write in flight: whatever is queued meanwhile follows it on the wire.
   if (!state_->add_session(shared_from_this())) {
     closed_ = true;
     close_socket();
-    return;
+    return false;
   }
   open_ = true;
+  writing_ = true;
   state_->connections++;
   state_->connections_total++;
-  {
-    std::string rec = "{\"type\":\"connection\",\"connection\":" + std::to_string(id_) + ",\"customerId\":";
-    vr::append_json_string(rec, who_.customer_id);
-    rec += ",\"agentId\":";
-    if (who_.agent_id.empty())
-      rec += "null";
-    else
-      vr::append_json_string(rec, who_.agent_id);
-    rec += who_.access_key ? ",\"accessKey\":true}" : ",\"accessKey\":false}";
-    state_->notify(std::move(rec));
-  }
+  std::string rec = "{\"type\":\"connection\",\"connection\":" + std::to_string(id_) + ",\"customerId\":";
+  vr::append_json_string(rec, who_.customer_id);
+  rec += ",\"agentId\":";
+  if (who_.agent_id.empty())
+    rec += "null";
+  else
+    vr::append_json_string(rec, who_.agent_id);
+  rec += who_.access_key ? ",\"accessKey\":true}" : ",\"accessKey\":false}";
+  state_->notify(std::move(rec));
+  return true;
+}
+
+void session_base::opened(const error_code& ec, std::string_view leftover) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) return close_transport("upgrade write error");
   rbuf_.resize(std::max(read_chunk, leftover.size() * 2));
   std::memcpy(rbuf_.data(), leftover.data(), leftover.size());
   rend_ = leftover.size();
@@ -221,6 +230,7 @@ void session_base::opened(principal who, std::string_view leftover) {
   last_alive_ = clock::now();
   last_ping_ = last_alive_;
   arm_tick();
+  write_next();
   if (state_->stall) {
     read_paused_ = true;
     return;

@@ -182,8 +182,11 @@ class session_base : public std::enable_shared_from_this<session_base> {
   void close(bool abrupt, std::uint16_t code);
 
  protected:
-  // Strand: the upgrade succeeded; `leftover` are bytes read past the HTTP request.
-  void opened(principal who, std::string_view leftover);
+  // Strand: the upgrade was accepted and its 101 is about to be written. False (socket closed)
+  // when the server is stopping.
+  bool upgrading(principal who);
+  // Strand: the 101 was written (or failed with `ec`); `leftover` are bytes read past the request.
+  void opened(const error_code& ec, std::string_view leftover);
   void on_read(const error_code& ec, std::size_t n);
   void on_write(const error_code& ec, std::size_t n);
 

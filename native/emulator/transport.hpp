@@ -84,7 +84,7 @@ class session final : public session_base {
       res_.prepare_payload();
       return http::async_write(stream_, res_, [self = me()](const error_code& e, std::size_t) { self->on_refused(e); });
     }
-    who_pending_ = std::move(decision.who);
+    if (!upgrading(std::move(decision.who))) return;
     upgrade_.result(http::status::switching_protocols);
     upgrade_.set(http::field::server, "voip-realtime-emulator");
     upgrade_.set(http::field::upgrade, "websocket");
@@ -109,11 +109,10 @@ class session final : public session_base {
   }
 
   void on_upgraded(const error_code& ec) {
-    if (ec) return close_socket();
-    upgraded_ = true;
+    upgraded_ = !ec;
     handshake_timer_.cancel();
     auto data = hbuf_.data();
-    opened(std::move(who_pending_), std::string_view(static_cast<const char*>(data.data()), data.size()));
+    opened(ec, std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
 
   void do_read(asio::mutable_buffer into) override {
@@ -137,7 +136,6 @@ class session final : public session_base {
   http::request_parser<http::empty_body> parser_;
   http::response<http::string_body> res_;
   http::response<http::empty_body> upgrade_;
-  principal who_pending_;
   bool upgraded_ = false;
   char drain_buf_[1024];
 };
