@@ -72,11 +72,11 @@ test('live: a 3-part prefix gets every event twice, the 5-part form once, ids on
   }
   emu.publish({ event_type: 'call_ringing', data });
   emu.publish({ event_type: 'queuecall_waiting', data: sample('queuecall_waiting') });
-  await peers.three.waitFrames(2);
-  await peers.queue.waitFrames(2);
+  const expected = { three: 2, five: 1, id: 1, star: 0, upper: 0, queue: 2, queueColon: 0 };
+  await Promise.all(Object.entries(expected).map(([k, n]) => peers[k].waitFrames(n)));
   await delay(150);
   const counts = Object.fromEntries(Object.entries(peers).map(([k, p]) => [k, p.frames.length]));
-  assert.deepEqual(counts, { three: 2, five: 1, id: 1, star: 0, upper: 0, queue: 2, queueColon: 0 });
+  assert.deepEqual(counts, expected);
   for (const name of ['star', 'upper', 'queueColon']) assert.equal(peers[name].ws.readyState, 1);
   assert.equal(emu.stats().eventsSent, 2 + 1 + 1 + 2);
 });
@@ -89,7 +89,7 @@ test('live: agent_id routes carry owned resources only; events arrive on both ro
   emu.publish({ event_type: 'call_hangup', data: call });
   emu.publish({ event_type: 'queuecall_serviced', data: { ...sample('queuecall_serviced'), owner_type: 'agent', owner_id: AGENT } });
   emu.publish({ event_type: 'recording_finished', data: sample('recording_finished') });
-  await agent.waitFrames(4);
+  await agent.waitFrames(5);
   await delay(150);
   // call: agent route twice (both topics) + customer 5-part once; recording: agent route twice.
   const ids = agent.json.map((f) => f.id);
