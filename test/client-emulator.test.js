@@ -436,7 +436,7 @@ test('an oversized frame: PAYLOAD_TOO_LARGE, close 1009, reconnect, events befor
 });
 
 test('server pings are answered: connected over many ping periods; close() is seen by the emulator', T, async (t) => {
-  const { emu, log } = await emulator(t, { pingInterval: 50, readTimeout: 300 });
+  const { emu, log } = await emulator(t, { pingInterval: 50, readTimeout: 1000 });
   const c = client(t, emu);
   const closes = record(c, ['close', 'reconnecting']);
   await c.subscribe(calls);
