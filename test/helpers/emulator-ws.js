@@ -142,17 +142,4 @@ function nextEvent(emitter, name, filter = () => true, ms = 3000) {
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Resolves once the emulator counts `n` open connections. A client sees the 101 response before
- * the emulator's own completion of that write registers the session, so a test that acts on
- * "all connections" right after connecting waits for this first.
- */
-async function registered(emu, n, ms = 3000) {
-  const end = Date.now() + ms;
-  while (emu.stats().connections < n) {
-    if (Date.now() > end) throw new Error(`the emulator did not register ${n} connection(s) within ${ms} ms`);
-    await delay(5);
-  }
-}
-
-module.exports = { startEmulator, open, connect, nextEvent, Peer, delay, registered };
+module.exports = { startEmulator, open, connect, nextEvent, Peer, delay };
