@@ -48,6 +48,14 @@ function integer(value, name, def, min, max) {
   return value;
 }
 
+function finite(value, name, def, min, max) {
+  if (value === undefined) return def;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw fail(`a number from ${min} to ${max}`, name, value);
+  }
+  return value;
+}
+
 function uuid(value, name) {
   if (typeof value !== 'string' || !topicHelpers.isUuid(value)) throw fail('a UUID', name, value);
   return value.toLowerCase();
@@ -311,7 +319,8 @@ class Emulator extends EventEmitter {
    * stopped by `stop()`.
    * @param {string} name
    * @param {object} [options] blast: { count = 100000, size = 300 (bytes per frame), customerId,
-   *   ownerId, resources = ['call'], ids = 64, unfiltered = false }
+   *   ownerId, resources = ['call'], ids = 64, unfiltered = false, rate = 0 (events/s per
+   *   connection, 0 = as fast as the socket takes them; paced events carry data.sent) }
    * @returns {Promise<object>}
    */
   async scenario(name, options = {}) {
@@ -354,6 +363,7 @@ class Emulator extends EventEmitter {
       ownerId: options.ownerId === undefined ? '' : uuid(options.ownerId, 'ownerId'),
       resources,
       unfiltered: options.unfiltered === true,
+      rate: finite(options.rate, 'rate', 0, 0, 1e9),
     };
     return new Promise((resolve, reject) => {
       let id;

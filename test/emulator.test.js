@@ -442,6 +442,78 @@ test('blast: frames down to ~300 bytes, and unfiltered sends the whole pool to e
   await assert.rejects(emu.scenario('blast', { unfiltered: 'yes' }), { code: 'INVALID_OPTION', message: /unfiltered/ });
 });
 
+test('paced blast: each event carries its send time on the machine clock, never ahead of the rate', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST, pingInterval: 0 });
+  const id = (i) => `b1a57000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+  const peers = [await connect(t, withToken(emu, {})), await connect(t, withToken(emu, {}))];
+  const arrived = peers.map(() => []);
+  for (const [k, p] of peers.entries()) {
+    p.send({ type: 'subscribe', topics: [`customer_id:${CUST}:call:*`] });
+    await p.waitFrames(1);
+    p.ws.on('message', () => arrived[k].push(Number(process.hrtime.bigint()) / 1e6));
+  }
+  const rate = 2000;
+  const count = 400;
+  const report = await emu.scenario('blast', { count, ids: 8, size: 512, rate });
+  assert.equal(report.connections, 2);
+  assert.equal(report.events, 2 * count);
+  assert.equal(report.bytes, 2 * count * 512);
+  // Event k is not released before k / rate seconds: the last one no sooner than 199.5 ms in.
+  assert.ok(report.wallMs >= ((count - 1) / rate) * 1000, `wallMs ${report.wallMs}`);
+  for (const [k, p] of peers.entries()) {
+    await p.waitFrames(1 + count);
+    const events = p.json.slice(1);
+    assert.equal(events.length, count);
+    let last = 0;
+    events.forEach((e, i) => {
+      assert.equal(e.data.id, id(i % 8));
+      assert.deepEqual(Object.keys(e.data), ['id', 'customer_id', 'sent', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'resource', 'status', 'pad']);
+      assert.equal(typeof e.data.sent, 'number');
+      assert.ok(e.data.sent >= last, `event ${i}: sent ${e.data.sent} before ${last}`);
+      last = e.data.sent;
+      // The clock is process.hrtime's: a stamp precedes its own arrival, by less than a second.
+      const lag = arrived[k][i] - e.data.sent;
+      assert.ok(lag >= 0 && lag < 1000, `event ${i}: arrived ${lag} ms after its stamp`);
+    });
+    assert.deepEqual(new Set(p.frames.slice(1).map((f) => Buffer.byteLength(f.text))), new Set([508]));
+    // Stamped in place: the slot is padded to a fixed width, so every frame keeps its size.
+    assert.match(p.frames[1].text, /"sent": *\d+\.\d{6},"owner_type"/);
+    // 400 events over at least 199.5 ms cannot all share a few stamps.
+    assert.ok(new Set(events.map((e) => e.data.sent)).size > 20);
+  }
+  assert.equal(emu.stats().eventsDropped, 0);
+
+  for (const bad of [-1, Number.NaN, Infinity, 2e9, '100']) {
+    await assert.rejects(emu.scenario('blast', { count: 1, rate: bad }), { code: 'INVALID_OPTION', message: /rate/ });
+  }
+  assert.equal(emu.stats().blast.running, false);
+});
+
+test('paced blast: a connection that goes away, or stop(), ends it with a report', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST, pingInterval: 0 });
+  const p = await connect(t, withToken(emu, {}));
+  p.send({ type: 'subscribe', topics: [`customer_id:${CUST}:call:*`] });
+  await p.waitFrames(1);
+  const blast = emu.scenario('blast', { count: 1e9, rate: 1000 });
+  await p.waitFrames(1 + 20);
+  p.ws.terminate();
+  const report = await blast;
+  assert.equal(report.connections, 1);
+  assert.ok(report.events >= 20 && report.events < 1e9, `events ${report.events}`);
+  assert.equal(emu.stats().blast.running, false);
+
+  // Another blast, paced, with the emulator stopped under it.
+  const q = await connect(t, withToken(emu, {}));
+  q.send({ type: 'subscribe', topics: [`customer_id:${CUST}:call:*`] });
+  await q.waitFrames(1);
+  const second = emu.scenario('blast', { count: 1e9, rate: 1000 });
+  await q.waitFrames(1 + 5);
+  await emu.stop();
+  const r2 = await second;
+  assert.equal(r2.connections, 1);
+  assert.ok(r2.events >= 5 && r2.events < 1e9, `events ${r2.events}`);
+});
+
 test('one subscribe message of 50,000 topics is acknowledged at once, de-duplicated and routed', T, async (t) => {
   const emu = await startEmulator(t, { customerId: CUST, pingInterval: 0 });
   const peer = await connect(t, withToken(emu, {}));

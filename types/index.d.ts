@@ -402,6 +402,38 @@ export interface EmulatorStats {
   blast: { running: boolean; connections: number; events: number; bytes: number; wallMs: number; cpuMs: number };
 }
 
+/** Options of `scenario('blast', ...)`; see native/emulator/README.md. */
+export interface BlastOptions {
+  /** frames per receiving connection (default 100000) */
+  count?: number;
+  /** bytes of each frame on the wire, header included (default 300) */
+  size?: number;
+  /** distinct events in the pre-serialized pool (default 64) */
+  ids?: number;
+  /** resource names cycled over the pool (default ['call']) */
+  resources?: string[];
+  customerId?: string;
+  ownerId?: string;
+  /** every open connection gets the whole pool, whatever it subscribed */
+  unfiltered?: boolean;
+  /** events per second per connection; 0 (default) = as fast as the socket takes them. Paced
+   * events carry `data.sent`: the send time in ms on process.hrtime's clock. */
+  rate?: number;
+}
+
+/** What a blast reports when every connection has its frames (or is gone). */
+export interface BlastReport {
+  connections: number;
+  events: number;
+  bytes: number;
+  wallMs: number;
+  /** CPU time of the emulator's io threads during the blast */
+  cpuMs: number;
+  eventsPerSecond: number;
+  megabytesPerSecond: number;
+  cpuPercent: number;
+}
+
 /** A running scenario. */
 export interface ScenarioHandle {
   stop(): void;
@@ -421,6 +453,7 @@ export declare class Emulator {
   issueToken(options: IssueTokenOptions): string;
   publish<T extends EventType>(event: PublishInput<T>): void;
   publish(event: CustomPublishInput): void;
+  scenario(name: 'blast', options?: BlastOptions): Promise<BlastReport>;
   scenario(name: string, options?: Record<string, unknown>): ScenarioHandle;
   disconnectAll(): void;
   stats(): EmulatorStats;

@@ -204,7 +204,7 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
     return info.Env().Undefined();
   }
 
-  // blast({ count, size, customerId, ownerId, resources, ids, unfiltered }) -> id
+  // blast({ count, size, customerId, ownerId, resources, ids, unfiltered, rate }) -> id
   Napi::Value blast(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     auto& e = checked(env);
@@ -216,6 +216,7 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
     b.owner_id = get_string(o, "ownerId");
     b.ids = static_cast<std::uint32_t>(get_number(o, "ids", b.ids));
     b.unfiltered = o.Get("unfiltered").ToBoolean().Value();
+    b.rate = get_number(o, "rate", 0);
     auto res = o.Get("resources");
     if (res.IsArray()) {
       auto arr = res.As<Napi::Array>();

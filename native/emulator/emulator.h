@@ -56,6 +56,10 @@ struct blast_options {
   std::string owner_id;                  // when set, calls are owned by this agent (agent routes)
   std::vector<std::string> resources;   // cycled over the pool; default {"call"}
   std::uint32_t ids = 64;               // distinct events in the pre-serialized pool
+  // Events per second per connection; 0 = as fast as the socket takes them. When paced, each
+  // event's data carries `sent`: the steady clock (CLOCK_MONOTONIC) in ms, written into the
+  // pre-encoded frame just before the write that sends it.
+  double rate = 0;
 };
 
 enum class fault_kind {

@@ -3,6 +3,7 @@
 // out in gathered writes), a bounded write queue, and the subscription rules of both dialects.
 // Every member function except the public posting ones runs on the session's strand.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
@@ -71,7 +72,7 @@ bool prefix_set::matches(std::string_view topic) const {
 }
 
 session_base::session_base(std::shared_ptr<server_state> st, asio::any_io_executor ex)
-    : state_(std::move(st)), ex_(ex), id_(state_->next_session_id++), tick_(ex), close_timer_(ex) {}
+    : state_(std::move(st)), ex_(ex), id_(state_->next_session_id++), tick_(ex), close_timer_(ex), pace_timer_(ex) {}
 
 session_base::~session_base() = default;
 
@@ -177,6 +178,17 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
     self->blast_queued_ = 0;
     self->blast_events_ = 0;
     self->blast_bytes_ = 0;
+    self->blast_rate_ = self->blast_->rate;
+    self->blast_released_ = 0;
+    self->blast_stamp_at_.clear();
+    if (self->blast_rate_ > 0) {
+      const std::string slot = sent_slot_placeholder();
+      for (auto& f : self->blast_frames_) {
+        auto at = f->find(slot);
+        self->blast_stamp_at_.push_back(at == std::string::npos ? at : at + sent_slot_key.size());
+      }
+    }
+    self->blast_start_ = clock::now();
     self->write_next();
   });
 }
@@ -244,6 +256,7 @@ void session_base::close_transport(std::string_view reason) {
   closed_ = true;
   tick_.cancel();
   close_timer_.cancel();
+  pace_timer_.cancel();
   close_socket();
   if (!open_) return;
   state_->connections--;
@@ -618,12 +631,58 @@ void session_base::begin_close(std::uint16_t code) {
 
 void session_base::pump_blast() {
   if (!blast_) return;
-  while (blast_left_ > 0 && blast_queued_ < blast_window) {
-    out_.push_back({blast_frames_[blast_pos_], item_kind::blast});
+  if (blast_rate_ <= 0) {
+    while (blast_left_ > 0 && blast_queued_ < blast_window) {
+      out_.push_back({blast_frames_[blast_pos_], item_kind::blast});
+      if (++blast_pos_ == blast_frames_.size()) blast_pos_ = 0;
+      --blast_left_;
+      ++blast_queued_;
+    }
+    return;
+  }
+  // Paced: frame k is due at k / rate seconds after the start; whatever is due goes now (several
+  // at once after a late wake-up or a slow write), stamped with this moment, the write follows.
+  const auto now = clock::now();
+  const double due = std::chrono::duration<double>(now - blast_start_).count() * blast_rate_;
+  const std::uint64_t allowed = due >= 1e18 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(due) + 1;
+  char stamp[sent_slot_width + 1];
+  bool stamped = false;
+  while (blast_left_ > 0 && blast_queued_ < blast_window && blast_released_ < allowed) {
+    const auto& frame = blast_frames_[blast_pos_];
+    const std::size_t at = blast_stamp_at_[blast_pos_];
+    if (at == std::string::npos) {
+      out_.push_back({frame, item_kind::blast});
+    } else {
+      if (!stamped) {
+        const double ms = std::chrono::duration<double, std::milli>(now.time_since_epoch()).count();
+        std::snprintf(stamp, sizeof stamp, "%*.6f", static_cast<int>(sent_slot_width), ms);
+        stamped = true;
+      }
+      auto copy = std::make_shared<std::string>(*frame);
+      copy->replace(at, sent_slot_width, stamp, sent_slot_width);
+      out_.push_back({std::move(copy), item_kind::blast});
+    }
     if (++blast_pos_ == blast_frames_.size()) blast_pos_ = 0;
     --blast_left_;
     ++blast_queued_;
+    ++blast_released_;
   }
+  // Waiting on the clock (not on the window, which on_write refills): wake when the next is due.
+  if (blast_left_ > 0 && blast_released_ >= allowed) arm_pace();
+}
+
+void session_base::arm_pace() {
+  if (pace_armed_) return;
+  pace_armed_ = true;
+  const auto at = blast_start_ + std::chrono::duration_cast<clock::duration>(
+                                     std::chrono::duration<double>(static_cast<double>(blast_released_) / blast_rate_));
+  pace_timer_.expires_at(at);
+  pace_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+    self->pace_armed_ = false;
+    if (ec || self->closed_ || !self->blast_) return;
+    // A write in flight pumps again when it completes; a stall pumps again on resume.
+    self->write_next();
+  });
 }
 
 void session_base::write_next() {
@@ -693,7 +752,10 @@ void session_base::on_write(const error_code& ec, std::size_t n) {
 void session_base::finish_blast() {
   auto plan = std::move(blast_);
   blast_.reset();
+  if (pace_armed_) pace_timer_.cancel();
   blast_frames_.clear();
+  blast_stamp_at_.clear();
+  blast_rate_ = 0;
   blast_left_ = 0;
   plan->events += blast_events_;
   plan->bytes += blast_bytes_;

@@ -102,10 +102,23 @@ struct server_state {
   void maybe_stopped();  // notifies {"type":"stopped"} once listener and sessions are gone
 };
 
+// A paced blast's events carry `"sent":<value>` in their data: the value is a fixed-width field
+// (right-aligned, space-padded, valid JSON before and after) that each send overwrites with the
+// steady clock in ms. The placeholder is found in each encoded frame by this exact text.
+constexpr std::string_view sent_slot_key = "\"sent\":";
+constexpr std::size_t sent_slot_width = 20;
+inline std::string sent_slot_placeholder() {
+  std::string s(sent_slot_key);
+  s.append(sent_slot_width - 1, ' ');
+  s += '0';
+  return s;
+}
+
 struct blast_plan {
   std::uint64_t id = 0;
   std::uint64_t count = 0;
   bool unfiltered = false;
+  double rate = 0;  // events/s per connection, 0 = unpaced; paced frames carry a `sent` slot
   std::vector<std::shared_ptr<const publication>> pool;
   std::shared_ptr<server_state> state;
   std::atomic<std::int64_t> pending{0};
@@ -219,6 +232,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   void begin_close(std::uint16_t code);
   void write_next();
   void pump_blast();
+  void arm_pace();
   void finish_blast();
   void arm_tick();
   void on_tick(const error_code& ec);
@@ -266,6 +280,13 @@ class session_base : public std::enable_shared_from_this<session_base> {
   std::size_t blast_queued_ = 0;
   std::uint64_t blast_events_ = 0;
   std::uint64_t blast_bytes_ = 0;
+  // Paced blast: frames are released on schedule from blast_start_, each copied and stamped.
+  double blast_rate_ = 0;
+  clock::time_point blast_start_;
+  std::uint64_t blast_released_ = 0;
+  std::vector<std::size_t> blast_stamp_at_;  // per frame: offset of its `sent` slot
+  asio::steady_timer pace_timer_;
+  bool pace_armed_ = false;
 
   simdjson::dom::parser parser_;
 };

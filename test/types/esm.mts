@@ -227,6 +227,8 @@ async function emulator(): Promise<void> {
   const run = emu.scenario('callcenter', { rate: 50, seed: 1 });
   run.stop();
   await run.done;
+  const report = await emu.scenario('blast', { count: 1000, rate: 20000, unfiltered: false });
+  expectType<number>(report.events + report.cpuPercent);
   await emu.stop();
   // @ts-expect-error the emulator speaks documented or live, not auto
   await Emulator.start({ dialect: 'auto' });
