@@ -4,7 +4,7 @@
 // measured inside one process. Driven by the parent over IPC:
 //   { cmd: 'start', backend }          -> { type: 'started', url, token, backend }
 //   { cmd: 'blast', id, count, size, pool, unfiltered } -> { type: 'blasted', id, events, cpuMs, wallMs, ioCpuMs? }
-//   { cmd: 'pace', id, rate, count }   -> { type: 'paced', id, events, cpuMs, wallMs }
+//   { cmd: 'pace', id, rate, count, pacer } -> { type: 'paced', id, events, cpuMs, wallMs, pacer }
 //   { cmd: 'ticker', on }              -> { type: 'ticker', on }
 //   { cmd: 'stop' }                    -> exits
 // Backend 'emulator' is the project's own emulator (native blast: pre-serialized frames written as
@@ -12,6 +12,10 @@
 // pre-built frames straight to the socket; it exists for machines where the addon is not built.
 // `cpuMs` is this whole process's CPU (every thread) during the command; `ioCpuMs`, from the
 // emulator's own blast report, is the part its native io threads spent writing frames.
+// Pacers: 'blast' (emulator only) is the native blast with a rate: the io thread sends each
+// event when it is due and stamps data.sent just before the write. 'publish' calls publish() for
+// the events due at every 1 ms timer tick, stamping each before it leaves this JS thread.
+
 
 const { CUSTOMER_ID, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
 
@@ -97,6 +101,15 @@ class EmulatorBackend {
       events: report && Number.isFinite(report.events) ? report.events : count,
       ioCpuMs: report && Number.isFinite(report.cpuMs) ? report.cpuMs : undefined,
     };
+  }
+
+  // Workload 4 in the emulator's native blast, paced: each event is stamped with its send time
+  // on the io thread just before the write that sends it (data.sent, the clock of nowMs).
+  async paceNative({ rate, count }) {
+    const report = await this.#emu.scenario('blast', {
+      count, size: 300, ids: 64, customerId: CUSTOMER_ID, resources: ['call'], rate,
+    });
+    return { events: report.events, pacer: 'blast' };
   }
 
   publish(i, sent) {
@@ -234,7 +247,8 @@ let backend = null;
 let ticker = null;
 let serial = 0;
 
-async function pace({ rate, count }) {
+async function pace({ rate, count, pacer }) {
+  if (pacer === 'blast' && backend.paceNative) return backend.paceNative({ rate, count });
   const start = nowMs();
   let sent = 0;
   await new Promise((resolve) => {
@@ -250,7 +264,7 @@ async function pace({ rate, count }) {
       }
     }, 1);
   });
-  return { events: sent };
+  return { events: sent, pacer: 'publish' };
 }
 
 async function handle(msg) {
@@ -268,6 +282,7 @@ async function handle(msg) {
       const reply = { type: msg.cmd === 'blast' ? 'blasted' : 'paced', id: msg.id, events: r.events,
         cpuMs: cpuMsSince(cpu), wallMs: performance.now() - t0 };
       if (r.ioCpuMs !== undefined) reply.ioCpuMs = r.ioCpuMs;
+      if (r.pacer !== undefined) reply.pacer = r.pacer;
       return reply;
     }
     case 'ticker':

@@ -35,6 +35,7 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
     assert.ok(Number.isInteger(r.machine.cores) && r.machine.cores > 0);
     assert.match(res.stdout, new RegExp(`${r.machine.cores} cores`));
     assert.strictEqual(r.config.server, 'emulator');
+    assert.strictEqual(r.config.pacer, 'blast');
     assert.ok(Number.isInteger(r.config.runs) && r.config.runs >= 1);
 
     assert.strictEqual(r.throughput.length, WORKLOADS.length * CLIENTS.length);
@@ -58,6 +59,8 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
       [20000, 100000].flatMap((rate) => NETWORK_CLIENTS.map((c) => `${rate} ${c}`)));
     for (const row of r.latency) {
       assert.strictEqual(row.events, 1000, `latency ${row.client}: the smoke run paces 1,000 events`);
+      assert.strictEqual(row.pacer, 'blast', `latency ${row.client}: the emulator's native blast paces by default`);
+      assert.deepStrictEqual(row.runs.map((x) => x.pacer), Array(r.config.runs).fill('blast'));
       assert.strictEqual(row.runs.length, r.config.runs, `latency ${row.client}: one entry per run`);
       positive(row, ['p50Ms', 'p99Ms', 'maxMs', 'cpuSecPer1M', 'serverCpuPercent', 'rate', 'events'], `latency ${row.client}`);
       assert.ok(row.p50Ms <= row.p99Ms && row.p99Ms <= row.maxMs, `latency ${row.client}: p50 <= p99 <= max`);
