@@ -16,7 +16,6 @@
 // event when it is due and stamps data.sent just before the write. 'publish' calls publish() for
 // the events due at every 1 ms timer tick, stamping each before it leaves this JS thread.
 
-
 const { CUSTOMER_ID, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
 
 const STATUSES = ['dialing', 'ringing', 'progressing', 'terminating', 'hangup'];

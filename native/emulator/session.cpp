@@ -674,8 +674,9 @@ void session_base::pump_blast() {
 void session_base::arm_pace() {
   if (pace_armed_) return;
   pace_armed_ = true;
-  const auto at = blast_start_ + std::chrono::duration_cast<clock::duration>(
-                                     std::chrono::duration<double>(static_cast<double>(blast_released_) / blast_rate_));
+  // Capped at a day ahead so that a tiny rate cannot overflow the clock's representation.
+  const double in_s = std::min(static_cast<double>(blast_released_) / blast_rate_, 86400.0);
+  const auto at = blast_start_ + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(in_s));
   pace_timer_.expires_at(at);
   pace_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
     self->pace_armed_ = false;
