@@ -40,20 +40,18 @@ function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
-function integer(value, name, def, min, max) {
+// `value` when it is a number in [min, max] (an integer unless `fractions`), `def` when undefined.
+function ranged(value, name, def, min, max, fractions = false) {
   if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw fail(`an integer from ${min} to ${max}`, name, value);
+  const ok = typeof value === 'number' && (fractions ? Number.isFinite(value) : Number.isInteger(value));
+  if (!ok || value < min || value > max) {
+    throw fail(`${fractions ? 'a number' : 'an integer'} from ${min} to ${max}`, name, value);
   }
   return value;
 }
 
-function finite(value, name, def, min, max) {
-  if (value === undefined) return def;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw fail(`a number from ${min} to ${max}`, name, value);
-  }
-  return value;
+function integer(value, name, def, min, max) {
+  return ranged(value, name, def, min, max);
 }
 
 function uuid(value, name) {
@@ -363,7 +361,7 @@ class Emulator extends EventEmitter {
       ownerId: options.ownerId === undefined ? '' : uuid(options.ownerId, 'ownerId'),
       resources,
       unfiltered: options.unfiltered === true,
-      rate: finite(options.rate, 'rate', 0, 0, 1e9),
+      rate: ranged(options.rate, 'rate', 0, 0, 1e9, true),
     };
     return new Promise((resolve, reject) => {
       let id;

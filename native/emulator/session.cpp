@@ -178,10 +178,9 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
     self->blast_queued_ = 0;
     self->blast_events_ = 0;
     self->blast_bytes_ = 0;
-    self->blast_rate_ = self->blast_->rate;
     self->blast_released_ = 0;
     self->blast_stamp_at_.clear();
-    if (self->blast_rate_ > 0) {
+    if (self->blast_->rate > 0) {
       const std::string slot = sent_slot_placeholder();
       for (auto& f : self->blast_frames_) {
         auto at = f->find(slot);
@@ -631,7 +630,8 @@ void session_base::begin_close(std::uint16_t code) {
 
 void session_base::pump_blast() {
   if (!blast_) return;
-  if (blast_rate_ <= 0) {
+  const double rate = blast_->rate;
+  if (rate <= 0) {
     while (blast_left_ > 0 && blast_queued_ < blast_window) {
       out_.push_back({blast_frames_[blast_pos_], item_kind::blast});
       if (++blast_pos_ == blast_frames_.size()) blast_pos_ = 0;
@@ -643,7 +643,7 @@ void session_base::pump_blast() {
   // Paced: frame k is due at k / rate seconds after the start; whatever is due goes now (several
   // at once after a late wake-up or a slow write), stamped with this moment, the write follows.
   const auto now = clock::now();
-  const double due = std::chrono::duration<double>(now - blast_start_).count() * blast_rate_;
+  const double due = std::chrono::duration<double>(now - blast_start_).count() * rate;
   const std::uint64_t allowed = due >= 1e18 ? ~std::uint64_t{0} : static_cast<std::uint64_t>(due) + 1;
   char stamp[sent_slot_width + 1];
   bool stamped = false;
@@ -675,7 +675,7 @@ void session_base::arm_pace() {
   if (pace_armed_) return;
   pace_armed_ = true;
   // Capped at a day ahead so that a tiny rate cannot overflow the clock's representation.
-  const double in_s = std::min(static_cast<double>(blast_released_) / blast_rate_, 86400.0);
+  const double in_s = std::min(static_cast<double>(blast_released_) / blast_->rate, 86400.0);
   const auto at = blast_start_ + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(in_s));
   pace_timer_.expires_at(at);
   pace_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
@@ -756,7 +756,6 @@ void session_base::finish_blast() {
   if (pace_armed_) pace_timer_.cancel();
   blast_frames_.clear();
   blast_stamp_at_.clear();
-  blast_rate_ = 0;
   blast_left_ = 0;
   plan->events += blast_events_;
   plan->bytes += blast_bytes_;

@@ -280,8 +280,8 @@ class session_base : public std::enable_shared_from_this<session_base> {
   std::size_t blast_queued_ = 0;
   std::uint64_t blast_events_ = 0;
   std::uint64_t blast_bytes_ = 0;
-  // Paced blast: frames are released on schedule from blast_start_, each copied and stamped.
-  double blast_rate_ = 0;
+  // Paced blast (blast_->rate > 0): frames are released on schedule from blast_start_, each
+  // copied and stamped.
   clock::time_point blast_start_;
   std::uint64_t blast_released_ = 0;
   std::vector<std::size_t> blast_stamp_at_;  // per frame: offset of its `sent` slot
