@@ -42,6 +42,13 @@ class EventSlots extends Stamp {
     event.#value = value;
     event.#raw = null;
   }
+
+  // Gives `to` the payload of `from` as it stands: the raw text, or the value once parsed (then
+  // shared, as one event delivered under two topics is one happening).
+  static share(from, to) {
+    to.#raw = from.#raw;
+    to.#value = from.#value;
+  }
 }
 
 // One accessor pair shared by every event. `data` stays this accessor for the event's whole
@@ -60,15 +67,34 @@ const DATA = Object.freeze({
 });
 
 /**
- * A RealtimeEvent `{ event_type, timestamp, topic, data }`. `data` is an own enumerable accessor
- * that parses its JSON on first read and caches the result, so a listener that only looks at
- * event_type or topic never pays for JSON.parse, while spread, JSON.stringify, structuredClone
- * and deep equality still see a plain `data` property.
+ * A RealtimeEvent `{ event_type, timestamp, topic, data }`, plus `server_event_type` (after
+ * event_type) when the event came from the live dialect: the server's own name, while
+ * event_type holds the documented counterpart where the docs name one (docs/protocol-voipbin.md).
+ * `data` is an own enumerable accessor that parses its JSON on first read and caches the result,
+ * so a listener that only looks at event_type or topic never pays for JSON.parse, while spread,
+ * JSON.stringify, structuredClone and deep equality still see a plain `data` property.
  */
-function createEvent(eventType, timestamp, topic, raw) {
-  const event = new EventSlots({ event_type: eventType, timestamp, topic }, raw);
+function createEvent(eventType, timestamp, topic, raw, serverEventType) {
+  const fields = serverEventType
+    ? { event_type: eventType, server_event_type: serverEventType, timestamp, topic }
+    : { event_type: eventType, timestamp, topic };
+  const event = new EventSlots(fields, raw);
   Object.defineProperty(event, 'data', DATA);
   return event;
+}
+
+/**
+ * The same event under another topic it matched (the live server's second topic for it, e.g. the
+ * agent_id:... route of a call, or queue:... for a queuecall): `data` is shared, not reparsed.
+ */
+function withTopic(event, topic) {
+  const fields = event.server_event_type === undefined
+    ? { event_type: event.event_type, timestamp: event.timestamp, topic }
+    : { event_type: event.event_type, server_event_type: event.server_event_type, timestamp: event.timestamp, topic };
+  const copy = new EventSlots(fields, null);
+  EventSlots.share(event, copy);
+  Object.defineProperty(copy, 'data', DATA);
+  return copy;
 }
 
 // Splits a concrete topic into the (up to) four patterns that can match it. Returns null when the
@@ -321,14 +347,24 @@ function rethrowLater(err) {
 }
 
 /**
- * Emits `event` under its own type (unless the type collides with a lifecycle event) and as
- * 'event'. A throwing listener never stops the others: its error resurfaces on the next tick.
+ * Emits `event` under its own type (unless the type collides with a lifecycle event), under the
+ * live server's name when that differs (so `on('call_ringing')` and `on('call.status')` both
+ * hear a ringing call), and as 'event'. A throwing listener never stops the others: its error
+ * resurfaces on the next tick.
  */
 function emitEvent(emitter, event) {
   const type = event.event_type;
   if (!RESERVED.has(type)) {
     try {
       emitter.emit(type, event);
+    } catch (err) {
+      rethrowLater(err);
+    }
+  }
+  const server = event.server_event_type;
+  if (server !== undefined && server !== type && !RESERVED.has(server)) {
+    try {
+      emitter.emit(server, event);
     } catch (err) {
       rethrowLater(err);
     }
@@ -340,4 +376,4 @@ function emitEvent(emitter, event) {
   }
 }
 
-module.exports = { createEvent, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };
+module.exports = { createEvent, withTopic, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };

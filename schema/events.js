@@ -257,7 +257,7 @@ const definitions = {
   })
 };
 
-// Live resource name -> definition name, in the order protocol-voipbin.md lists them.
+// Live resource name -> definition name, in the order docs/protocol-voipbin.md lists them.
 const resources = {
   call: 'LiveCall',
   groupcall: 'LiveGroupcall',
@@ -720,6 +720,34 @@ const live = [
   ['transcript_deleted', 'transcript', 'Transcript line deleted']
 ];
 
+// Live event -> the documented event it is delivered as (event_type), the live name staying in
+// server_event_type. `when` limits a row to a resource field's value; rows are tried in order.
+// native/core/live_codec.cpp holds the same table (test/live-mapping.test.js compares them), and
+// docs/protocol-voipbin.md shows it with the reasons (generated from here).
+const counterparts = [
+  { live: 'call_created', documented: 'call.created' },
+  { live: 'call_dialing', documented: 'call.status' },
+  { live: 'call_ringing', documented: 'call.status' },
+  { live: 'call_progressing', documented: 'call.status', why: 'progressing is the live word for answered' },
+  { live: 'call_terminating', documented: 'call.status' },
+  { live: 'call_canceling', documented: 'call.status' },
+  { live: 'call_hangup', documented: 'call.ended', why: 'the live server sends one event for the hang-up' },
+  { live: 'message_created', when: { direction: 'inbound' }, documented: 'message.received' },
+  { live: 'message_created', when: { direction: 'outbound' }, documented: 'message.sent' },
+  { live: 'message_updated', documented: 'message.delivery', why: 'a target\'s delivery status changed' },
+  { live: 'activeflow_updated', when: { status: 'ended' }, documented: 'activeflow.completed' },
+  { live: 'activeflow_updated', documented: 'activeflow.updated' },
+  { live: 'queuecall_waiting', documented: 'queue.joined' },
+  { live: 'queuecall_serviced', documented: 'queue.connected' },
+  { live: 'queuecall_done', documented: 'queue.left', why: 'after being served' },
+  { live: 'queuecall_abandoned', documented: 'queue.left', why: 'the caller gave up' },
+  { live: 'agent_status_updated', documented: 'agent.status' },
+  { live: 'conference_updated', when: { status: 'terminated' }, documented: 'conference.ended' },
+  { live: 'recording_started', documented: 'recording.started' },
+  { live: 'recording_finished', documented: 'recording.completed' },
+  { live: 'transcribe_done', documented: 'transcription.completed' }
+];
+
 for (const [name, resource, summary, status, payload] of live) {
   const data = ref(payload || resources[resource]);
   if (status) data.status = status;
@@ -728,4 +756,4 @@ for (const [name, resource, summary, status, payload] of live) {
   events[name] = entry;
 }
 
-module.exports = { definitions, resources, events };
+module.exports = { definitions, resources, events, counterparts };

@@ -41,6 +41,15 @@ function statusParam(defName) {
   return defName.startsWith('Live') && status && status.enum ? `${defName}Status` : null;
 }
 
+// The event_type values a live event can be delivered under: its documented counterparts, plus
+// its own name when none applies unconditionally.
+function deliveredAs(liveName) {
+  const rows = schema.counterparts.filter((c) => c.live === liveName);
+  const out = [...new Set(rows.map((c) => c.documented))];
+  if (!rows.some((c) => !c.when)) out.push(liveName);
+  return out;
+}
+
 function jsdoc(lines, indent) {
   const text = lines.filter(Boolean);
   if (text.length === 0) return '';
@@ -106,8 +115,16 @@ function renderEventsDts() {
 
   parts.push(`/** The envelope every delivered event has, whatever the wire dialect. */
 export interface EventEnvelope<T extends string, D> {
-  /** the event name, e.g. 'call.status' (documented dialect) or 'call_hangup' (live dialect) */
+  /**
+   * the event name: the documented one (e.g. 'call.status') in either dialect wherever the docs
+   * name a counterpart of the live event (LiveCounterparts), else the live server's own name
+   */
   event_type: T;
+  /**
+   * live dialect only: the server's own event name (e.g. 'call_ringing'); listeners on it fire
+   * too. Absent on events from a server speaking the documented dialect.
+   */
+  server_event_type?: string | undefined;
   /** RFC 3339 time of the event (live dialect: the resource's tm_update, else tm_create) */
   timestamp: string;
   /** the concrete topic of the resource, <scope>:<scope_id>:<resource>:<resource_id> */
@@ -125,17 +142,32 @@ export interface EventEnvelope<T extends string, D> {
     const doc = [`Payload of \`${name}\`: ${entry.summary}.`];
     if (entry.note) doc.push(entry.note);
     parts.push(`${jsdoc(doc, '')}export interface ${dataNameOf(name)} {\n${members(entry.data, '  ', null)}}\n`);
-    parts.push(`${jsdoc([`\`${name}\`: ${entry.summary}.`], '')}export interface ${typeNameOf(name)} extends EventEnvelope<${quote(name)}, ${dataNameOf(name)}> {}\n`);
+    parts.push(`${jsdoc([`\`${name}\`: ${entry.summary}.`], '')}export interface ${typeNameOf(name)} extends EventEnvelope<${quote(name)}, ${dataNameOf(name)}> {\n  server_event_type?: undefined;\n}\n`);
   }
 
   parts.push('// Live dialect (what the production server sends)\n');
   for (const name of live) {
     const entry = schema.events[name];
-    const doc = [`\`${name}\`: ${entry.summary}.`, entry.note];
-    parts.push(`${jsdoc(doc, '')}export interface ${typeNameOf(name)} extends EventEnvelope<${quote(name)}, ${tsType(entry.data, '', null)}> {}\n`);
+    const names = deliveredAs(name);
+    const doc = [`\`${name}\`: ${entry.summary}.`, entry.note,
+      names[0] !== name ? `Delivered as ${names.map((n) => `\`${n}\``).join(' or ')}.` : ''];
+    let data = tsType(entry.data, '', null);
+    // The documented counterpart carries previous_status; the live frame does not, and the client
+    // does not make one up (docs/protocol-voipbin.md): typed as absent.
+    const dropped = names.some((n) => schema.events[n] && schema.events[n].data.properties &&
+      schema.events[n].data.properties.previous_status);
+    if (dropped) data += ' & {\n  /** not sent in the live dialect: see docs/protocol-voipbin.md */\n  previous_status?: undefined;\n}';
+    parts.push(`${jsdoc(doc, '')}export interface ${typeNameOf(name)} extends EventEnvelope<${literalUnion(names)}, ${data}> {\n  server_event_type: ${quote(name)};\n}\n`);
   }
 
-  const mapLines = names.map((n) => `  ${quote(n)}: ${typeNameOf(n)};`).join('\n');
+  // Each name maps to every event delivered under it: a documented name to its own event and the
+  // live events standing for it, a live name to its live event.
+  const under = new Map(names.map((n) => [n, []]));
+  for (const n of names) {
+    if (schema.events[n].dialect === 'documented') under.get(n).push(n);
+    else for (const d of new Set([n, ...deliveredAs(n)])) under.get(d).push(n);
+  }
+  const mapLines = names.map((n) => `  ${quote(n)}: ${under.get(n).map(typeNameOf).join(' | ')};`).join('\n');
   parts.push(`/** Event name -> event type, for every event the schema knows. */
 export interface EventMap {
 ${mapLines}
@@ -149,10 +181,22 @@ export type LiveEventType =
 
 /** The union of every event (or of the named ones), discriminated by \`event_type\`. */
 export type RealtimeEvent<T extends EventType = EventType> = EventMap[T];
-export type DocumentedEvent = EventMap[DocumentedEventType];
-export type LiveEvent = EventMap[LiveEventType];
+/** Events from a server speaking the documented dialect. */
+export type DocumentedEvent =
+  | ${documented.map(typeNameOf).join('\n  | ')};
+/** Events from a server speaking the live dialect (each has server_event_type). */
+export type LiveEvent =
+  | ${live.map(typeNameOf).join('\n  | ')};
 /** The payload type of one event. */
 export type EventData<T extends EventType> = EventMap[T]['data'];
+
+/**
+ * Live event name -> the event_type it is delivered under: its documented counterpart where the
+ * docs name one (docs/protocol-voipbin.md, "Event names"), else itself.
+ */
+export interface LiveCounterparts {
+${live.map((n) => `  ${n}: ${literalUnion(deliveredAs(n))};`).join('\n')}
+}
 
 /** Live resource name -> resource payload type. */
 export interface LiveResourceMap {
@@ -208,6 +252,27 @@ function renderReadmeTable() {
   return `${documented.join('\n')}\n\n${live.join('\n')}\n\nField types, enums and examples: [schema/EVENTS.md](schema/EVENTS.md).\n`;
 }
 
+// The live -> documented event table of docs/protocol-voipbin.md.
+function renderCounterpartTable() {
+  const rows = ['| live event (`server_event_type`) | when | delivered as (`event_type`) | note |', '|---|---|---|---|'];
+  for (const c of schema.counterparts) {
+    const when = c.when ? Object.entries(c.when).map(([k, v]) => `\`${k}\` is \`${v}\``).join(', ') : 'always';
+    rows.push(`| \`${c.live}\` | ${when} | \`${c.documented}\` | ${c.why || ''} |`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+// Replaces what lies between `start` and `end` in the file at rel (when it has both markers).
+function between(root, rel, start, end, content, files) {
+  const file = path.join(root, rel);
+  if (!fs.existsSync(file)) return;
+  const text = fs.readFileSync(file, 'utf8');
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a === -1 || b <= a) return;
+  files.push([rel, `${text.slice(0, a)}${start}\n<!-- ${HEADER} -->\n\n${content}\n${end}${text.slice(b + end.length)}`]);
+}
+
 function markdownType(node) {
   let base;
   if (node.ref) base = `\`${node.ref}\``;
@@ -232,7 +297,7 @@ function fieldTable(node) {
 
 function renderEventsMd() {
   const parts = [`# Event reference\n\n<!-- ${HEADER} -->\n`];
-  parts.push('Every event reaches listeners as `{ event_type, timestamp, topic, data }`. The documented dialect is VoIPBIN\'s public docs; the live dialect is what the production server sends (see docs/protocol-voipbin.md in the project notes).\n');
+  parts.push('Every event reaches listeners as `{ event_type, timestamp, topic, data }`. The documented dialect is VoIPBIN\'s public docs; the live dialect is what the production server sends. A live event is delivered under its documented counterpart where one exists, with the server\'s own name in `server_event_type` (the table: [docs/protocol-voipbin.md](../docs/protocol-voipbin.md#4-event-names)).\n');
   parts.push(renderTable());
   parts.push('## Documented payloads\n');
   for (const [name, entry] of Object.entries(schema.events)) {
@@ -255,16 +320,9 @@ function outputs(root = ROOT) {
     ['types/index.d.ts', renderIndexDts()],
     ['schema/EVENTS.md', renderEventsMd()]
   ];
-  const readmePath = path.join(root, 'README.md');
-  if (fs.existsSync(readmePath)) {
-    const readme = fs.readFileSync(readmePath, 'utf8');
-    const start = readme.indexOf(README_START);
-    const end = readme.indexOf(README_END);
-    if (start !== -1 && end > start) {
-      const block = `${README_START}\n<!-- ${HEADER} -->\n\n${renderReadmeTable()}\n${README_END}`;
-      files.push(['README.md', readme.slice(0, start) + block + readme.slice(end + README_END.length)]);
-    }
-  }
+  between(root, 'README.md', README_START, README_END, renderReadmeTable(), files);
+  between(root, 'docs/protocol-voipbin.md', '<!-- counterparts:start -->', '<!-- counterparts:end -->',
+    renderCounterpartTable(), files);
   return files;
 }
 

@@ -15,7 +15,7 @@ const { loadBinding } = require('../lib/native');
 
 const T = { timeout: 60000 };
 const MAX_CALL_UNITS = 120 * 1024;
-const STRIDE = 9;
+const STRIDE = 13;
 
 // The fixture in a worker thread: it keeps answering and sending while the JS thread is held.
 const WORKER = `
@@ -82,9 +82,9 @@ function spyOnBatches(t) {
   return calls;
 }
 
-// End of a record in UTF-16 units: an event's data end, or a control/server record's only span.
+// End of a record in UTF-16 units: an event's last field end, or a control/server record's only span.
 function recordEnd(meta, i) {
-  return meta[i] === 1 ? meta[i + 8] : meta[i + 2];
+  return meta[i] === 1 ? meta[i + STRIDE - 1] : meta[i + 2];
 }
 
 /** Checks the shape of one onBatch call: contiguous records from 0 to the text's end, within the limit. */
@@ -94,7 +94,7 @@ function checkCall(call, where) {
   assert.equal(meta[1], 0, `${where}: the first record starts at 0`);
   for (let i = 0; i < meta.length; i += STRIDE) {
     assert.ok([1, 2, 3].includes(meta[i]), `${where}: record kind ${meta[i]}`);
-    const fields = meta[i] === 1 ? 8 : 2;
+    const fields = meta[i] === 1 ? STRIDE - 1 : 2;
     for (let k = 1; k < fields; k += 1) {
       assert.ok(meta[i + k] <= meta[i + k + 1], `${where}: offsets of record ${i / STRIDE} ascend`);
     }

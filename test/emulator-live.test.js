@@ -1,5 +1,5 @@
 'use strict';
-// The emulator's live dialect (protocol-voipbin.md section 2), checked with the npm `ws` client.
+// The emulator's live dialect (docs/protocol-voipbin.md section 2), checked with the npm `ws` client.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');

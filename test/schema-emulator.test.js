@@ -15,7 +15,7 @@ const { validate, validateEvent } = require('../schema/validate.js');
 const CUST = '5013bc52-da9a-11ee-844f-2fa34248de28';
 // Fast and bounded: about 1.6 s of virtual (= wall) time, every kind of contact included.
 const RUN = { seed: 'schema-emulator', rate: 2000, durationScale: 0.005, count: 3000, customerId: CUST };
-// Resources the live server also routes on the owning agent's topics (protocol-voipbin.md).
+// Resources the live server also routes on the owning agent's topics (docs/protocol-voipbin.md).
 const OWNED = new Set(['call', 'groupcall', 'recording', 'conversation', 'file', 'chat']);
 const T = { timeout: 60000 };
 

@@ -2,8 +2,16 @@
 
 /** The envelope every delivered event has, whatever the wire dialect. */
 export interface EventEnvelope<T extends string, D> {
-  /** the event name, e.g. 'call.status' (documented dialect) or 'call_hangup' (live dialect) */
+  /**
+   * the event name: the documented one (e.g. 'call.status') in either dialect wherever the docs
+   * name a counterpart of the live event (LiveCounterparts), else the live server's own name
+   */
   event_type: T;
+  /**
+   * live dialect only: the server's own event name (e.g. 'call_ringing'); listeners on it fire
+   * too. Absent on events from a server speaking the documented dialect.
+   */
+  server_event_type?: string | undefined;
   /** RFC 3339 time of the event (live dialect: the resource's tm_update, else tm_create) */
   timestamp: string;
   /** the concrete topic of the resource, <scope>:<scope_id>:<resource>:<resource_id> */
@@ -448,7 +456,9 @@ export interface CallCreatedData {
 }
 
 /** `call.created`: New call initiated. */
-export interface CallCreatedEvent extends EventEnvelope<'call.created', CallCreatedData> {}
+export interface CallCreatedEvent extends EventEnvelope<'call.created', CallCreatedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `call.status`: Call state changed (ringing, answered, hangup). */
 export interface CallStatusData {
@@ -463,7 +473,9 @@ export interface CallStatusData {
 }
 
 /** `call.status`: Call state changed (ringing, answered, hangup). */
-export interface CallStatusEvent extends EventEnvelope<'call.status', CallStatusData> {}
+export interface CallStatusEvent extends EventEnvelope<'call.status', CallStatusData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `call.ended`: Call ended.
@@ -491,7 +503,9 @@ export interface CallEndedData {
 }
 
 /** `call.ended`: Call ended. */
-export interface CallEndedEvent extends EventEnvelope<'call.ended', CallEndedData> {}
+export interface CallEndedEvent extends EventEnvelope<'call.ended', CallEndedData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `call.assigned`: Call assigned to an agent (agent desktop).
@@ -512,7 +526,9 @@ export interface CallAssignedData {
 }
 
 /** `call.assigned`: Call assigned to an agent (agent desktop). */
-export interface CallAssignedEvent extends EventEnvelope<'call.assigned', CallAssignedData> {}
+export interface CallAssignedEvent extends EventEnvelope<'call.assigned', CallAssignedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `message.received`: Incoming SMS/MMS received. */
 export interface MessageReceivedData {
@@ -527,7 +543,9 @@ export interface MessageReceivedData {
 }
 
 /** `message.received`: Incoming SMS/MMS received. */
-export interface MessageReceivedEvent extends EventEnvelope<'message.received', MessageReceivedData> {}
+export interface MessageReceivedEvent extends EventEnvelope<'message.received', MessageReceivedData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `message.sent`: Outgoing message sent.
@@ -546,7 +564,9 @@ export interface MessageSentData {
 }
 
 /** `message.sent`: Outgoing message sent. */
-export interface MessageSentEvent extends EventEnvelope<'message.sent', MessageSentData> {}
+export interface MessageSentEvent extends EventEnvelope<'message.sent', MessageSentData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `message.delivery`: Message delivery status update. */
 export interface MessageDeliveryData {
@@ -559,7 +579,9 @@ export interface MessageDeliveryData {
 }
 
 /** `message.delivery`: Message delivery status update. */
-export interface MessageDeliveryEvent extends EventEnvelope<'message.delivery', MessageDeliveryData> {}
+export interface MessageDeliveryEvent extends EventEnvelope<'message.delivery', MessageDeliveryData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `activeflow.updated`: Flow action executed. */
 export interface ActiveflowUpdatedData {
@@ -578,7 +600,9 @@ export interface ActiveflowUpdatedData {
 }
 
 /** `activeflow.updated`: Flow action executed. */
-export interface ActiveflowUpdatedEvent extends EventEnvelope<'activeflow.updated', ActiveflowUpdatedData> {}
+export interface ActiveflowUpdatedEvent extends EventEnvelope<'activeflow.updated', ActiveflowUpdatedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `activeflow.completed`: Flow execution completed. */
 export interface ActiveflowCompletedData {
@@ -593,7 +617,9 @@ export interface ActiveflowCompletedData {
 }
 
 /** `activeflow.completed`: Flow execution completed. */
-export interface ActiveflowCompletedEvent extends EventEnvelope<'activeflow.completed', ActiveflowCompletedData> {}
+export interface ActiveflowCompletedEvent extends EventEnvelope<'activeflow.completed', ActiveflowCompletedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `conference.joined`: Participant joined conference. */
 export interface ConferenceJoinedData {
@@ -606,7 +632,9 @@ export interface ConferenceJoinedData {
 }
 
 /** `conference.joined`: Participant joined conference. */
-export interface ConferenceJoinedEvent extends EventEnvelope<'conference.joined', ConferenceJoinedData> {}
+export interface ConferenceJoinedEvent extends EventEnvelope<'conference.joined', ConferenceJoinedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `conference.left`: Participant left conference. */
 export interface ConferenceLeftData {
@@ -621,7 +649,9 @@ export interface ConferenceLeftData {
 }
 
 /** `conference.left`: Participant left conference. */
-export interface ConferenceLeftEvent extends EventEnvelope<'conference.left', ConferenceLeftData> {}
+export interface ConferenceLeftEvent extends EventEnvelope<'conference.left', ConferenceLeftData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `conference.ended`: Conference ended.
@@ -639,7 +669,9 @@ export interface ConferenceEndedData {
 }
 
 /** `conference.ended`: Conference ended. */
-export interface ConferenceEndedEvent extends EventEnvelope<'conference.ended', ConferenceEndedData> {}
+export interface ConferenceEndedEvent extends EventEnvelope<'conference.ended', ConferenceEndedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `queue.joined`: Call entered queue. */
 export interface QueueJoinedData {
@@ -654,7 +686,9 @@ export interface QueueJoinedData {
 }
 
 /** `queue.joined`: Call entered queue. */
-export interface QueueJoinedEvent extends EventEnvelope<'queue.joined', QueueJoinedData> {}
+export interface QueueJoinedEvent extends EventEnvelope<'queue.joined', QueueJoinedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `queue.connected`: Call connected to agent. */
 export interface QueueConnectedData {
@@ -669,7 +703,9 @@ export interface QueueConnectedData {
 }
 
 /** `queue.connected`: Call connected to agent. */
-export interface QueueConnectedEvent extends EventEnvelope<'queue.connected', QueueConnectedData> {}
+export interface QueueConnectedEvent extends EventEnvelope<'queue.connected', QueueConnectedData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `queue.left`: Call left queue.
@@ -687,7 +723,9 @@ export interface QueueLeftData {
 }
 
 /** `queue.left`: Call left queue. */
-export interface QueueLeftEvent extends EventEnvelope<'queue.left', QueueLeftData> {}
+export interface QueueLeftEvent extends EventEnvelope<'queue.left', QueueLeftData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `agent.status`: Agent availability changed. */
 export interface AgentStatusData {
@@ -701,7 +739,9 @@ export interface AgentStatusData {
 }
 
 /** `agent.status`: Agent availability changed. */
-export interface AgentStatusEvent extends EventEnvelope<'agent.status', AgentStatusData> {}
+export interface AgentStatusEvent extends EventEnvelope<'agent.status', AgentStatusData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `recording.started`: Recording started.
@@ -718,7 +758,9 @@ export interface RecordingStartedData {
 }
 
 /** `recording.started`: Recording started. */
-export interface RecordingStartedEvent extends EventEnvelope<'recording.started', RecordingStartedData> {}
+export interface RecordingStartedEvent extends EventEnvelope<'recording.started', RecordingStartedData> {
+  server_event_type?: undefined;
+}
 
 /** Payload of `recording.completed`: Recording finished and available. */
 export interface RecordingCompletedData {
@@ -737,7 +779,9 @@ export interface RecordingCompletedData {
 }
 
 /** `recording.completed`: Recording finished and available. */
-export interface RecordingCompletedEvent extends EventEnvelope<'recording.completed', RecordingCompletedData> {}
+export interface RecordingCompletedEvent extends EventEnvelope<'recording.completed', RecordingCompletedData> {
+  server_event_type?: undefined;
+}
 
 /**
  * Payload of `transcription.completed`: Transcription results.
@@ -756,172 +800,340 @@ export interface TranscriptionCompletedData {
 }
 
 /** `transcription.completed`: Transcription results. */
-export interface TranscriptionCompletedEvent extends EventEnvelope<'transcription.completed', TranscriptionCompletedData> {}
+export interface TranscriptionCompletedEvent extends EventEnvelope<'transcription.completed', TranscriptionCompletedData> {
+  server_event_type?: undefined;
+}
 
 // Live dialect (what the production server sends)
 
-/** `call_created`: Call created. */
-export interface LiveCallCreatedEvent extends EventEnvelope<'call_created', LiveCall> {}
+/**
+ * `call_created`: Call created.
+ * Delivered as `call.created`.
+ */
+export interface LiveCallCreatedEvent extends EventEnvelope<'call.created', LiveCall> {
+  server_event_type: 'call_created';
+}
 
 /** `call_updated`: Call changed. */
-export interface LiveCallUpdatedEvent extends EventEnvelope<'call_updated', LiveCall> {}
+export interface LiveCallUpdatedEvent extends EventEnvelope<'call_updated', LiveCall> {
+  server_event_type: 'call_updated';
+}
 
-/** `call_dialing`: Outbound call dialing. */
-export interface LiveCallDialingEvent extends EventEnvelope<'call_dialing', LiveCall<'dialing'>> {}
+/**
+ * `call_dialing`: Outbound call dialing.
+ * Delivered as `call.status`.
+ */
+export interface LiveCallDialingEvent extends EventEnvelope<'call.status', LiveCall<'dialing'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_dialing';
+}
 
-/** `call_ringing`: Call ringing. */
-export interface LiveCallRingingEvent extends EventEnvelope<'call_ringing', LiveCall<'ringing'>> {}
+/**
+ * `call_ringing`: Call ringing.
+ * Delivered as `call.status`.
+ */
+export interface LiveCallRingingEvent extends EventEnvelope<'call.status', LiveCall<'ringing'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_ringing';
+}
 
-/** `call_progressing`: Call answered. */
-export interface LiveCallProgressingEvent extends EventEnvelope<'call_progressing', LiveCall<'progressing'>> {}
+/**
+ * `call_progressing`: Call answered.
+ * Delivered as `call.status`.
+ */
+export interface LiveCallProgressingEvent extends EventEnvelope<'call.status', LiveCall<'progressing'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_progressing';
+}
 
-/** `call_terminating`: Call being torn down. */
-export interface LiveCallTerminatingEvent extends EventEnvelope<'call_terminating', LiveCall<'terminating'>> {}
+/**
+ * `call_terminating`: Call being torn down.
+ * Delivered as `call.status`.
+ */
+export interface LiveCallTerminatingEvent extends EventEnvelope<'call.status', LiveCall<'terminating'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_terminating';
+}
 
-/** `call_canceling`: Outbound call being canceled. */
-export interface LiveCallCancelingEvent extends EventEnvelope<'call_canceling', LiveCall<'canceling'>> {}
+/**
+ * `call_canceling`: Outbound call being canceled.
+ * Delivered as `call.status`.
+ */
+export interface LiveCallCancelingEvent extends EventEnvelope<'call.status', LiveCall<'canceling'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_canceling';
+}
 
-/** `call_hangup`: Call hung up. */
-export interface LiveCallHangupEvent extends EventEnvelope<'call_hangup', LiveCall<'hangup'>> {}
+/**
+ * `call_hangup`: Call hung up.
+ * Delivered as `call.ended`.
+ */
+export interface LiveCallHangupEvent extends EventEnvelope<'call.ended', LiveCall<'hangup'> & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'call_hangup';
+}
 
 /** `call_deleted`: Call deleted. */
-export interface LiveCallDeletedEvent extends EventEnvelope<'call_deleted', LiveCall> {}
+export interface LiveCallDeletedEvent extends EventEnvelope<'call_deleted', LiveCall> {
+  server_event_type: 'call_deleted';
+}
 
 /** `groupcall_created`: Group call created. */
-export interface LiveGroupcallCreatedEvent extends EventEnvelope<'groupcall_created', LiveGroupcall> {}
+export interface LiveGroupcallCreatedEvent extends EventEnvelope<'groupcall_created', LiveGroupcall> {
+  server_event_type: 'groupcall_created';
+}
 
 /** `groupcall_progressing`: Group call answered. */
-export interface LiveGroupcallProgressingEvent extends EventEnvelope<'groupcall_progressing', LiveGroupcall<'progressing'>> {}
+export interface LiveGroupcallProgressingEvent extends EventEnvelope<'groupcall_progressing', LiveGroupcall<'progressing'>> {
+  server_event_type: 'groupcall_progressing';
+}
 
 /** `groupcall_hangup`: Group call hung up. */
-export interface LiveGroupcallHangupEvent extends EventEnvelope<'groupcall_hangup', LiveGroupcall<'hangup'>> {}
+export interface LiveGroupcallHangupEvent extends EventEnvelope<'groupcall_hangup', LiveGroupcall<'hangup'>> {
+  server_event_type: 'groupcall_hangup';
+}
 
 /** `groupcall_deleted`: Group call deleted. */
-export interface LiveGroupcallDeletedEvent extends EventEnvelope<'groupcall_deleted', LiveGroupcall> {}
+export interface LiveGroupcallDeletedEvent extends EventEnvelope<'groupcall_deleted', LiveGroupcall> {
+  server_event_type: 'groupcall_deleted';
+}
 
-/** `recording_started`: Recording started. */
-export interface LiveRecordingStartedEvent extends EventEnvelope<'recording_started', LiveRecording<'recording'>> {}
+/**
+ * `recording_started`: Recording started.
+ * Delivered as `recording.started`.
+ */
+export interface LiveRecordingStartedEvent extends EventEnvelope<'recording.started', LiveRecording<'recording'>> {
+  server_event_type: 'recording_started';
+}
 
-/** `recording_finished`: Recording finished. */
-export interface LiveRecordingFinishedEvent extends EventEnvelope<'recording_finished', LiveRecording<'ended'>> {}
+/**
+ * `recording_finished`: Recording finished.
+ * Delivered as `recording.completed`.
+ */
+export interface LiveRecordingFinishedEvent extends EventEnvelope<'recording.completed', LiveRecording<'ended'>> {
+  server_event_type: 'recording_finished';
+}
 
-/** `message_created`: Message created (sent or received). */
-export interface LiveMessageCreatedEvent extends EventEnvelope<'message_created', LiveMessage> {}
+/**
+ * `message_created`: Message created (sent or received).
+ * Delivered as `message.received` or `message.sent` or `message_created`.
+ */
+export interface LiveMessageCreatedEvent extends EventEnvelope<'message.received' | 'message.sent' | 'message_created', LiveMessage> {
+  server_event_type: 'message_created';
+}
 
-/** `message_updated`: Message delivery status changed. */
-export interface LiveMessageUpdatedEvent extends EventEnvelope<'message_updated', LiveMessage> {}
+/**
+ * `message_updated`: Message delivery status changed.
+ * Delivered as `message.delivery`.
+ */
+export interface LiveMessageUpdatedEvent extends EventEnvelope<'message.delivery', LiveMessage> {
+  server_event_type: 'message_updated';
+}
 
 /** `message_deleted`: Message deleted. */
-export interface LiveMessageDeletedEvent extends EventEnvelope<'message_deleted', LiveMessage> {}
+export interface LiveMessageDeletedEvent extends EventEnvelope<'message_deleted', LiveMessage> {
+  server_event_type: 'message_deleted';
+}
 
 /** `activeflow_created`: Flow instance started. */
-export interface LiveActiveflowCreatedEvent extends EventEnvelope<'activeflow_created', LiveActiveflow> {}
+export interface LiveActiveflowCreatedEvent extends EventEnvelope<'activeflow_created', LiveActiveflow> {
+  server_event_type: 'activeflow_created';
+}
 
-/** `activeflow_updated`: Flow instance moved to another action. */
-export interface LiveActiveflowUpdatedEvent extends EventEnvelope<'activeflow_updated', LiveActiveflow> {}
+/**
+ * `activeflow_updated`: Flow instance moved to another action.
+ * Delivered as `activeflow.completed` or `activeflow.updated`.
+ */
+export interface LiveActiveflowUpdatedEvent extends EventEnvelope<'activeflow.completed' | 'activeflow.updated', LiveActiveflow> {
+  server_event_type: 'activeflow_updated';
+}
 
 /** `activeflow_deleted`: Flow instance deleted. */
-export interface LiveActiveflowDeletedEvent extends EventEnvelope<'activeflow_deleted', LiveActiveflow> {}
+export interface LiveActiveflowDeletedEvent extends EventEnvelope<'activeflow_deleted', LiveActiveflow> {
+  server_event_type: 'activeflow_deleted';
+}
 
 /** `queuecall_created`: Call entered a queue. */
-export interface LiveQueuecallCreatedEvent extends EventEnvelope<'queuecall_created', LiveQueuecall> {}
+export interface LiveQueuecallCreatedEvent extends EventEnvelope<'queuecall_created', LiveQueuecall> {
+  server_event_type: 'queuecall_created';
+}
 
-/** `queuecall_waiting`: Queued call waiting. */
-export interface LiveQueuecallWaitingEvent extends EventEnvelope<'queuecall_waiting', LiveQueuecall<'waiting'>> {}
+/**
+ * `queuecall_waiting`: Queued call waiting.
+ * Delivered as `queue.joined`.
+ */
+export interface LiveQueuecallWaitingEvent extends EventEnvelope<'queue.joined', LiveQueuecall<'waiting'>> {
+  server_event_type: 'queuecall_waiting';
+}
 
 /** `queuecall_connecting`: Queued call connecting to an agent. */
-export interface LiveQueuecallConnectingEvent extends EventEnvelope<'queuecall_connecting', LiveQueuecall<'connecting'>> {}
+export interface LiveQueuecallConnectingEvent extends EventEnvelope<'queuecall_connecting', LiveQueuecall<'connecting'>> {
+  server_event_type: 'queuecall_connecting';
+}
 
-/** `queuecall_serviced`: Queued call connected to an agent. */
-export interface LiveQueuecallServicedEvent extends EventEnvelope<'queuecall_serviced', LiveQueuecall<'service'>> {}
+/**
+ * `queuecall_serviced`: Queued call connected to an agent.
+ * Delivered as `queue.connected`.
+ */
+export interface LiveQueuecallServicedEvent extends EventEnvelope<'queue.connected', LiveQueuecall<'service'>> {
+  server_event_type: 'queuecall_serviced';
+}
 
-/** `queuecall_done`: Queued call finished. */
-export interface LiveQueuecallDoneEvent extends EventEnvelope<'queuecall_done', LiveQueuecall<'done'>> {}
+/**
+ * `queuecall_done`: Queued call finished.
+ * Delivered as `queue.left`.
+ */
+export interface LiveQueuecallDoneEvent extends EventEnvelope<'queue.left', LiveQueuecall<'done'>> {
+  server_event_type: 'queuecall_done';
+}
 
-/** `queuecall_abandoned`: Queued call abandoned. */
-export interface LiveQueuecallAbandonedEvent extends EventEnvelope<'queuecall_abandoned', LiveQueuecall<'abandoned'>> {}
+/**
+ * `queuecall_abandoned`: Queued call abandoned.
+ * Delivered as `queue.left`.
+ */
+export interface LiveQueuecallAbandonedEvent extends EventEnvelope<'queue.left', LiveQueuecall<'abandoned'>> {
+  server_event_type: 'queuecall_abandoned';
+}
 
 /** `queuecall_deleted`: Queued call deleted. */
-export interface LiveQueuecallDeletedEvent extends EventEnvelope<'queuecall_deleted', LiveQueuecall> {}
+export interface LiveQueuecallDeletedEvent extends EventEnvelope<'queuecall_deleted', LiveQueuecall> {
+  server_event_type: 'queuecall_deleted';
+}
 
 /** `agent_created`: Agent created. */
-export interface LiveAgentCreatedEvent extends EventEnvelope<'agent_created', LiveAgent> {}
+export interface LiveAgentCreatedEvent extends EventEnvelope<'agent_created', LiveAgent> {
+  server_event_type: 'agent_created';
+}
 
 /** `agent_updated`: Agent changed. */
-export interface LiveAgentUpdatedEvent extends EventEnvelope<'agent_updated', LiveAgent> {}
+export interface LiveAgentUpdatedEvent extends EventEnvelope<'agent_updated', LiveAgent> {
+  server_event_type: 'agent_updated';
+}
 
 /** `agent_deleted`: Agent deleted. */
-export interface LiveAgentDeletedEvent extends EventEnvelope<'agent_deleted', LiveAgent> {}
+export interface LiveAgentDeletedEvent extends EventEnvelope<'agent_deleted', LiveAgent> {
+  server_event_type: 'agent_deleted';
+}
 
-/** `agent_status_updated`: Agent status changed. */
-export interface LiveAgentStatusUpdatedEvent extends EventEnvelope<'agent_status_updated', LiveAgent> {}
+/**
+ * `agent_status_updated`: Agent status changed.
+ * Delivered as `agent.status`.
+ */
+export interface LiveAgentStatusUpdatedEvent extends EventEnvelope<'agent.status', LiveAgent & {
+  /** not sent in the live dialect: see docs/protocol-voipbin.md */
+  previous_status?: undefined;
+}> {
+  server_event_type: 'agent_status_updated';
+}
 
 /** `conference_created`: Conference created. */
-export interface LiveConferenceCreatedEvent extends EventEnvelope<'conference_created', LiveConference> {}
+export interface LiveConferenceCreatedEvent extends EventEnvelope<'conference_created', LiveConference> {
+  server_event_type: 'conference_created';
+}
 
-/** `conference_updated`: Conference changed. */
-export interface LiveConferenceUpdatedEvent extends EventEnvelope<'conference_updated', LiveConference> {}
+/**
+ * `conference_updated`: Conference changed.
+ * Delivered as `conference.ended` or `conference_updated`.
+ */
+export interface LiveConferenceUpdatedEvent extends EventEnvelope<'conference.ended' | 'conference_updated', LiveConference> {
+  server_event_type: 'conference_updated';
+}
 
 /** `conference_deleted`: Conference deleted. */
-export interface LiveConferenceDeletedEvent extends EventEnvelope<'conference_deleted', LiveConference> {}
+export interface LiveConferenceDeletedEvent extends EventEnvelope<'conference_deleted', LiveConference> {
+  server_event_type: 'conference_deleted';
+}
 
 /** `transcribe_created`: Transcription started. */
-export interface LiveTranscribeCreatedEvent extends EventEnvelope<'transcribe_created', LiveTranscribe> {}
+export interface LiveTranscribeCreatedEvent extends EventEnvelope<'transcribe_created', LiveTranscribe> {
+  server_event_type: 'transcribe_created';
+}
 
 /** `transcribe_progressing`: Transcription running. */
-export interface LiveTranscribeProgressingEvent extends EventEnvelope<'transcribe_progressing', LiveTranscribe<'progressing'>> {}
+export interface LiveTranscribeProgressingEvent extends EventEnvelope<'transcribe_progressing', LiveTranscribe<'progressing'>> {
+  server_event_type: 'transcribe_progressing';
+}
 
-/** `transcribe_done`: Transcription finished. */
-export interface LiveTranscribeDoneEvent extends EventEnvelope<'transcribe_done', LiveTranscribe<'done'>> {}
+/**
+ * `transcribe_done`: Transcription finished.
+ * Delivered as `transcription.completed`.
+ */
+export interface LiveTranscribeDoneEvent extends EventEnvelope<'transcription.completed', LiveTranscribe<'done'>> {
+  server_event_type: 'transcribe_done';
+}
 
 /** `transcribe_deleted`: Transcription deleted. */
-export interface LiveTranscribeDeletedEvent extends EventEnvelope<'transcribe_deleted', LiveTranscribe> {}
+export interface LiveTranscribeDeletedEvent extends EventEnvelope<'transcribe_deleted', LiveTranscribe> {
+  server_event_type: 'transcribe_deleted';
+}
 
 /**
  * `transcribe_speech_started`: Speech started (streaming transcription).
  * Carries a LiveSpeech object, not the transcribe resource.
  */
-export interface LiveTranscribeSpeechStartedEvent extends EventEnvelope<'transcribe_speech_started', LiveSpeech> {}
+export interface LiveTranscribeSpeechStartedEvent extends EventEnvelope<'transcribe_speech_started', LiveSpeech> {
+  server_event_type: 'transcribe_speech_started';
+}
 
 /**
  * `transcribe_speech_interim`: Interim speech text (streaming transcription).
  * Carries a LiveSpeech object, not the transcribe resource.
  */
-export interface LiveTranscribeSpeechInterimEvent extends EventEnvelope<'transcribe_speech_interim', LiveSpeech> {}
+export interface LiveTranscribeSpeechInterimEvent extends EventEnvelope<'transcribe_speech_interim', LiveSpeech> {
+  server_event_type: 'transcribe_speech_interim';
+}
 
 /**
  * `transcribe_speech_ended`: Speech ended (streaming transcription).
  * Carries a LiveSpeech object, not the transcribe resource.
  */
-export interface LiveTranscribeSpeechEndedEvent extends EventEnvelope<'transcribe_speech_ended', LiveSpeech> {}
+export interface LiveTranscribeSpeechEndedEvent extends EventEnvelope<'transcribe_speech_ended', LiveSpeech> {
+  server_event_type: 'transcribe_speech_ended';
+}
 
 /** `transcript_created`: Transcript line created. */
-export interface LiveTranscriptCreatedEvent extends EventEnvelope<'transcript_created', LiveTranscript> {}
+export interface LiveTranscriptCreatedEvent extends EventEnvelope<'transcript_created', LiveTranscript> {
+  server_event_type: 'transcript_created';
+}
 
 /** `transcript_deleted`: Transcript line deleted. */
-export interface LiveTranscriptDeletedEvent extends EventEnvelope<'transcript_deleted', LiveTranscript> {}
+export interface LiveTranscriptDeletedEvent extends EventEnvelope<'transcript_deleted', LiveTranscript> {
+  server_event_type: 'transcript_deleted';
+}
 
 /** Event name -> event type, for every event the schema knows. */
 export interface EventMap {
-  'call.created': CallCreatedEvent;
-  'call.status': CallStatusEvent;
-  'call.ended': CallEndedEvent;
+  'call.created': CallCreatedEvent | LiveCallCreatedEvent;
+  'call.status': CallStatusEvent | LiveCallDialingEvent | LiveCallRingingEvent | LiveCallProgressingEvent | LiveCallTerminatingEvent | LiveCallCancelingEvent;
+  'call.ended': CallEndedEvent | LiveCallHangupEvent;
   'call.assigned': CallAssignedEvent;
-  'message.received': MessageReceivedEvent;
-  'message.sent': MessageSentEvent;
-  'message.delivery': MessageDeliveryEvent;
-  'activeflow.updated': ActiveflowUpdatedEvent;
-  'activeflow.completed': ActiveflowCompletedEvent;
+  'message.received': MessageReceivedEvent | LiveMessageCreatedEvent;
+  'message.sent': MessageSentEvent | LiveMessageCreatedEvent;
+  'message.delivery': MessageDeliveryEvent | LiveMessageUpdatedEvent;
+  'activeflow.updated': ActiveflowUpdatedEvent | LiveActiveflowUpdatedEvent;
+  'activeflow.completed': ActiveflowCompletedEvent | LiveActiveflowUpdatedEvent;
   'conference.joined': ConferenceJoinedEvent;
   'conference.left': ConferenceLeftEvent;
-  'conference.ended': ConferenceEndedEvent;
-  'queue.joined': QueueJoinedEvent;
-  'queue.connected': QueueConnectedEvent;
-  'queue.left': QueueLeftEvent;
-  'agent.status': AgentStatusEvent;
-  'recording.started': RecordingStartedEvent;
-  'recording.completed': RecordingCompletedEvent;
-  'transcription.completed': TranscriptionCompletedEvent;
+  'conference.ended': ConferenceEndedEvent | LiveConferenceUpdatedEvent;
+  'queue.joined': QueueJoinedEvent | LiveQueuecallWaitingEvent;
+  'queue.connected': QueueConnectedEvent | LiveQueuecallServicedEvent;
+  'queue.left': QueueLeftEvent | LiveQueuecallDoneEvent | LiveQueuecallAbandonedEvent;
+  'agent.status': AgentStatusEvent | LiveAgentStatusUpdatedEvent;
+  'recording.started': RecordingStartedEvent | LiveRecordingStartedEvent;
+  'recording.completed': RecordingCompletedEvent | LiveRecordingFinishedEvent;
+  'transcription.completed': TranscriptionCompletedEvent | LiveTranscribeDoneEvent;
   'call_created': LiveCallCreatedEvent;
   'call_updated': LiveCallUpdatedEvent;
   'call_dialing': LiveCallDialingEvent;
@@ -1037,10 +1249,126 @@ export type LiveEventType =
 
 /** The union of every event (or of the named ones), discriminated by `event_type`. */
 export type RealtimeEvent<T extends EventType = EventType> = EventMap[T];
-export type DocumentedEvent = EventMap[DocumentedEventType];
-export type LiveEvent = EventMap[LiveEventType];
+/** Events from a server speaking the documented dialect. */
+export type DocumentedEvent =
+  | CallCreatedEvent
+  | CallStatusEvent
+  | CallEndedEvent
+  | CallAssignedEvent
+  | MessageReceivedEvent
+  | MessageSentEvent
+  | MessageDeliveryEvent
+  | ActiveflowUpdatedEvent
+  | ActiveflowCompletedEvent
+  | ConferenceJoinedEvent
+  | ConferenceLeftEvent
+  | ConferenceEndedEvent
+  | QueueJoinedEvent
+  | QueueConnectedEvent
+  | QueueLeftEvent
+  | AgentStatusEvent
+  | RecordingStartedEvent
+  | RecordingCompletedEvent
+  | TranscriptionCompletedEvent;
+/** Events from a server speaking the live dialect (each has server_event_type). */
+export type LiveEvent =
+  | LiveCallCreatedEvent
+  | LiveCallUpdatedEvent
+  | LiveCallDialingEvent
+  | LiveCallRingingEvent
+  | LiveCallProgressingEvent
+  | LiveCallTerminatingEvent
+  | LiveCallCancelingEvent
+  | LiveCallHangupEvent
+  | LiveCallDeletedEvent
+  | LiveGroupcallCreatedEvent
+  | LiveGroupcallProgressingEvent
+  | LiveGroupcallHangupEvent
+  | LiveGroupcallDeletedEvent
+  | LiveRecordingStartedEvent
+  | LiveRecordingFinishedEvent
+  | LiveMessageCreatedEvent
+  | LiveMessageUpdatedEvent
+  | LiveMessageDeletedEvent
+  | LiveActiveflowCreatedEvent
+  | LiveActiveflowUpdatedEvent
+  | LiveActiveflowDeletedEvent
+  | LiveQueuecallCreatedEvent
+  | LiveQueuecallWaitingEvent
+  | LiveQueuecallConnectingEvent
+  | LiveQueuecallServicedEvent
+  | LiveQueuecallDoneEvent
+  | LiveQueuecallAbandonedEvent
+  | LiveQueuecallDeletedEvent
+  | LiveAgentCreatedEvent
+  | LiveAgentUpdatedEvent
+  | LiveAgentDeletedEvent
+  | LiveAgentStatusUpdatedEvent
+  | LiveConferenceCreatedEvent
+  | LiveConferenceUpdatedEvent
+  | LiveConferenceDeletedEvent
+  | LiveTranscribeCreatedEvent
+  | LiveTranscribeProgressingEvent
+  | LiveTranscribeDoneEvent
+  | LiveTranscribeDeletedEvent
+  | LiveTranscribeSpeechStartedEvent
+  | LiveTranscribeSpeechInterimEvent
+  | LiveTranscribeSpeechEndedEvent
+  | LiveTranscriptCreatedEvent
+  | LiveTranscriptDeletedEvent;
 /** The payload type of one event. */
 export type EventData<T extends EventType> = EventMap[T]['data'];
+
+/**
+ * Live event name -> the event_type it is delivered under: its documented counterpart where the
+ * docs name one (docs/protocol-voipbin.md, "Event names"), else itself.
+ */
+export interface LiveCounterparts {
+  call_created: 'call.created';
+  call_updated: 'call_updated';
+  call_dialing: 'call.status';
+  call_ringing: 'call.status';
+  call_progressing: 'call.status';
+  call_terminating: 'call.status';
+  call_canceling: 'call.status';
+  call_hangup: 'call.ended';
+  call_deleted: 'call_deleted';
+  groupcall_created: 'groupcall_created';
+  groupcall_progressing: 'groupcall_progressing';
+  groupcall_hangup: 'groupcall_hangup';
+  groupcall_deleted: 'groupcall_deleted';
+  recording_started: 'recording.started';
+  recording_finished: 'recording.completed';
+  message_created: 'message.received' | 'message.sent' | 'message_created';
+  message_updated: 'message.delivery';
+  message_deleted: 'message_deleted';
+  activeflow_created: 'activeflow_created';
+  activeflow_updated: 'activeflow.completed' | 'activeflow.updated';
+  activeflow_deleted: 'activeflow_deleted';
+  queuecall_created: 'queuecall_created';
+  queuecall_waiting: 'queue.joined';
+  queuecall_connecting: 'queuecall_connecting';
+  queuecall_serviced: 'queue.connected';
+  queuecall_done: 'queue.left';
+  queuecall_abandoned: 'queue.left';
+  queuecall_deleted: 'queuecall_deleted';
+  agent_created: 'agent_created';
+  agent_updated: 'agent_updated';
+  agent_deleted: 'agent_deleted';
+  agent_status_updated: 'agent.status';
+  conference_created: 'conference_created';
+  conference_updated: 'conference.ended' | 'conference_updated';
+  conference_deleted: 'conference_deleted';
+  transcribe_created: 'transcribe_created';
+  transcribe_progressing: 'transcribe_progressing';
+  transcribe_done: 'transcription.completed';
+  transcribe_deleted: 'transcribe_deleted';
+  transcribe_speech_started: 'transcribe_speech_started';
+  transcribe_speech_interim: 'transcribe_speech_interim';
+  transcribe_speech_ended: 'transcribe_speech_ended';
+  transcript_created: 'transcript_created';
+  transcript_deleted: 'transcript_deleted';
+}
 
 /** Live resource name -> resource payload type. */
 export interface LiveResourceMap {

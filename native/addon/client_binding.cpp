@@ -104,10 +104,10 @@ bool holds_final_close(const vr::batch& b) {
 // allocate and collect than the young generation.
 constexpr std::int64_t kMaxCallUnits = 120 * 1024;
 
-// End of the record at meta index `i` in UTF-16 units: an event ends with its data, control and
-// server records have their only span.
+// End of the record at meta index `i` in UTF-16 units: an event ends with its last field, control
+// and server records have their only span.
 std::int64_t record_end(const vr::batch& b, std::size_t i) {
-  return b.meta[i + (b.meta[i] == vr::record_event ? 8 : 2)];
+  return b.meta[i + (b.meta[i] == vr::record_event ? vr::kMetaStride - 1 : 2)];
 }
 
 // JS thread. One onBatch call over records [first, last) of `b`, which span UTF-16 units

@@ -50,6 +50,7 @@ struct failure {
   unsigned status = 0;       // HTTP status of a refused upgrade
   double retry_after = -1;   // ms, from Retry-After; < 0 when absent
   bool terminal = false;     // no further attempt whatever the reconnect policy says
+  bool reported = false;     // JS already heard of it as a refused subscribe: no error of its own
 };
 
 void append_number(std::string& out, double v) {
@@ -71,6 +72,7 @@ void append_error(std::string& out, const failure& f) {
     out += ",\"retryAfter\":";
     append_number(out, f.retry_after);
   }
+  if (f.reported) out += ",\"reported\":true";
   out += '}';
 }
 
@@ -461,7 +463,8 @@ class client_impl final : public client,
     switch (frame.kind) {
       case frame_kind::event: {
         bump(received_);
-        const std::string_view topic = wire_.matched_topic(frame);
+        std::string_view also;
+        const std::string_view topic = wire_.matched_topic(frame, also);
         if (!topic.empty() && wire_.duplicate(frame)) {
           bump(duplicates_);
         } else if (!topic.empty()) {
@@ -469,7 +472,8 @@ class client_impl final : public client,
           // The clock is read for the first event of a burst, every 256 events within a long
           // one, and when the burst ends.
           if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
-          if (!queue_.stage_event(frame.event_type, topic, frame.timestamp, frame.data)) {
+          if (!queue_.stage_event(frame.event_type, topic, frame.timestamp, frame.data, frame.server_event_type,
+                                  also)) {
             paused_ = true;
             paused_since_ping_ = true;
           }
@@ -509,7 +513,7 @@ class client_impl final : public client,
   // An open connection ended without close() being called.
   void lose_connection(failure f) {
     // The live server refuses a topic with a bare TCP close; a close frame is something else.
-    wire_.on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
+    f.reported = wire_.on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
     std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : 1006;
     std::string reason;
     if (transport_ && transport_->close_code()) {

@@ -37,6 +37,9 @@ struct frame_view {
   std::string_view alt_topic;    // a second topic the event is known under
   std::uint64_t dedupe_key = 0;  // 0 = never a duplicate
   std::string_view resource;     // the resource segment of `topic`
+  // The server's own event name (live_codec.h) when it differs from or stands beside the
+  // documented one in `event_type`; empty for documented envelopes.
+  std::string_view server_event_type;
 };
 
 // `capacity` is the number of readable bytes from `data` (at least size + SIMDJSON_PADDING).

@@ -60,13 +60,17 @@ void event_queue::append_field(batch& b, std::int64_t& units, std::string_view s
 }
 
 void event_queue::append_event(batch& b, std::int64_t& units, std::string_view event_type,
-                               std::string_view topic, std::string_view timestamp, std::string_view data) {
+                               std::string_view topic, std::string_view timestamp, std::string_view data,
+                               std::string_view server_event_type, std::string_view second_topic) {
   std::int32_t r[kMetaStride] = {record_event};
-  b.text.reserve(b.text.size() + event_type.size() + topic.size() + timestamp.size() + data.size());
+  b.text.reserve(b.text.size() + event_type.size() + topic.size() + timestamp.size() + data.size() +
+                 server_event_type.size() + second_topic.size());
   append_field(b, units, event_type, r[1], r[2]);
   append_field(b, units, topic, r[3], r[4]);
   append_field(b, units, timestamp, r[5], r[6]);
   append_field(b, units, data, r[7], r[8]);
+  append_field(b, units, server_event_type, r[9], r[10]);
+  append_field(b, units, second_topic, r[11], r[12]);
   b.meta.insert(b.meta.end(), r, r + kMetaStride);
   ++b.events;
 }
@@ -106,10 +110,11 @@ void event_queue::after_push_locked(std::unique_lock<std::mutex>& lock) {
 
 // Runs on the io thread.
 bool event_queue::push_event(std::string_view event_type, std::string_view topic,
-                             std::string_view timestamp, std::string_view data) {
+                             std::string_view timestamp, std::string_view data,
+                             std::string_view server_event_type, std::string_view second_topic) {
   std::unique_lock<std::mutex> lock(mutex_);
   move_staged_locked();
-  append_event(pending_, utf16_len_, event_type, topic, timestamp, data);
+  append_event(pending_, utf16_len_, event_type, topic, timestamp, data, server_event_type, second_topic);
   published_events_.store(pending_.events, std::memory_order_relaxed);
   published_units_.store(utf16_len_, std::memory_order_relaxed);
   const bool more = pending_.events < max_events_ && utf16_len_ < kSoftTextLimit;
@@ -120,8 +125,9 @@ bool event_queue::push_event(std::string_view event_type, std::string_view topic
 
 // Runs on the io thread.
 bool event_queue::stage_event(std::string_view event_type, std::string_view topic,
-                              std::string_view timestamp, std::string_view data) {
-  append_event(staged_, staged_units_, event_type, topic, timestamp, data);
+                              std::string_view timestamp, std::string_view data,
+                              std::string_view server_event_type, std::string_view second_topic) {
+  append_event(staged_, staged_units_, event_type, topic, timestamp, data, server_event_type, second_topic);
   staged_events_.store(staged_.events, std::memory_order_relaxed);
   const bool more = published_events_.load(std::memory_order_relaxed) + staged_.events < max_events_ &&
                     published_units_.load(std::memory_order_relaxed) + staged_units_ < kSoftTextLimit;

@@ -3,8 +3,11 @@
 // JS receives one string plus an Int32Array of offsets (UTF-16 code units into that string).
 //
 // Record layout in `meta` (stride kMetaStride):
-//   [kind, a0, a1, b0, b1, c0, c1, d0, d1]
-//   kind 1 (event):   event_type [a0,a1), topic [b0,b1), timestamp [c0,c1), data JSON [d0,d1)
+//   [kind, a0, a1, b0, b1, c0, c1, d0, d1, e0, e1, f0, f1]
+//   kind 1 (event):   event_type [a0,a1), topic [b0,b1), timestamp [c0,c1), data JSON [d0,d1),
+//                     server_event_type [e0,e1) (the live server's own name; empty when the
+//                     frame carried only a documented name), second topic [f0,f1) (another
+//                     topic the event matched a pattern under; usually empty)
 //   kind 2 (control): JSON object made by the client [a0,a1); the rest 0
 //   kind 3 (server):  ack/error frame JSON from the server (or synthesised for the live
 //                     dialect) [a0,a1); the rest 0
@@ -21,7 +24,7 @@
 
 namespace vr {
 
-inline constexpr int kMetaStride = 9;
+inline constexpr int kMetaStride = 13;
 enum record_kind : std::int32_t { record_event = 1, record_control = 2, record_server = 3 };
 
 struct batch {
@@ -50,7 +53,8 @@ class event_queue {
   // reached max_events: the caller should stop reading until on_drained fires. The event is
   // always stored.
   bool push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
-                  std::string_view data);
+                  std::string_view data, std::string_view server_event_type = {},
+                  std::string_view second_topic = {});
   void push_control(std::string_view json);
   void push_server(std::string_view json);
 
@@ -60,7 +64,8 @@ class event_queue {
   // stage_event returns false (same meaning as push_event's), and before any push_* record, so
   // records keep their order.
   bool stage_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
-                   std::string_view data);
+                   std::string_view data, std::string_view server_event_type = {},
+                   std::string_view second_topic = {});
   void publish();
 
   static constexpr std::size_t kStageBytes = 32 * 1024;
@@ -77,7 +82,8 @@ class event_queue {
   static void append_field(batch& b, std::int64_t& units, std::string_view s, std::int32_t& begin,
                            std::int32_t& end);
   static void append_event(batch& b, std::int64_t& units, std::string_view event_type,
-                           std::string_view topic, std::string_view timestamp, std::string_view data);
+                           std::string_view topic, std::string_view timestamp, std::string_view data,
+                           std::string_view server_event_type, std::string_view second_topic);
   void move_staged_locked();
   void after_push_locked(std::unique_lock<std::mutex>& lock);
 

@@ -11,7 +11,7 @@ namespace {
 // record presence (they are the distinctive keys of the kind table).
 enum slot : std::uint8_t {
   s_id, s_customer_id, s_status, s_owner_type, s_owner_id, s_tm_update, s_tm_create, s_tm_delete,
-  s_value_count,
+  s_direction, s_value_count,
   m_tm_transcript = s_value_count, m_language, m_provider, m_service_agent_id,
   m_duration_waiting, m_duration_service, m_username, m_answer_method, m_groupcall_ids,
   m_answer_groupcall_id, m_chained_call_ids, m_master_call_id, m_hangup_by, m_hangup_reason,
@@ -31,7 +31,7 @@ struct key_entry {
 constexpr key_entry key_table[] = {
     {"id", s_id}, {"customer_id", s_customer_id}, {"status", s_status},
     {"owner_type", s_owner_type}, {"owner_id", s_owner_id}, {"tm_update", s_tm_update},
-    {"tm_create", s_tm_create}, {"tm_delete", s_tm_delete},
+    {"tm_create", s_tm_create}, {"tm_delete", s_tm_delete}, {"direction", s_direction},
     {"tm_transcript", m_tm_transcript},
     {"language", m_language}, {"provider", m_provider}, {"service_agent_id", m_service_agent_id},
     {"duration_waiting", m_duration_waiting}, {"duration_service", m_duration_service},
@@ -105,6 +105,40 @@ constexpr status_row status_table[] = {
     {"queuecall", "connecting", "connecting"}, {"queuecall", "service", "serviced"},
     {"queuecall", "done", "done"}, {"queuecall", "abandoned", "abandoned"},
     {"transcribe", "progressing", "progressing"}, {"transcribe", "done", "done"},
+};
+
+// Live event -> documented counterpart (docs/protocol-voipbin.md, "Event names"). A row with a
+// `status` or `direction` applies only when the resource has that value; rows are tried in order,
+// so a conditional row comes before the unconditional one of the same event.
+struct counterpart_row {
+  std::string_view live;
+  std::string_view status;     // empty = any
+  std::string_view direction;  // empty = any
+  std::string_view documented;
+};
+
+constexpr counterpart_row counterpart_table[] = {
+    {"call_created", {}, {}, "call.created"},
+    {"call_dialing", {}, {}, "call.status"},
+    {"call_ringing", {}, {}, "call.status"},
+    {"call_progressing", {}, {}, "call.status"},
+    {"call_terminating", {}, {}, "call.status"},
+    {"call_canceling", {}, {}, "call.status"},
+    {"call_hangup", {}, {}, "call.ended"},
+    {"message_created", {}, "inbound", "message.received"},
+    {"message_created", {}, "outbound", "message.sent"},
+    {"message_updated", {}, {}, "message.delivery"},
+    {"activeflow_updated", "ended", {}, "activeflow.completed"},
+    {"activeflow_updated", {}, {}, "activeflow.updated"},
+    {"queuecall_waiting", {}, {}, "queue.joined"},
+    {"queuecall_serviced", {}, {}, "queue.connected"},
+    {"queuecall_done", {}, {}, "queue.left"},
+    {"queuecall_abandoned", {}, {}, "queue.left"},
+    {"agent_status_updated", {}, {}, "agent.status"},
+    {"conference_updated", "terminated", {}, "conference.ended"},
+    {"recording_started", {}, {}, "recording.started"},
+    {"recording_finished", {}, {}, "recording.completed"},
+    {"transcribe_done", {}, {}, "transcription.completed"},
 };
 
 constexpr std::string_view owned_resources[] = {"call", "groupcall", "recording",
@@ -249,6 +283,7 @@ void live_codec::reset() {
   out_.alt_topic = {};
   out_.dedupe_key = 0;
   out_.resource = {};
+  out_.server_event_type = {};
 }
 
 const frame_view& live_codec::fail(std::string reason) {
@@ -329,6 +364,12 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
   } else {
     std::string_view suffix;
     if (is_time(f.get(s_tm_delete), f.str(s_tm_delete))) suffix = "deleted";
+    // A call starts dialing (outgoing) or ringing (incoming), and every status change moves
+    // tm_update on: one of those statuses with tm_update still equal to tm_create (or null) is
+    // the call's creation, not a status change.
+    if (suffix.empty() && resource == "call" && (status == "dialing" || status == "ringing") &&
+        f.str(s_tm_create) && (!f.str(s_tm_update) || tm_update == tm_create))
+      suffix = "created";
     if (suffix.empty() && f.str(s_status)) {
       for (const auto& row : status_table)
         if (row.resource == resource && row.status == status) {
@@ -348,6 +389,7 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
     event_type_.append(suffix);
     out_.event_type = event_type_;
   }
+  out_.server_event_type = out_.event_type;
 
   const bool id_uuid = is_uuid(id);
   topic_.assign("customer_id:");
@@ -392,6 +434,9 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
     fnv(h, tm_create);
   }
   out_.dedupe_key = h == 0 ? 1 : h;
+  if (const std::string_view doc = live_documented_event(out_.server_event_type, status, f.get(s_direction));
+      !doc.empty())
+    out_.event_type = doc;
   out_.kind = frame_kind::event;
   return out_;
 }
@@ -483,6 +528,17 @@ bool live_codec::member_span(const char* buf, std::size_t size, std::size_t capa
     return true;
   }
   return false;
+}
+
+std::string_view live_documented_event(std::string_view live_event, std::string_view status,
+                                       std::string_view direction) noexcept {
+  for (const auto& row : counterpart_table) {
+    if (row.live != live_event) continue;
+    if (!row.status.empty() && row.status != status) continue;
+    if (!row.direction.empty() && row.direction != direction) continue;
+    return row.documented;
+  }
+  return {};
 }
 
 std::string_view live_documented_alias(std::string_view live_resource) noexcept {

@@ -1,4 +1,4 @@
-// The live dialect: what the production server really sends and understands (protocol-voipbin.md
+// The live dialect: what the production server really sends and understands (docs/protocol-voipbin.md
 // section 2). Pure functions and small value types, no networking: the connection (client.cpp)
 // owns one live_codec and one dedupe_window per socket and calls them on its strand.
 //
@@ -13,7 +13,10 @@
 //             as the documented codec does (the emulator and a documented server send them).
 //
 // For wrapped and bare frames:
-//   event_type  wrapped: the wrapper's type verbatim; bare: inferred (table below)
+//   server_event_type  the live event name: wrapped: the wrapper's type verbatim; bare: inferred
+//               (table below)
+//   event_type  the documented counterpart of server_event_type (live_documented_event), or
+//               server_event_type itself when the docs name none
 //   resource    the live resource name (call, queuecall, transcribe, ...)
 //   topic       customer_id:<customer_id>:<resource>:<id>, UUIDs lower-cased
 //   alt_topic   the second topic the event is known under, or empty:
@@ -25,10 +28,11 @@
 //   timestamp   tm_update, else tm_create; empty when both are null or absent
 //   data        the raw resource JSON text (the wrapper's inner object), byte-exact, validated in
 //               full (every nested value)
-//   dedupe_key  non-zero hash of (resource, id, event_type, tm_update, status), tm_create standing
+//   dedupe_key  non-zero hash of (resource, id, server_event_type, tm_update, status), tm_create standing
 //               in when the resource has neither tm_update nor status (transcript)
 // For envelope frames event_type/topic/timestamp/data come from the frame, resource is the
-// topic's third segment, alt_topic is empty and dedupe_key is 0 (never de-duplicated).
+// topic's third segment, alt_topic and server_event_type are empty and dedupe_key is 0 (never
+// de-duplicated).
 //
 // Bare inference. Kind: the first row whose distinctive top-level keys (any of them) are present.
 //   transcript  tm_transcript (not transcribe_id: conferences have one too)
@@ -43,20 +47,22 @@
 //   message     targets
 // Event, first rule that applies:
 //   1. tm_delete is a time (not null, not the legacy 9999-... "never" sentinel): <resource>_deleted
-//   2. status named by the resource's live events:
+//   2. call in dialing or ringing with a tm_create and tm_update null or equal to it: call_created
+//      (a call starts in one of those, and a status change moves tm_update on)
+//   3. status named by the resource's live events:
 //        call       dialing ringing progressing terminating canceling hangup  -> call_<status>
 //        groupcall  progressing hangup                                        -> groupcall_<status>
 //        recording  recording -> recording_started, ended -> recording_finished
 //        queuecall  initiating -> queuecall_created, waiting, connecting -> queuecall_<status>,
 //                   service -> queuecall_serviced, done, abandoned -> queuecall_<status>
 //        transcribe progressing done                                      -> transcribe_<status>
-//   3. agent: agent_created when tm_update is null or equals tm_create, else agent_status_updated
+//   4. agent: agent_created when tm_update is null or equals tm_create, else agent_status_updated
 //      (an agent_updated frame has the same shape; status changes are the frequent case)
-//   4. otherwise <resource>_created when tm_update is null/absent or equals tm_create, else
+//   5. otherwise <resource>_created when tm_update is null/absent or equals tm_create, else
 //      <resource>_updated (message, activeflow, conference, transcript; and statuses no live event
 //      names, e.g. a queuecall in "kicking").
-// Inherently ambiguous (same payload for two live events): call_created vs the call's first status
-// event, agent_updated vs agent_status_updated, *_created vs *_updated inside the same millisecond,
+// Inherently ambiguous (same payload for two live events): call_created vs a status change within
+// the millisecond of creation, agent_updated vs agent_status_updated, *_created vs *_updated inside the same millisecond,
 // transcribe_speech_* (not a transcribe resource payload; arrives only wrapped).
 //
 // Outcomes: not JSON, invalid JSON (syntax, UTF-8, escapes, numbers anywhere), a JSON value that is
@@ -121,6 +127,20 @@ class live_codec {
 // empty list for a pattern the topic grammar (topic.h) rejects.
 std::vector<std::string> live_wire_topics(std::string_view pattern);
 
+// The documented event a live event stands for, given the resource's `status` and `direction`
+// (empty when absent), or empty when the docs name no counterpart. The one table, with the
+// reasons for each row, is in docs/protocol-voipbin.md ("Event names"):
+//   call_created -> call.created; call_dialing|ringing|progressing|terminating|canceling ->
+//   call.status; call_hangup -> call.ended; message_created -> message.received (inbound) or
+//   message.sent (outbound); message_updated -> message.delivery; activeflow_updated ->
+//   activeflow.completed (status ended) or activeflow.updated; queuecall_waiting -> queue.joined;
+//   queuecall_serviced -> queue.connected; queuecall_done|abandoned -> queue.left;
+//   agent_status_updated -> agent.status; conference_updated (status terminated) ->
+//   conference.ended; recording_started -> recording.started; recording_finished ->
+//   recording.completed; transcribe_done -> transcription.completed.
+std::string_view live_documented_event(std::string_view live_event, std::string_view status,
+                                       std::string_view direction) noexcept;
+
 // The documented name of a live resource (queuecall -> queue, transcribe and transcript ->
 // transcription), or empty when the names agree.
 std::string_view live_documented_alias(std::string_view live_resource) noexcept;
@@ -132,8 +152,17 @@ bool live_has_owner(std::string_view resource) noexcept;
 // `alt_topic` when that matches, else empty (the event is filtered out). Report the event to JS
 // under the returned topic, so that a user's agent_id:... or documented queue/transcription pattern
 // also matches it with topic.matches.
-inline std::string_view live_matched_topic(const topic_matcher& matcher, const frame_view& frame) {
-  if (!frame.topic.empty() && matcher.matches(frame.topic)) return frame.topic;
+//
+// `second` is set to alt_topic when both match: a subscription on each topic (customer_id:<c>:call:*
+// beside agent_id:<a>:call:*, or queue:* beside queuecall:*) must each receive the event, under
+// the topic that matched it.
+inline std::string_view live_matched_topic(const topic_matcher& matcher, const frame_view& frame,
+                                           std::string_view& second) {
+  second = {};
+  if (!frame.topic.empty() && matcher.matches(frame.topic)) {
+    if (!frame.alt_topic.empty() && matcher.matches(frame.alt_topic)) second = frame.alt_topic;
+    return frame.topic;
+  }
   if (!frame.alt_topic.empty() && matcher.matches(frame.alt_topic)) return frame.alt_topic;
   return {};
 }

@@ -115,14 +115,17 @@ const frame_view& wire_dialect::classify(const char* data, std::size_t size, std
   const frame_view& bare = live_codec_.classify(data, size, capacity);
   if (bare.kind == frame_kind::event) {
     decide(dialect::live, "the server sent an event without the documented envelope (" +
-                              std::string(bare.event_type) + ")");
+                              std::string(bare.server_event_type) + ")");
+    // A subscribe still unanswered settles once the live prefixes decide() just sent have stayed
+    // open for settle_ms (on_settled acknowledges the probe).
+    if (open_ && !probe_.empty()) arm_settle();
     return bare;
   }
   return doc;
 }
 
-std::string_view wire_dialect::matched_topic(const frame_view& frame) const {
-  return live_matched_topic(matcher_, frame);
+std::string_view wire_dialect::matched_topic(const frame_view& frame, std::string_view& second) const {
+  return live_matched_topic(matcher_, frame, second);
 }
 
 bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
@@ -268,12 +271,7 @@ bool wire_dialect::deny_locally(const std::vector<std::string>& patterns) {
     }
   }
   if (denied.empty()) {
-    for (const auto& w : warnings) {
-      std::string json = "{\"type\":\"warning\",\"message\":";
-      append_json_string(json, w);
-      json += '}';
-      hooks_.control(json);
-    }
+    for (const auto& w : warnings) push_warning(w);
     return false;
   }
   std::string json = "{\"type\":\"error\",\"action\":\"subscribe\",\"topics\":";
@@ -285,6 +283,13 @@ bool wire_dialect::deny_locally(const std::vector<std::string>& patterns) {
   json += ",\"synthetic\":true}";
   hooks_.server(json);
   return true;
+}
+
+void wire_dialect::push_warning(const std::string& message) {
+  std::string json = "{\"type\":\"warning\",\"message\":";
+  append_json_string(json, message);
+  json += '}';
+  hooks_.control(json);
 }
 
 // Sends the next queued subscribe() call once nothing is waiting to settle.
@@ -324,7 +329,8 @@ void wire_dialect::on_settled() {
                               " ms while the connection stayed open");
     std::vector<message> probe = std::move(probe_);
     probe_.clear();
-    // The live prefixes go out before JS hears of the acks.
+    // The live prefixes go out before JS hears of the acks (when a bare frame decided, they
+    // went out then and nothing is left to send).
     switch_to_live();
     for (auto& m : probe) {
       if (!m.subscribe) {
@@ -361,7 +367,16 @@ void wire_dialect::decide(dialect d, const std::string& reason) {
   append_json_string(json, reason);
   json += '}';
   hooks_.control(json);
-  if (d == dialect::live && open_ && probe_.empty()) switch_to_live();
+  if (d != dialect::live) return;
+  // The patterns held so far were never checked against the live server's rules: the same
+  // warnings as a client created with dialect live (refusals surface when the server closes).
+  std::string agent;
+  const live_credential kind = credential(agent);
+  for (const auto& p : matcher_.patterns()) {
+    const live_check check = live_permission_check(p, kind, agent);
+    if (check.verdict == live_verdict::warn) push_warning(check.message);
+  }
+  if (open_) switch_to_live();
 }
 
 // The documented patterns sent while undecided were accepted as literal prefixes (matching
@@ -380,9 +395,9 @@ void wire_dialect::switch_to_live() {
   if (!stale.empty()) hooks_.send(encode(false, stale));
 }
 
-void wire_dialect::fail(const std::vector<std::string>& patterns, bool resubscribe) {
+bool wire_dialect::fail(const std::vector<std::string>& patterns, bool resubscribe) {
   const std::vector<std::string> failed = still_wanted(patterns);
-  if (failed.empty()) return;
+  if (failed.empty()) return false;
   std::string agent;
   const live_credential kind = credential(agent);
   std::string code = "PERMISSION_DENIED";
@@ -409,6 +424,7 @@ void wire_dialect::fail(const std::vector<std::string>& patterns, bool resubscri
   append_json_string(json, message);
   json += ",\"synthetic\":true}";
   hooks_.server(json);
+  return true;
 }
 
 // --- connection --------------------------------------------------------------------------
@@ -448,8 +464,9 @@ std::vector<std::string> wire_dialect::on_open() {
 
 void wire_dialect::after_open() { pump(); }
 
-void wire_dialect::on_lost(bool refused) {
-  if (!open_) return;
+bool wire_dialect::on_lost(bool refused) {
+  if (!open_) return false;
+  bool reported = false;
   open_ = false;
   ++generation_;
   settle_timer_.cancel();
@@ -463,7 +480,7 @@ void wire_dialect::on_lost(bool refused) {
              "the connection closed within " + std::to_string(config_.settle_ms) +
                  " ms of an unanswered subscribe, as the live server does when it refuses a topic");
       for (const auto& m : probe)
-        if (m.subscribe) fail(m.topics, false);
+        if (m.subscribe && fail(m.topics, false)) reported = true;
     }
     if (live()) {
       // Patterns never confirmed go out as one message of their own after the reconnect.
@@ -477,12 +494,13 @@ void wire_dialect::on_lost(bool refused) {
     std::vector<std::string> batch = std::move(*settling_);
     settling_.reset();
     if (refused) {
-      fail(batch, settling_resubscribe_);
+      reported = fail(batch, settling_resubscribe_) || reported;
     } else if (!settling_resubscribe_) {
       batch = still_wanted(batch);
       if (!batch.empty()) queue_.push_front(std::move(batch));
     }
   }
+  return reported;
 }
 
 void wire_dialect::on_teardown() {

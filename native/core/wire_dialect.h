@@ -1,4 +1,4 @@
-// The single place that knows which wire dialect a connection speaks (protocol-voipbin.md): how
+// The single place that knows which wire dialect a connection speaks (docs/protocol-voipbin.md): how
 // frames are read, what subscribe/unsubscribe messages carry, and how a subscription's outcome is
 // learnt. Private to native/core; one per client, living on the client's strand (io thread).
 //
@@ -20,9 +20,12 @@
 //                 settle_ms with the socket open                                -> live
 //               - the socket closed within settle_ms of an unanswered subscribe -> live, and
 //                 that subscribe failed as in the live dialect
-//             Switching to live acknowledges what was sent, subscribes the live prefixes and
-//             unsubscribes the literal documented patterns. The decision holds for the client's
-//             lifetime.
+//             Switching to live subscribes the live prefixes and unsubscribes the literal
+//             documented patterns at once, logs the warnings the live dialect gives for the
+//             patterns already held (live_permission_check), and acknowledges what was sent
+//             when the live prefixes have stayed open for settle_ms: a subscribe pending when a
+//             bare frame decides counts from that moment, not from when it was first sent. The
+//             decision holds for the client's lifetime.
 //
 // Everything reaches JS through the hooks: messages to write, control records (`sent`,
 // `dialect`, `warning`) and server records (synthetic `ack`/`error` with "synthetic":true).
@@ -66,8 +69,9 @@ class wire_dialect {
 
   // --- frames (io thread) ---
   const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
-  // The topic an event is reported under, empty when no active pattern matches it.
-  std::string_view matched_topic(const frame_view& frame) const;
+  // The topic an event is reported under, empty when no active pattern matches it; `second` is
+  // the other topic it is known under when that matches too (live_matched_topic).
+  std::string_view matched_topic(const frame_view& frame, std::string_view& second) const;
   // Documented dialect: true when the frame is an event that no active pattern matches, found
   // from its top level alone (prefilter.h). The owner drops it without the full parse, so an
   // unwanted frame is not validated; it counts as filtered, not malformed. The look is skipped
@@ -88,8 +92,9 @@ class wire_dialect {
   void after_open();
   // An open connection ended; `refused` when the peer closed it (what the live server does to
   // a subscribe it refuses) rather than a local verdict such as a heartbeat timeout. Pushes the
-  // synthetic errors of a subscribe that had not settled, before the owner's close record.
-  void on_lost(bool refused);
+  // synthetic errors of a subscribe that had not settled, before the owner's close record, and
+  // returns true when it did (the loss is then that subscribe's refusal, already reported).
+  bool on_lost(bool refused);
   // The transport is gone (any reason, close() included): no timer may fire any more.
   void on_teardown();
 
@@ -108,12 +113,13 @@ class wire_dialect {
   void release_refs(const std::string& pattern, std::vector<std::string>* unsent);
   void forget(const std::string& pattern, std::vector<std::string>* unsent);
   bool deny_locally(const std::vector<std::string>& patterns);
+  void push_warning(const std::string& message);
   void pump();
   void arm_settle();
   void on_settled();
   void decide(dialect d, const std::string& reason);
   void switch_to_live();
-  void fail(const std::vector<std::string>& patterns, bool resubscribe);
+  bool fail(const std::vector<std::string>& patterns, bool resubscribe);  // true when it reported
   void push_sent(bool subscribe, const std::vector<std::string>& topics);
   void push_ack(bool subscribe, const std::vector<std::string>& topics);
   std::vector<std::string> still_wanted(const std::vector<std::string>& patterns) const;

@@ -1,5 +1,5 @@
 'use strict';
-// A live-dialect VoIPBIN server (protocol-voipbin.md section 2) built on the npm `ws` package, so
+// A live-dialect VoIPBIN server (docs/protocol-voipbin.md section 2) built on the npm `ws` package, so
 // that the client's live support is checked against an implementation this project did not
 // write. Like production it never answers a subscribe: it applies plain string prefixes, and a
 // refused topic cuts the TCP connection without a close frame. Frames are whatever the test

@@ -98,7 +98,7 @@ TEST_CASE("event_queue: UTF-16 offsets for non-ASCII text", "[event_queue]") {
   q.push_event("x", "y", "z", "1");
   REQUIRE(q.drain(b) == 1);
   CHECK(b.ascii);
-  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4});
+  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4});
 }
 
 TEST_CASE("event_queue: one wake per outstanding period", "[event_queue]") {
@@ -449,7 +449,7 @@ TEST_CASE("event_queue: staging publishes by itself at kStageBytes", "[event_que
   CHECK(b.text.size() - per < vr::event_queue::kStageBytes);
   for (std::size_t r = 0; r < needed; ++r) {
     CHECK(b.meta[r * vr::kMetaStride + 1] == std::int32_t(r * per));
-    CHECK(b.meta[r * vr::kMetaStride + 8] == std::int32_t((r + 1) * per));
+    CHECK(b.meta[r * vr::kMetaStride + vr::kMetaStride - 1] == std::int32_t((r + 1) * per));
   }
   // A single event past the threshold goes out by itself.
   CHECK(q.stage_event("e", "t", "", std::string(vr::event_queue::kStageBytes, 'x')));
@@ -471,7 +471,7 @@ TEST_CASE("event_queue: UTF-16 offsets of staged non-ASCII events", "[event_queu
   q.stage_event("call.status", t2, "\U0001F600", d2);
   q.push_server("{\"s\":\"\u00e9\"}");
   q.stage_event(ty3, "t", "ts", "\"\u00e9\u4e2d\U0001F600\"");
-  q.stage_event("x", "y", "z", "1");  // ASCII after non-ASCII
+  q.stage_event("x", "y", "z", "1", "x_é", "t2😀");  // with the live name and a second topic
   q.publish();
 
   vr::batch b;
@@ -494,18 +494,22 @@ TEST_CASE("event_queue: UTF-16 offsets of staged non-ASCII events", "[event_queu
   CHECK(slice(b, 5, 3) == u"\"\u00e9\u4e2d\U0001F600\"");
   CHECK(slice(b, 6, 0) == u"x");
   CHECK(slice(b, 6, 3) == u"1");
+  CHECK(slice(b, 6, 4) == u"x_é");
+  CHECK(slice(b, 6, 5) == u"t2😀");
+  CHECK(slice(b, 5, 4).empty());
+  CHECK(slice(b, 5, 5).empty());
   // Records are contiguous and the last one ends at the text's UTF-16 length.
   for (int r = 1; r < 7; ++r) {
     const auto* prev = &b.meta[(r - 1) * vr::kMetaStride];
-    const int end_field = prev[0] == vr::record_event ? 8 : 2;
+    const int end_field = prev[0] == vr::record_event ? vr::kMetaStride - 1 : 2;
     CHECK(b.meta[r * vr::kMetaStride + 1] == prev[end_field]);
   }
-  CHECK(std::size_t(b.meta[6 * vr::kMetaStride + 8]) == to_utf16(b.text).size());
+  CHECK(std::size_t(b.meta[6 * vr::kMetaStride + vr::kMetaStride - 1]) == to_utf16(b.text).size());
 
   // A staged ASCII batch swapped in after a non-ASCII one is ASCII again.
   q.stage_event("x", "y", "z", "2");
   q.publish();
   REQUIRE(q.drain(b) == 1);
   CHECK(b.ascii);
-  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4});
+  CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4});
 }

@@ -165,6 +165,11 @@ TEST_CASE("live_codec: every line of live-frames.jsonl", "[live]") {
   REQUIRE(lines.size() == want.size());
   REQUIRE(lines.size() == 14);
 
+  // The documented counterpart of each line (docs/protocol-voipbin.md, "Event names").
+  const char* documented[] = {"call.status",    "call.status",      "call.ended",         "call.ended",
+                              "message.received", "activeflow.updated", "queue.joined",   "queue.connected",
+                              "agent.status",   "conference_updated", "recording.completed",
+                              "transcription.completed", "transcript_created", "call.ended"};
   vr::live_codec codec;
   vr::dedupe_window window;
   std::vector<std::size_t> duplicates;
@@ -178,7 +183,8 @@ TEST_CASE("live_codec: every line of live-frames.jsonl", "[live]") {
     padded p(line.frame);
     const auto& f = classify(codec, p);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == line.event_type);
+    CHECK(f.server_event_type == line.event_type);
+    CHECK(f.event_type == documented[i]);
     CHECK(f.resource == w.resource);
     CHECK(f.topic == w.topic);
     CHECK(f.alt_topic == w.alt_topic);
@@ -194,7 +200,7 @@ TEST_CASE("live_codec: every line of live-frames.jsonl", "[live]") {
     const std::string exact = line.frame;
     const auto& g = codec.classify(exact.data(), exact.size(), exact.size());
     REQUIRE(g.kind == vr::frame_kind::event);
-    CHECK(g.event_type == line.event_type);
+    CHECK(g.server_event_type == line.event_type);
     CHECK(g.topic == w.topic);
     CHECK(g.alt_topic == w.alt_topic);
     CHECK(g.data == data);
@@ -214,7 +220,7 @@ TEST_CASE("live_codec: lines whose event the payload cannot tell for sure", "[li
     const char* twin;
   };
   const ambiguous table[] = {
-      {1, "call_ringing", "call_created (an incoming call is created ringing)"},
+      {1, "call_ringing", "call_created (an incoming call is created ringing; here tm_update moved on)"},
       {5, "message_created", "message_updated (tm_update equal to tm_create)"},
       {6, "activeflow_updated", "activeflow_created (tm_update differs from tm_create)"},
       {9, "agent_status_updated", "agent_updated (same agent payload)"},
@@ -223,21 +229,21 @@ TEST_CASE("live_codec: lines whose event the payload cannot tell for sure", "[li
   };
   for (const auto& a : table) {
     INFO("line " << a.line << " twin " << a.twin);
-    CHECK(run(lines[a.line - 1].frame).event_type == a.picked);
+    CHECK(run(lines[a.line - 1].frame).server_event_type == a.picked);
   }
 
   SECTION("agent: created when tm_update equals tm_create") {
     std::string frame = lines[8].frame;
     const std::string from = R"("tm_update":"2026-10-07T10:30:48.100Z")";
     frame.replace(frame.find(from), from.size(), R"("tm_update":"2026-01-02T09:00:00.000Z")");
-    CHECK(run(frame).event_type == "agent_created");
+    CHECK(run(frame).server_event_type == "agent_created");
   }
   SECTION("message: updated when tm_update moved on") {
     std::string frame = lines[4].frame;
     const std::string from = R"("tm_update":"2026-10-07T10:31:00.000Z","tm_delete")";
     frame.replace(frame.find(from), from.size(), R"("tm_update":"2026-10-07T10:31:02.000Z","tm_delete")");
     const auto& f = run(frame);
-    CHECK(f.event_type == "message_updated");
+    CHECK(f.server_event_type == "message_updated");
     CHECK(f.timestamp == "2026-10-07T10:31:02.000Z");
   }
 }
@@ -246,19 +252,25 @@ TEST_CASE("live_codec: status, deletion and time rules", "[live]") {
   harness run;
   const char* t1 = R"("2026-10-07T10:00:00.000Z")";
   const char* t2 = R"("2026-10-07T10:00:01.000Z")";
-  CHECK(run(call_frame("dialing", t1, t1)).event_type == "call_dialing");
-  CHECK(run(call_frame("terminating", t1, t2)).event_type == "call_terminating");
-  CHECK(run(call_frame("canceling", t1, t2)).event_type == "call_canceling");
-  CHECK(run(call_frame("hangup", t1, t2, t2)).event_type == "call_deleted");
+  // a call is created dialing or ringing: with tm_update still at tm_create that is the creation
+  CHECK(run(call_frame("dialing", t1, t1)).server_event_type == "call_created");
+  CHECK(run(call_frame("ringing", t1, "null")).server_event_type == "call_created");
+  CHECK(run(call_frame("ringing", t1, t1)).event_type == "call.created");
+  CHECK(run(call_frame("dialing", t1, t2)).server_event_type == "call_dialing");
+  CHECK(run(call_frame("ringing", t1, t2)).event_type == "call.status");
+  CHECK(run(call_frame("progressing", t1, t1)).server_event_type == "call_progressing");
+  CHECK(run(call_frame("terminating", t1, t2)).server_event_type == "call_terminating");
+  CHECK(run(call_frame("canceling", t1, t2)).server_event_type == "call_canceling");
+  CHECK(run(call_frame("hangup", t1, t2, t2)).server_event_type == "call_deleted");
   // the legacy "never deleted" sentinel is not a deletion
-  CHECK(run(call_frame("hangup", t1, t2, R"("9999-01-01 00:00:00.000000")")).event_type ==
+  CHECK(run(call_frame("hangup", t1, t2, R"("9999-01-01 00:00:00.000000")")).server_event_type ==
         "call_hangup");
   // an unknown status falls back to created/updated by time
-  CHECK(run(call_frame("parking", t1, t1)).event_type == "call_created");
-  CHECK(run(call_frame("parking", t1, t2)).event_type == "call_updated");
+  CHECK(run(call_frame("parking", t1, t1)).server_event_type == "call_created");
+  CHECK(run(call_frame("parking", t1, t2)).server_event_type == "call_updated");
   const auto& nulls = run(call_frame("ringing", "null", "null"));
   CHECK(nulls.timestamp.empty());
-  CHECK(nulls.event_type == "call_ringing");
+  CHECK(nulls.server_event_type == "call_ringing");
   CHECK(run(call_frame("ringing", t1, "null")).timestamp == "2026-10-07T10:00:00.000Z");
 
   const std::string q = cat({R"({"id":"3b7e6a52-9c1d-4f0e-8a2b-5d6c7e8f9a0b","customer_id":")", C,
@@ -270,24 +282,24 @@ TEST_CASE("live_codec: status, deletion and time rules", "[live]") {
       {"done", "queuecall_done"}, {"abandoned", "queuecall_abandoned"}, {"kicking", "queuecall_updated"},
   };
   for (const auto& [status, event] : queue_events)
-    CHECK(run(q + status + tail).event_type == event);
+    CHECK(run(q + status + tail).server_event_type == event);
 
   const std::string rec = cat({R"({"id":"5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b","customer_id":")", C,
                                R"(","owner_type":"agent","owner_id":")", A, R"(","format":"wav","status":")"});
-  CHECK(run(rec + "recording" + tail).event_type == "recording_started");
-  CHECK(run(rec + "ended" + tail).event_type == "recording_finished");
+  CHECK(run(rec + "recording" + tail).server_event_type == "recording_started");
+  CHECK(run(rec + "ended" + tail).server_event_type == "recording_finished");
 
   const std::string gc = cat({R"({"id":"11111111-2222-4333-8444-555555555555","customer_id":")", C,
                               R"(","owner_type":"agent","owner_id":")", A,
                               R"(","master_call_id":")", NIL, R"(","answer_method":"hangup_others","status":")"});
   const auto& g = run(gc + "progressing" + tail);
-  CHECK(g.event_type == "groupcall_progressing");
+  CHECK(g.server_event_type == "groupcall_progressing");
   CHECK(g.alt_topic == atopic("groupcall", "11111111-2222-4333-8444-555555555555"));
-  CHECK(run(gc + "hangup" + tail).event_type == "groupcall_hangup");
+  CHECK(run(gc + "hangup" + tail).server_event_type == "groupcall_hangup");
 
   const std::string tr = cat({R"({"id":"7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d","customer_id":")", C,
                               R"(","language":"en-US","provider":"gcp","status":")"});
-  CHECK(run(tr + "progressing" + tail).event_type == "transcribe_progressing");
+  CHECK(run(tr + "progressing" + tail).server_event_type == "transcribe_progressing");
 }
 
 TEST_CASE("live_codec: old wrapper versus resources with their own type", "[live]") {
@@ -298,7 +310,7 @@ TEST_CASE("live_codec: old wrapper versus resources with their own type", "[live
     const std::string frame = R"({"type":"call_canceling","data":)" + call + "}";
     const auto& f = run(frame);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "call_canceling");  // the wrapper's word, not the status
+    CHECK(f.server_event_type == "call_canceling");  // the wrapper's word, not the status
     CHECK(f.resource == "call");
     CHECK(f.data == call);
     CHECK(f.topic == ctopic("call", CALL));
@@ -309,13 +321,13 @@ TEST_CASE("live_codec: old wrapper versus resources with their own type", "[live
     const std::string frame = "  {\"data\" :\n " + call + " \n, \"type\":\"call_hangup\"}\n";
     const auto& f = run(frame);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "call_hangup");
+    CHECK(f.server_event_type == "call_hangup");
     CHECK(f.data == call);
   }
   SECTION("a call whose type is flow is a bare call") {
     const auto& f = run(call);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "call_hangup");
+    CHECK(f.server_event_type == "call_hangup");
     CHECK(f.data == call);
   }
   SECTION("a conference with type and data is a bare conference") {
@@ -324,7 +336,7 @@ TEST_CASE("live_codec: old wrapper versus resources with their own type", "[live
                                   R"("conferencecall_ids":[],"tm_create":"2026-10-07T10:00:00.000Z","tm_update":null})"});
     const auto& f = run(conf);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "conference_created");
+    CHECK(f.server_event_type == "conference_created");
     CHECK(f.data == conf);
     CHECK(f.timestamp == "2026-10-07T10:00:00.000Z");
   }
@@ -356,7 +368,7 @@ TEST_CASE("live_codec: old wrapper versus resources with their own type", "[live
                                   R"(","transcribe_id":"7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"})"});
     const auto& f = run(R"({"type":"transcribe_speech_started","data":)" + data + "}");
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "transcribe_speech_started");
+    CHECK(f.server_event_type == "transcribe_speech_started");
     CHECK(f.resource == "transcribe");
     CHECK(f.alt_topic == ctopic("transcription", "9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e"));
     CHECK(f.timestamp.empty());
@@ -382,14 +394,14 @@ TEST_CASE("live_codec: owners, upper-case ids and escaped keys", "[live]") {
     const std::string flow = cat({R"({"id":"74ac5405-7c70-4184-9388-1c9f8f8ce25f","customer_id":")", C,
                                   R"(","owner_type":"agent","owner_id":")", A, R"(","executed_actions":[],"status":"running"})"});
     const auto& f = run(flow);
-    CHECK(f.event_type == "activeflow_created");
+    CHECK(f.server_event_type == "activeflow_created");
     CHECK(f.alt_topic.empty());
   }
   SECTION("escaped keys are keys") {
     const std::string frame = cat({R"({"\u0069d":")", CALL, R"(","customer_id":")", C, R"(","hangup_\u0062y":"","status":"dialing"})"});
     const auto& f = run(frame);
     REQUIRE(f.kind == vr::frame_kind::event);
-    CHECK(f.event_type == "call_dialing");
+    CHECK(f.server_event_type == "call_dialing");
     CHECK(f.topic == ctopic("call", CALL));
   }
   SECTION("non-UUID ids are kept as they are") {
@@ -555,7 +567,9 @@ TEST_CASE("live_codec: local matching of derived topics against documented patte
       m.add(norm);
     }
     padded p(lines[line - 1].frame);
-    return std::string(vr::live_matched_topic(m, classify(codec, p)));
+    std::string_view second;
+    std::string first(vr::live_matched_topic(m, classify(codec, p), second));
+    return second.empty() ? first : first + " + " + std::string(second);
   };
   const std::string c = std::string("customer_id:") + C + ":";
   const std::string a = std::string("agent_id:") + A + ":";
@@ -567,11 +581,55 @@ TEST_CASE("live_codec: local matching of derived topics against documented patte
   CHECK(matched({c + "transcription:*"}, 13) == ctopic("transcription", "9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e"));
   CHECK(matched({a + "call:*"}, 1) == atopic("call", CALL));
   CHECK(matched({a + "*:*"}, 11) == atopic("recording", "5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"));
-  CHECK(matched({c + "call:*", a + "call:*"}, 1) == ctopic("call", CALL));
+  // both topics matched: each is reported, so a subscription on each receives the event
+  CHECK(matched({c + "call:*", a + "call:*"}, 1) == ctopic("call", CALL) + " + " + atopic("call", CALL));
+  CHECK(matched({c + "queue:*", c + "queuecall:*"}, 7) == ctopic("queuecall", qc) + " + " + ctopic("queue", qc));
+  CHECK(matched({c + "*:*", c + "transcription:*"}, 13) ==
+        ctopic("transcript", "9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e") + " + " +
+            ctopic("transcription", "9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e"));
   CHECK(matched({c + "*:*"}, 14) == ctopic("call", CALL));
   CHECK(matched({c + "message:*"}, 1).empty());
   CHECK(matched({c + "queue:*"}, 9).empty());
   CHECK(matched({"agent_id:11111111-2222-4333-8444-555555555555:call:*"}, 1).empty());
+}
+
+TEST_CASE("live_codec: documented counterparts of live events", "[live]") {
+  auto doc = [](std::string_view e, std::string_view status = {}, std::string_view direction = {}) {
+    return std::string(vr::live_documented_event(e, status, direction));
+  };
+  CHECK(doc("call_created", "dialing") == "call.created");
+  for (const char* e : {"call_dialing", "call_ringing", "call_progressing", "call_terminating", "call_canceling"})
+    CHECK(doc(e) == "call.status");
+  CHECK(doc("call_hangup", "hangup") == "call.ended");
+  CHECK(doc("message_created", {}, "inbound") == "message.received");
+  CHECK(doc("message_created", {}, "outbound") == "message.sent");
+  CHECK(doc("message_created").empty());  // no direction: neither
+  CHECK(doc("message_updated", {}, "outbound") == "message.delivery");
+  CHECK(doc("activeflow_updated", "running") == "activeflow.updated");
+  CHECK(doc("activeflow_updated", "ended") == "activeflow.completed");
+  CHECK(doc("queuecall_waiting") == "queue.joined");
+  CHECK(doc("queuecall_serviced") == "queue.connected");
+  CHECK(doc("queuecall_done") == "queue.left");
+  CHECK(doc("queuecall_abandoned") == "queue.left");
+  CHECK(doc("agent_status_updated", "busy") == "agent.status");
+  CHECK(doc("conference_updated", "terminated") == "conference.ended");
+  CHECK(doc("conference_updated", "progressing").empty());
+  CHECK(doc("recording_started") == "recording.started");
+  CHECK(doc("recording_finished") == "recording.completed");
+  CHECK(doc("transcribe_done") == "transcription.completed");
+  for (const char* e : {"call_updated", "call_deleted", "groupcall_hangup", "message_deleted", "activeflow_created",
+                        "activeflow_deleted", "queuecall_created", "queuecall_connecting", "queuecall_deleted",
+                        "agent_created", "agent_updated", "conference_created", "conference_deleted",
+                        "transcribe_created", "transcribe_progressing", "transcript_created", "call.status", ""})
+    CHECK(doc(e).empty());
+
+  // A wrapped frame maps through the same table, with the status and direction of its resource.
+  vr::live_codec codec;
+  padded p(std::string(R"({"type":"message_created","data":{"id":"m1","customer_id":")") + C +
+           R"(","targets":[],"direction":"outbound","tm_create":"2026-10-07T10:00:00Z"}})");
+  const auto& f = classify(codec, p);
+  CHECK(f.event_type == "message.sent");
+  CHECK(f.server_event_type == "message_created");
 }
 
 TEST_CASE("live_codec: permission checks before subscribing", "[live]") {

@@ -6,15 +6,18 @@ import vr = require('voip-realtime');
 const client = new vr.RealtimeClient({ accessKey: 'key', dialect: 'live', maxQueue: 500 });
 
 client.on('agent.status', (e) => {
-  expectType<Equal<typeof e, vr.AgentStatusEvent>>(true);
+  expectType<Equal<typeof e, vr.AgentStatusEvent | vr.LiveAgentStatusUpdatedEvent>>(true);
   expectType<Equal<typeof e.data.status, 'available' | 'away' | 'busy' | 'offline' | 'ringing'>>(true);
 });
 client.on('agent_status_updated', (e) => {
-  expectType<Equal<typeof e.data, vr.LiveAgent>>(true);
+  expectType<Equal<typeof e.event_type, 'agent.status'>>(true);
+  expectType<Equal<typeof e.data, vr.LiveAgent & { previous_status?: undefined }>>(true);
   expectType<Equal<typeof e.data.permission, number>>(true);
 });
 client.on('event', (e: vr.RealtimeEvent) => {
-  if (e.event_type === 'recording.completed') expectType<Equal<typeof e.data.size, number>>(true);
+  if (e.event_type === 'recording.completed' && e.server_event_type === undefined) {
+    expectType<Equal<typeof e.data.size, number>>(true);
+  }
 });
 // @ts-expect-error agent.status has no text
 client.on('agent.status', (e) => e.data.text);

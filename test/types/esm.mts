@@ -11,7 +11,14 @@ import type {
   CloseInfo,
   EventData,
   EventType,
+  EventMap,
+  LiveCallCancelingEvent,
+  LiveCallDialingEvent,
   LiveCallHangupEvent,
+  LiveCallProgressingEvent,
+  LiveCallRingingEvent,
+  LiveCallTerminatingEvent,
+  LiveCounterparts,
   LiveEvent,
   DocumentedEvent,
   RealtimeErrorCode,
@@ -50,16 +57,42 @@ expectType<Equal<typeof client.state, ClientState>>(true);
 expectType<Equal<typeof client.topics, string[]>>(true);
 
 // Per-type listeners are narrowed to their event.
+// A documented name also hears the live events delivered under it (LiveCounterparts); the live
+// ones carry server_event_type and no previous_status.
 client.on('call.status', (e) => {
-  expectType<Equal<typeof e, CallStatusEvent>>(true);
+  expectType<Equal<typeof e, CallStatusEvent | LiveCallDialingEvent | LiveCallRingingEvent | LiveCallProgressingEvent |
+    LiveCallTerminatingEvent | LiveCallCancelingEvent>>(true);
   expectType<Equal<typeof e.event_type, 'call.status'>>(true);
-  expectType<Equal<typeof e.data.previous_status, 'dialing' | 'ringing' | 'answered' | 'hangup'>>(true);
+  expectType<Equal<typeof e.server_event_type,
+    undefined | 'call_dialing' | 'call_ringing' | 'call_progressing' | 'call_terminating' | 'call_canceling'>>(true);
+  expectType<Equal<typeof e.data.previous_status, 'dialing' | 'ringing' | 'answered' | 'hangup' | undefined>>(true);
+  if (e.server_event_type === undefined) {
+    expectType<Equal<typeof e, CallStatusEvent>>(true);
+    expectType<Equal<typeof e.data.previous_status, 'dialing' | 'ringing' | 'answered' | 'hangup'>>(true);
+  } else if (e.server_event_type === 'call_ringing') {
+    expectType<Equal<typeof e.data.status, 'ringing'>>(true);
+  }
 });
+client.on('call_ringing', (e) => {
+  expectType<Equal<typeof e, LiveCallRingingEvent>>(true);
+  expectType<Equal<typeof e.event_type, 'call.status'>>(true);
+  expectType<Equal<typeof e.server_event_type, 'call_ringing'>>(true);
+});
+client.on('message_created', (e) => {
+  expectType<Equal<typeof e.event_type, 'message.received' | 'message.sent' | 'message_created'>>(true);
+});
+client.on('call_updated', (e) => {
+  expectType<Equal<typeof e.event_type, 'call_updated'>>(true);
+});
+expectType<Equal<LiveCounterparts['queuecall_abandoned'], 'queue.left'>>(true);
+expectType<Equal<LiveCounterparts['transcript_created'], 'transcript_created'>>(true);
 client.once('queue.joined', (e) => {
-  expectType<Equal<typeof e.data.position, number>>(true);
+  if (e.server_event_type === undefined) expectType<Equal<typeof e.data.position, number>>(true);
+  else expectType<Equal<typeof e.data.reference_id, string>>(true);
 });
 client.prependListener('call_hangup', (e) => {
   expectType<Equal<typeof e, LiveCallHangupEvent>>(true);
+  expectType<Equal<typeof e.event_type, 'call.ended'>>(true);
   expectType<Equal<typeof e.data.status, 'hangup'>>(true);
   expectType<Equal<typeof e.data.tm_hangup, string | null>>(true);
 });
@@ -71,14 +104,16 @@ client.addListener('transcribe_speech_interim', (e) => {
 client.on('event', (e) => {
   expectType<Equal<typeof e, RealtimeEvent>>(true);
   if (e.event_type === 'call.ended') {
-    expectType<Equal<typeof e, CallEndedEvent>>(true);
+    expectType<Equal<typeof e, CallEndedEvent | LiveCallHangupEvent>>(true);
+    if (e.server_event_type === undefined) expectType<Equal<typeof e, CallEndedEvent>>(true);
   }
-  if (e.event_type === 'queuecall_serviced') {
+  if (e.server_event_type === 'queuecall_serviced') {
+    expectType<Equal<typeof e.event_type, 'queue.connected'>>(true);
     expectType<Equal<typeof e.data.status, 'service'>>(true);
   }
-  switch (e.event_type) {
-    case 'agent.status':
-      expectType<Equal<typeof e.data.agent_id, string>>(true);
+  switch (e.server_event_type) {
+    case undefined:
+      if (e.event_type === 'agent.status') expectType<Equal<typeof e.data.agent_id, string>>(true);
       break;
     case 'message_created':
       expectType<Equal<typeof e.data.direction, 'outbound' | 'inbound'>>(true);
@@ -116,13 +151,13 @@ client.on('state', (state: number) => state);
 // @ts-expect-error 'open' has no arguments to type as an event
 client.on('open', (e: RealtimeEvent) => e);
 
-const onStatus = (e: CallStatusEvent): void => void e;
+const onStatus = (e: CallStatusEvent | LiveEvent): void => void e;
 client.off('call.status', onStatus);
 client.removeListener('call.status', onStatus);
 client.removeAllListeners('call.status');
 client.removeAllListeners();
 expectType<number>(client.listenerCount('event'));
-expectType<Array<(e: CallStatusEvent) => void>>(client.listeners('call.status'));
+expectType<Array<(e: EventMap['call.status']) => void>>(client.listeners('call.status'));
 expectType<RealtimeClient>(client.setMaxListeners(20).unref().ref());
 
 // A RealtimeClient fits where a plain Node.js-style EventEmitter is expected.
@@ -143,7 +178,7 @@ async function flows(): Promise<void> {
   expectType<Subscription>(sub);
   expectType<Equal<typeof sub.topics, string[]>>(true);
   sub.on('call.ended', (e) => {
-    expectType<Equal<typeof e.data.tm_hangup, string>>(true);
+    expectType<Equal<typeof e.data.tm_hangup, string | null>>(true);
   });
   sub.on('event', (e) => expectType<Equal<typeof e, RealtimeEvent>>(true));
   // @ts-expect-error a Subscription emits no 'state'
@@ -155,7 +190,7 @@ async function flows(): Promise<void> {
   await sub.unsubscribe();
 
   for await (const e of client.events({ types: ['call.status', 'call.ended'], topics: topic.customer(customerId, 'call') })) {
-    expectType<Equal<typeof e, CallStatusEvent | CallEndedEvent>>(true);
+    expectType<Equal<typeof e, EventMap['call.status'] | CallEndedEvent | LiveCallHangupEvent>>(true);
   }
   for await (const e of client.events({ types: 'call_hangup', highWaterMark: 100 })) {
     expectType<Equal<typeof e.data.hangup_by, string>>(true);
@@ -208,7 +243,9 @@ topic.format({ scope: 'user_id', scopeId: customerId, resource: 'call', resource
 // Event type helpers
 expectType<Equal<EventData<'conference.left'>['reason'], string>>(true);
 expectType<Equal<Extract<DocumentedEvent, LiveEvent>, never>>(true);
-expectType<Equal<RealtimeEvent['event_type'], EventType>>(true);
+expectType<Equal<Exclude<RealtimeEvent['event_type'], EventType>, never>>(true);
+expectType<Equal<Extract<LiveEvent['event_type'], 'call_ringing' | 'queuecall_waiting'>, never>>(true);
+expectType<Equal<Extract<LiveEvent['event_type'], 'call_updated'>, 'call_updated'>>(true);
 
 // Emulator
 async function emulator(): Promise<void> {
