@@ -1,12 +1,17 @@
 'use strict';
 
-// The docs' "agent desktop": one agent's view. Queue notifications and the calls offered to this
-// agent arrive on the agent's own topics; customer messages feed a chat panel.
+// The docs' "agent desktop": one agent's view. Calls offered to this agent arrive on the agent's
+// own topic, the queue panel follows the customer's queue, customer messages feed a chat panel.
+// The same code serves both dialects: production (live) events arrive under the documented names
+// carrying the live resources (a queue call names its call in reference_id and its agent in
+// service_agent_id, waits in ms), so the fields that differ are read either way. The live server
+// never routes queue events to agent topics, hence the customer's queue topic.
 //
 // Against VoIPBIN:
 //   VOIPBIN_TOKEN=... VOIPBIN_CUSTOMER_ID=... VOIPBIN_AGENT_ID=... node examples/agent-desktop.js
-// Without a URL it starts a local emulator whose contact centre includes this agent.
-// EXAMPLE_SECONDS (default 5) bounds the run.
+// Without a URL it starts a local emulator whose contact centre includes this agent, speaking
+// the EXAMPLE_DIALECT given (documented by default, or live). EXAMPLE_SECONDS (default 5) bounds
+// the run.
 
 const { RealtimeClient, Emulator, topic } = require('voip-realtime');
 
@@ -18,7 +23,7 @@ async function main() {
   let agentId = process.env.VOIPBIN_AGENT_ID;
   let emu = null;
   if (!url) {
-    emu = await Emulator.start();
+    emu = await Emulator.start({ dialect: process.env.EXAMPLE_DIALECT || 'documented' });
     url = emu.url;
     customerId = '12345678-1234-4234-8234-123456789012';
     agentId = '98765432-4321-4321-4321-210987654321';
@@ -28,16 +33,20 @@ async function main() {
 
   const client = new RealtimeClient({ url, token });
   client.on('queue.joined', ({ data }) => {
-    console.log(`[New Call Alert] caller waiting in queue, position ${data.position}, about ${data.estimated_wait}s`);
+    const where = data.position === undefined ? '' : `, position ${data.position}, about ${data.estimated_wait}s`;
+    console.log(`[New Call Alert] caller waiting in queue${where}`);
   });
   client.on('call.assigned', ({ data }) => {
     console.log(`[Customer: ${data.source.target}] offered to you after ${data.wait_time}s in queue`);
   });
   client.on('queue.connected', ({ data }) => {
-    console.log(`[Connected] call ${data.call_id.slice(0, 8)} after ${data.wait_time}s`);
+    if ((data.agent_id ?? data.service_agent_id) !== agentId) return;
+    const waited = data.wait_time ?? Math.round(data.duration_waiting / 1000);
+    console.log(`[Connected] call ${(data.call_id ?? data.reference_id).slice(0, 8)} after ${waited}s`);
   });
   client.on('call.ended', ({ data }) => {
-    console.log(`[Call ended] ${data.hangup_reason}, ${data.duration}s`);
+    const answered = data.tm_progressing ? Math.round((Date.parse(data.tm_hangup) - Date.parse(data.tm_progressing)) / 1000) : 0;
+    console.log(`[Call ended] ${data.hangup_reason}, ${data.duration ?? answered}s`);
   });
   client.on('message.received', ({ data }) => {
     console.log(`[Chat] ${data.source.target}: ${data.text}`);
@@ -46,7 +55,7 @@ async function main() {
 
   await client.connect();
   await client.subscribe([
-    topic.agent(agentId, 'queue'),
+    topic.customer(customerId, 'queue'),
     topic.agent(agentId, 'call'),
     topic.customer(customerId, 'message'),
   ]);

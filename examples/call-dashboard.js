@@ -1,15 +1,22 @@
 'use strict';
 
 // The docs' "real-time call dashboard": subscribe to every call of a customer and keep the list
-// of active calls up to date (call.created adds, call.status updates, call.ended removes).
+// of active calls up to date (call.created adds, call.status updates, call.ended removes). The
+// same code serves both dialects: production (live) events arrive under the documented names,
+// carrying the live call resource (statuses such as progressing, directions incoming/outgoing,
+// no previous_status or duration), so the fields that differ are read either way.
 //
 // Against VoIPBIN:  VOIPBIN_TOKEN=... VOIPBIN_CUSTOMER_ID=... node examples/call-dashboard.js
-// Without a URL it starts a local emulator running the callcenter scenario.
-// EXAMPLE_SECONDS (default 5) bounds the run.
+// Without a URL it starts a local emulator running the callcenter scenario, speaking the
+// EXAMPLE_DIALECT given (documented by default, or live). EXAMPLE_SECONDS (default 5) bounds the run.
 
 const { RealtimeClient, Emulator, topic } = require('voip-realtime');
 
-const LABELS = { ringing: 'Incoming Call', dialing: 'Outgoing Call', answered: 'Active Call' };
+const LABELS = { ringing: 'Incoming Call', dialing: 'Outgoing Call', answered: 'Active Call', progressing: 'Active Call' };
+const OUTGOING = new Set(['outbound', 'outgoing']);
+
+// Seconds between two RFC 3339 times, 0 when either is missing (a call never answered).
+const secondsBetween = (from, to) => (from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : 0);
 
 async function main() {
   const seconds = Number(process.env.EXAMPLE_SECONDS ?? 5);
@@ -18,7 +25,7 @@ async function main() {
   let customerId = process.env.VOIPBIN_CUSTOMER_ID;
   let emu = null;
   if (!url) {
-    emu = await Emulator.start();
+    emu = await Emulator.start({ dialect: process.env.EXAMPLE_DIALECT || 'documented' });
     customerId = '12345678-1234-4234-8234-123456789012';
     token = emu.issueToken({ customerId, permissions: ['admin'] });
     url = emu.url;
@@ -31,15 +38,16 @@ async function main() {
 
   client.on('call.created', ({ data }) => {
     events++;
-    active.set(data.id, { number: data.direction === 'outbound' ? data.destination.target : data.source.target, status: data.status });
+    active.set(data.id, { number: OUTGOING.has(data.direction) ? data.destination.target : data.source.target, status: data.status });
     console.log(`${(LABELS[data.status] ?? data.status).padEnd(14)}| ${data.source.target.padEnd(13)} | ${data.status}`);
   });
   client.on('call.status', ({ data }) => {
     events++;
     const call = active.get(data.id);
     if (!call) return;
+    const was = data.previous_status ?? call.status;
     call.status = data.status;
-    console.log(`${(LABELS[data.status] ?? 'Call').padEnd(14)}| ${call.number.padEnd(13)} | ${data.status} (was ${data.previous_status})`);
+    console.log(`${(LABELS[data.status] ?? 'Call').padEnd(14)}| ${call.number.padEnd(13)} | ${data.status} (was ${was})`);
   });
   client.on('call.ended', ({ data }) => {
     events++;
@@ -47,7 +55,8 @@ async function main() {
     if (!call) return;
     active.delete(data.id);
     ended++;
-    console.log(`${'Ended'.padEnd(14)}| ${call.number.padEnd(13)} | ${data.hangup_reason} after ${data.duration}s`);
+    const duration = data.duration ?? secondsBetween(data.tm_progressing, data.tm_hangup);
+    console.log(`${'Ended'.padEnd(14)}| ${call.number.padEnd(13)} | ${data.hangup_reason} after ${duration}s`);
   });
   client.on('error', (err) => console.error(`error ${err.code}: ${err.message}`));
 

@@ -4,10 +4,20 @@
 // endings, recordings and transcriptions one at a time (buffered, nothing dropped while the
 // CRM call is in flight), and each becomes one CRM record.
 //
+// The same code serves both dialects: production (live) events arrive under the documented names
+// carrying the live resources (the call is reference_id, times instead of durations, no download
+// URL or text on the event), so the fields that differ are read either way.
+//
 // Against VoIPBIN:  VOIPBIN_TOKEN=... VOIPBIN_CUSTOMER_ID=... node examples/crm-sync.js
-// Without a URL it starts a local emulator. EXAMPLE_SECONDS (default 5) bounds the run.
+// Without a URL it starts a local emulator speaking the EXAMPLE_DIALECT given (documented by
+// default, or live). EXAMPLE_SECONDS (default 5) bounds the run.
 
 const { RealtimeClient, Emulator, topic } = require('voip-realtime');
+
+const DIRECTIONS = { incoming: 'inbound', outgoing: 'outbound' };
+
+// Seconds between two RFC 3339 times, 0 when either is missing.
+const secondsBetween = (from, to) => (from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : 0);
 
 async function main() {
   const seconds = Number(process.env.EXAMPLE_SECONDS ?? 5);
@@ -16,7 +26,7 @@ async function main() {
   let customerId = process.env.VOIPBIN_CUSTOMER_ID;
   let emu = null;
   if (!url) {
-    emu = await Emulator.start();
+    emu = await Emulator.start({ dialect: process.env.EXAMPLE_DIALECT || 'documented' });
     url = emu.url;
     customerId = '12345678-1234-4234-8234-123456789012';
     token = emu.issueToken({ customerId, permissions: ['admin'] });
@@ -44,11 +54,16 @@ async function main() {
     for await (const { event_type: type, data } of client.events({ types, signal: stop.signal })) {
       if (type === 'call.ended') {
         ended.add(data.id);
-        record('activity', data.id, { direction: data.direction, reason: data.hangup_reason, seconds: data.duration });
+        const direction = DIRECTIONS[data.direction] ?? data.direction;
+        const seconds = data.duration ?? secondsBetween(data.tm_progressing, data.tm_hangup);
+        record('activity', data.id, { direction, reason: data.hangup_reason, seconds });
       } else if (type === 'recording.completed') {
-        record('recording', data.call_id, { url: data.reference_url, seconds: data.duration, ended: ended.has(data.call_id) });
+        const callId = data.call_id ?? data.reference_id;
+        const seconds = data.duration ?? secondsBetween(data.tm_start, data.tm_end);
+        record('recording', callId, { url: data.reference_url, seconds, ended: ended.has(callId) });
       } else {
-        record('transcript', data.call_id, { language: data.language, text: data.text, ended: ended.has(data.call_id) });
+        const callId = data.call_id ?? data.reference_id;
+        record('transcript', callId, { language: data.language, text: data.text, ended: ended.has(callId) });
       }
     }
   } catch (err) {
