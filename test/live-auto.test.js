@@ -116,3 +116,55 @@ test('auto against a live server: a refused first topic fails once and never loo
   assert.deepEqual(server.sent(2), []);
   assert.equal(server.cuts, 1);
 });
+
+test('auto: once a bare frame decides live, held patterns get the live warnings and a pending subscribe settles from then', T, async (t) => {
+  const AGENT = '98765432-4321-4321-4321-210987654321';
+  const server = await startLiveServer(t);
+  const lines = [];
+  const settleTime = 400;
+  const client = makeClient(t, {
+    url: server.url, token: fakeJwt({ customer_id: CUST, agent_id: AGENT }), settleTime, logger: loggerInto(lines),
+  });
+  await client.connect();
+  const patterns = [`agent_id:${AGENT}:queue:*`, `customer_id:${CUST}:call:*`];
+  let resolvedAt = 0;
+  const pending = client.subscribe(patterns).then((sub) => {
+    resolvedAt = performance.now();
+    return sub;
+  });
+  await server.waitFor(() => server.sent().length === 1, 'the documented subscribe');
+  assert.deepEqual(server.sent(), [{ type: 'subscribe', topics: patterns }]);
+  await delay(100);
+  const decidedAt = performance.now();
+  await server.send(FRAMES[4].frame);
+  // The live prefixes go out at the decision, well before the first settle window ends.
+  await server.waitFor(() => server.sent().length === 3, 'the switch');
+  assert.deepEqual(server.sent().slice(1), [
+    { type: 'subscribe', topics: [`agent_id:${AGENT}:queuecall:queuecall_`, `customer_id:${CUST}:call:call_`] },
+    { type: 'unsubscribe', topics: patterns },
+  ]);
+  assert.equal(resolvedAt, 0, 'not settled yet');
+  const sub = await pending;
+  assert.deepEqual(sub.topics, [...patterns].sort());
+  assert.ok(resolvedAt - decidedAt >= settleTime - 5, `settled ${Math.round(resolvedAt - decidedAt)} ms after the decision`);
+  const warnings = lines.filter(([l]) => l === 'warn').map(([, m]) => m);
+  assert.deepEqual(warnings, [`voip-realtime: the live server never publishes queue events on agent_id topics: "${patterns[0]}" will receive nothing`]);
+  // The held patterns deliver under the documented names.
+  const got = [];
+  sub.on('call.status', (e) => got.push([e.server_event_type, e.topic]));
+  await server.send(FRAMES[0].frame);
+  await until(() => got.length === 1, 'the ringing call');
+  assert.deepEqual(got, [['call_ringing', `customer_id:${CUST}:call:${FRAMES[0].frame.id}`]]);
+});
+
+test('auto: deciding live on an unanswered subscribe logs the same warnings as dialect live', T, async (t) => {
+  const server = await startLiveServer(t);
+  const lines = [];
+  const client = makeClient(t, { url: server.url, token: fakeJwt({ customer_id: CUST }), settleTime: SETTLE, logger: loggerInto(lines) });
+  await client.subscribe([`customer_id:${CUST}:conferencecall:*`, `customer_id:${CUST}:queue:${OTHER}`]);
+  assert.equal(client.dialect, 'live');
+  assert.deepEqual(lines.filter(([l]) => l === 'warn').map(([, m]) => m), [
+    `voip-realtime: the live server never publishes conferencecall events: "customer_id:${CUST}:conferencecall:*" will receive nothing`,
+    `voip-realtime: live queue calls carry no queue id: "customer_id:${CUST}:queue:${OTHER}" only matches the queue call whose own id is ${OTHER}`,
+  ]);
+});

@@ -19,6 +19,14 @@ const CALL = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
 const FRAMES = fs.readFileSync(path.join(__dirname, 'fixtures', 'live-frames.jsonl'), 'utf8')
   .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 
+const { counterparts } = require('../schema/events');
+
+// The documented event_type a live event is delivered under (docs/protocol-voipbin.md).
+function documentedName(live, data) {
+  const row = counterparts.find((c) => c.live === live && Object.entries(c.when || {}).every(([k, v]) => data[k] === v));
+  return row ? row.documented : live;
+}
+
 function resourceOf(eventType) {
   return ['queuecall', 'activeflow', 'conference', 'recording', 'transcribe', 'transcript', 'message', 'agent', 'call']
     .find((r) => eventType.startsWith(`${r}_`));
@@ -28,7 +36,8 @@ function resourceOf(eventType) {
 function expected(line) {
   const data = line.wire === 'wrapped' ? line.frame.data : line.frame;
   return {
-    event_type: line.event_type,
+    event_type: documentedName(line.event_type, data),
+    server_event_type: line.event_type,
     timestamp: data.tm_update || data.tm_create,
     topic: `customer_id:${data.customer_id}:${resourceOf(line.event_type)}:${data.id}`,
     data,
@@ -36,7 +45,7 @@ function expected(line) {
 }
 
 function plain(e) {
-  return { event_type: e.event_type, timestamp: e.timestamp, topic: e.topic, data: e.data };
+  return { event_type: e.event_type, server_event_type: e.server_event_type, timestamp: e.timestamp, topic: e.topic, data: e.data };
 }
 
 async function liveClient(t, extra = {}) {
@@ -63,18 +72,99 @@ test('live: every fixture frame shape becomes {event_type, timestamp, topic, dat
   await until(() => got.length === 12 && client.stats().received === 13, '12 events');
   const wanted = bare.filter((_, i) => i !== 3).map(expected);
   assert.deepStrictEqual(got, wanted);
-  assert.deepEqual(got.map((e) => e.event_type), [
+  assert.deepEqual(got.map((e) => e.server_event_type), [
     'call_ringing', 'call_progressing', 'call_hangup', 'message_created', 'activeflow_updated',
     'queuecall_waiting', 'queuecall_serviced', 'agent_status_updated', 'conference_updated',
     'recording_finished', 'transcribe_done', 'transcript_created',
   ]);
+  // documented names where the docs have a counterpart, the live name otherwise
+  assert.deepEqual(got.map((e) => e.event_type), [
+    'call.status', 'call.status', 'call.ended', 'message.received', 'activeflow.updated',
+    'queue.joined', 'queue.connected', 'agent.status', 'conference_updated',
+    'recording.completed', 'transcription.completed', 'transcript_created',
+  ]);
+  // the envelope's own keys, in order: server_event_type right after event_type
+  const raw = [];
+  client.once('event', (e) => raw.push(Object.keys(e)));
+  await server.send({ ...FRAMES[1].frame, tm_update: '2026-10-07T10:30:06.000Z' });
+  await until(() => raw.length === 1, 'one more event');
+  assert.deepEqual(raw[0], ['event_type', 'server_event_type', 'timestamp', 'topic', 'data']);
   // the call's own top-level `type` ("flow") stays in data
   assert.equal(got[0].data.type, 'flow');
   assert.equal(got[8].data.type, wanted[8].data.type);
   const s = client.stats();
   assert.equal(s.duplicates, 1);
-  assert.equal(s.delivered, 12);
+  assert.equal(s.delivered, 13);
   assert.equal(s.filtered, 0);
+});
+
+test('live: listeners on the documented name and on the live name both fire, once each; event once', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  const sub = await client.subscribe(`customer_id:${CUST}:call:*`);
+  const heard = [];
+  for (const name of ['call.status', 'call_ringing', 'call_progressing', 'call.ended', 'call_hangup', 'event']) {
+    client.on(name, (e) => heard.push(['client', name, e.server_event_type]));
+    sub.on(name, (e) => heard.push(['sub', name, e.server_event_type]));
+  }
+  const typed = [];
+  const iterate = (async () => {
+    for await (const e of client.events({ types: ['call_ringing', 'call.ended'] })) {
+      typed.push([e.event_type, e.server_event_type]);
+      if (typed.length === 2) break;
+    }
+  })();
+  await server.send(FRAMES[0].frame, FRAMES[2].frame);
+  await until(() => heard.length === 12, 'twelve deliveries');
+  await iterate;
+  assert.deepEqual(heard, [
+    ['client', 'call.status', 'call_ringing'], ['client', 'call_ringing', 'call_ringing'], ['client', 'event', 'call_ringing'],
+    ['sub', 'call.status', 'call_ringing'], ['sub', 'call_ringing', 'call_ringing'], ['sub', 'event', 'call_ringing'],
+    ['client', 'call.ended', 'call_hangup'], ['client', 'call_hangup', 'call_hangup'], ['client', 'event', 'call_hangup'],
+    ['sub', 'call.ended', 'call_hangup'], ['sub', 'call_hangup', 'call_hangup'], ['sub', 'event', 'call_hangup'],
+  ]);
+  // an events() filter accepts either name
+  assert.deepEqual(typed, [['call.status', 'call_ringing'], ['call.ended', 'call_hangup']]);
+});
+
+test('live: two Subscriptions matching one event under different topics each receive it, with their topic', T, async (t) => {
+  const { server, client } = await liveClient(t, { token: fakeJwt({ customer_id: CUST, agent_id: AGENT }) });
+  const customer = await client.subscribe(`customer_id:${CUST}:call:*`);
+  const agent = await client.subscribe(`agent_id:${AGENT}:call:*`);
+  const queue = await client.subscribe(`customer_id:${CUST}:queue:*`);
+  const queuecall = await client.subscribe(`customer_id:${CUST}:queuecall:*`);
+  const got = [];
+  const all = [];
+  for (const [name, sub] of Object.entries({ customer, agent, queue, queuecall })) {
+    sub.on('event', (e) => got.push([name, e.event_type, e.topic]));
+  }
+  client.on('event', (e) => all.push([e.event_type, e.topic]));
+  const waiting = FRAMES.find((l) => l.event_type === 'queuecall_waiting').frame;
+  // the ringing call arrives on both routes, as production sends it: one event after de-duplication
+  await server.send(FRAMES[0].frame, FRAMES[0].frame, waiting);
+  await until(() => client.stats().received === 3 && got.length === 4, 'three frames');
+  await delay(20);
+  assert.deepEqual(got, [
+    ['customer', 'call.status', `customer_id:${CUST}:call:${CALL}`],
+    ['agent', 'call.status', `agent_id:${AGENT}:call:${CALL}`],
+    ['queuecall', 'queue.joined', `customer_id:${CUST}:queuecall:${waiting.id}`],
+    ['queue', 'queue.joined', `customer_id:${CUST}:queue:${waiting.id}`],
+  ]);
+  assert.deepEqual(all, [
+    ['call.status', `customer_id:${CUST}:call:${CALL}`],
+    ['queue.joined', `customer_id:${CUST}:queuecall:${waiting.id}`],
+  ]);
+  const s = client.stats();
+  assert.deepEqual([s.delivered, s.duplicates], [2, 1]);
+
+  // One Subscription holding both patterns receives the event once, under the first topic.
+  await Promise.all([customer.unsubscribe(), agent.unsubscribe()]);
+  const both = await client.subscribe([`customer_id:${CUST}:call:*`, `agent_id:${AGENT}:call:*`]);
+  const once = [];
+  both.on('event', (e) => once.push(e.topic));
+  await server.send({ ...FRAMES[1].frame });
+  await until(() => once.length === 1, 'the event');
+  await delay(20);
+  assert.deepEqual(once, [`customer_id:${CUST}:call:${CALL}`]);
 });
 
 test('live: the old {type,data} wrapper is unwrapped; its type is the event name', T, async (t) => {
@@ -114,7 +204,7 @@ test('live: patterns become wire prefixes, one message per subscribe() call, eac
   await server.send(pick('queuecall_waiting'), pick('transcript_created'), pick('message_created'));
   await until(() => client.stats().received === 3 && got.length === 2, 'three frames');
   assert.deepEqual(got, [
-    ['queuecall_waiting', `customer_id:${CUST}:queue:${pick('queuecall_waiting').id}`],
+    ['queue.joined', `customer_id:${CUST}:queue:${pick('queuecall_waiting').id}`],
     ['transcript_created', `customer_id:${CUST}:transcription:${pick('transcript_created').id}`],
   ]);
   assert.equal(client.stats().filtered, 1);
@@ -149,14 +239,14 @@ test('live: an agent pattern matches owned resources under the agent topic; both
   const ringing = FRAMES[0].frame;
   await server.send(ringing, FRAMES.find((l) => l.event_type === 'queuecall_waiting').frame);
   await until(() => client.stats().received === 2 && got.length === 1, 'two frames');
-  assert.deepEqual(got, [['call_ringing', `agent_id:${AGENT}:call:${CALL}`]]);
+  assert.deepEqual(got, [['call.status', `agent_id:${AGENT}:call:${CALL}`]]);
 
   await client.subscribe(`customer_id:${CUST}:call:*`);
   // the same call event on the customer route and on the agent route
   const progressing = FRAMES[1].frame;
   await server.send(progressing, progressing);
   await until(() => client.stats().received === 4 && got.length === 2, 'four frames');
-  assert.deepEqual(got[1], ['call_progressing', `customer_id:${CUST}:call:${CALL}`]);
+  assert.deepEqual(got[1], ['call.status', `customer_id:${CUST}:call:${CALL}`]);
   assert.equal(got.length, 2);
   const s = client.stats();
   assert.deepEqual([s.delivered, s.duplicates, s.filtered], [2, 1, 1]);
@@ -169,7 +259,9 @@ test('live: a refused topic closes the socket; only that subscribe fails, nothin
   const bad = `customer_id:${OTHER}:call:*`;
   await client.subscribe(good);
   const closes = [];
+  const errors = [];
   client.on('close', (c) => closes.push(c));
+  client.on('error', (e) => errors.push(e));
   const r = await settle(client.subscribe(bad));
   assert.ok(r.error instanceof RealtimeError);
   assert.equal(r.error.code, 'PERMISSION_DENIED');
@@ -188,6 +280,25 @@ test('live: a refused topic closes the socket; only that subscribe fails, nothin
   assert.equal(closes.length, 1);
   assert.equal(closes[0].code, 1006);
   assert.equal(closes[0].willReconnect, true);
+  assert.equal(closes[0].error.code, 'CLOSED');
+  // reported once: by the subscribe's promise, not again as an 'error'
+  assert.deepEqual(errors, []);
+});
+
+test('live: a refusal with reconnect off rejects the subscribe and ends the client without an extra error', T, async (t) => {
+  const { server, client } = await liveClient(t, { reconnect: false });
+  server.deny.add(OTHER);
+  const errors = [];
+  const closes = [];
+  client.on('error', (e) => errors.push(e));
+  client.on('close', (c) => closes.push(c));
+  const r = await settle(client.subscribe(`customer_id:${OTHER}:call:*`));
+  assert.equal(r.error && r.error.code, 'PERMISSION_DENIED');
+  await until(() => client.state === 'closed', 'the end');
+  assert.deepEqual(errors, []);
+  assert.equal(closes.length, 1);
+  assert.equal(closes[0].willReconnect, false);
+  assert.equal(closes[0].error.code, 'CLOSED');
 });
 
 test('live: a resubscribe that is refused fails with an error event naming its topics, and is not retried', T, async (t) => {

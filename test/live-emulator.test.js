@@ -42,9 +42,10 @@ test('live emulator: an owned call arrives on the customer and the agent route a
   emu.publish({ event_type: 'call_hangup', data: sample('call_hangup') });
   await until(() => client.stats().received === 4 && got.length === 2, 'both events on both routes');
   assert.deepStrictEqual(got[0], {
-    event_type: 'call_ringing', timestamp: data.tm_update, topic: `customer_id:${CUST}:call:${data.id}`, data,
+    event_type: 'call.status', server_event_type: 'call_ringing', timestamp: data.tm_update,
+    topic: `customer_id:${CUST}:call:${data.id}`, data,
   });
-  assert.equal(got[1].event_type, 'call_hangup');
+  assert.deepEqual([got[1].event_type, got[1].server_event_type], ['call.ended', 'call_hangup']);
   const s = client.stats();
   assert.deepEqual([s.received, s.delivered, s.duplicates, s.filtered], [4, 2, 2, 0]);
 });
