@@ -56,7 +56,8 @@ class DashboardModel {
       this.#lastEventWall = wallNow;
     }
     const d = event.data !== null && typeof event.data === 'object' ? event.data : {};
-    const type = String(event.event_type);
+    // A live event under a documented name still carries the live resource.
+    const type = String(event.server_event_type ?? event.event_type);
     const time = at ?? wallNow;
     if (type.includes('.')) this.#documented(type, d, time);
     else this.#live(type, d, time);

@@ -55,7 +55,8 @@ function secs(value) {
 /** A short human summary of an event's payload. */
 function summarize(event) {
   const d = event.data !== null && typeof event.data === 'object' ? event.data : {};
-  const type = String(event.event_type);
+  // A live event under a documented name still carries the live resource: summarised as such.
+  const type = String(event.server_event_type ?? event.event_type);
   switch (type) {
     case 'call.created':
       return `${clean(d.direction, 10)} ${target(d.source)} -> ${target(d.destination)} ${clean(d.status, 12)}`;

@@ -21,6 +21,7 @@ Options:
   --type <event_type>   only print these event types, repeatable; a trailing * matches a
                         prefix (--type 'call.*')
   --json                one JSON object per line: {"event_type","timestamp","topic","data"}
+                        (live dialect: "server_event_type" after "event_type")
   --count <n>           exit after printing n events
   --dialect <d>         documented, live or auto (default: the client's default)
   --ca <file>           PEM file of certificate authorities to trust (wss:// with a private CA)
@@ -148,9 +149,13 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
       if (!willReconnect && opened) finish(1, error ?? { code: 'CLOSED', message: 'the connection was closed' });
     });
     client.on('event', (event) => {
-      if (finished || !wanted(event.event_type)) return;
+      const server = event.server_event_type;
+      if (finished || !(wanted(event.event_type) || (server !== undefined && wanted(server)))) return;
       if (values.json) {
-        stdout.write(`${JSON.stringify({ event_type: event.event_type, timestamp: event.timestamp, topic: event.topic, data: event.data })}\n`);
+        const line = server === undefined
+          ? { event_type: event.event_type, timestamp: event.timestamp, topic: event.topic, data: event.data }
+          : { event_type: event.event_type, server_event_type: server, timestamp: event.timestamp, topic: event.topic, data: event.data };
+        stdout.write(`${JSON.stringify(line)}\n`);
       } else {
         stdout.write(`${formatLine(event, { color, width: stdout.isTTY ? stdout.columns || 120 : Infinity })}\n`);
       }
