@@ -50,7 +50,7 @@ test('every row names a live event and a documented event the schema knows', () 
 });
 
 test('docs/protocol-voipbin.md carries the generated table', () => {
-  const docs = fs.readFileSync(path.join(ROOT, 'docs', 'docs/protocol-voipbin.md'), 'utf8');
+  const docs = fs.readFileSync(path.join(ROOT, 'docs', 'protocol-voipbin.md'), 'utf8');
   for (const c of schema.counterparts) {
     const when = c.when ? Object.entries(c.when).map(([k, v]) => `\`${k}\` is \`${v}\``).join(', ') : 'always';
     assert.ok(docs.includes(`| \`${c.live}\` | ${when} | \`${c.documented}\` |`), `${c.live} -> ${c.documented}`);
