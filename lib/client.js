@@ -204,6 +204,7 @@ class RealtimeClient extends EventEmitter {
         break;
       case 'dialect':
         conn.onDialect(rec);
+        if (conn.dialect === 'live') this.#ledger.liveDecided();
         break;
       case 'warning':
         if (typeof rec.message === 'string') this.#log('warn', `voip-realtime: ${rec.message}`);

@@ -111,7 +111,7 @@ for (const dialect of DIALECTS) {
 }
 
 for (const dialect of DIALECTS) {
-  test(`agent-desktop shows queue alerts, its own connected calls and endings, and the chat (${dialect} emulator)`, async () => {
+  test(`agent-desktop shows queue alerts, its own connected calls and the chat (${dialect} emulator)`, async () => {
     const { body, summary } = await runExample('agent-desktop', dialect);
     const m = /^summary: (\d+) events delivered to agent (\S+)$/.exec(summary);
     assert.ok(m, summary);
@@ -131,7 +131,8 @@ for (const dialect of DIALECTS) {
       if (type === 'message.received') expected.push(`[Chat] ${d.source.target}: ${d.text}`);
     }
     assert.deepEqual(body, expected);
-    for (const prefix of ['[New Call Alert]', '[Connected]', '[Call ended]', '[Chat]']) {
+    // (an ended call of this agent's is too rare within the bound to require one)
+    for (const prefix of ['[New Call Alert]', '[Connected]', '[Chat]']) {
       assert.ok(body.some((l) => l.startsWith(prefix)), `no ${prefix} line`);
     }
     // The live server has no counterpart of call.assigned (docs/protocol-voipbin.md).

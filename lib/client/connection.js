@@ -177,6 +177,9 @@ class Connection {
     const cause = this.#tokenError !== null && rec.error && typeof rec.error.message === 'string' &&
       rec.error.message.startsWith('getToken() failed') ? this.#tokenError : undefined;
     const error = fromNative(rec.error, cause);
+    // The live server refuses a subscribe by dropping the connection: that subscribe's promise
+    // has reported it (PERMISSION_DENIED), so the loss is not reported again as an 'error'.
+    const reported = rec.error !== null && typeof rec.error === 'object' && rec.error.reported === true;
     const info = {
       code: typeof rec.code === 'number' ? rec.code : 1006,
       reason: typeof rec.reason === 'string' ? rec.reason : '',
@@ -184,7 +187,7 @@ class Connection {
     };
     this.#hooks.lost();
     if (rec.willReconnect === true && !this.closing) {
-      if (error) this.#hooks.reportError(error);
+      if (error && !reported) this.#hooks.reportError(error);
       this.#hooks.emit('close', { ...info, willReconnect: true, error });
       this.setState('reconnecting');
       this.#hooks.emit('reconnecting', {
@@ -195,11 +198,11 @@ class Connection {
       return;
     }
     if (rec.willReconnect === true) return;
-    this.finish(error, info);
+    this.finish(error, info, reported);
   }
 
   // The terminal end: 'error' (unless a promise carries it), 'state' closed, then 'close' last.
-  finish(error, info) {
+  finish(error, info, reported = false) {
     if (this.final) return;
     if (this.native) {
       try {
@@ -211,7 +214,7 @@ class Connection {
     const waiters = this.#connectWaiters;
     this.#connectWaiters = [];
     for (const w of waiters) w.reject(error || closedError('The client was closed before it connected'));
-    if (error && waiters.length === 0) this.#hooks.reportError(error);
+    if (error && waiters.length === 0 && !reported) this.#hooks.reportError(error);
     this.#hooks.ended(error);
     this.setState('closed');
     this.#hooks.emit('close', { ...info, willReconnect: false, error });

@@ -6,14 +6,15 @@
 
 const { RealtimeError } = require('../errors.js');
 const {
-  createEvent, emitEvent, PatternIndex, EventIterator, rethrowLater,
+  createEvent, withTopic, emitEvent, PatternIndex, EventIterator, rethrowLater,
 } = require('../events.js');
 const { DELIVER, INTERESTED } = require('../subscription.js');
 const { patternList } = require('./ledger.js');
 
 // A batch is one string plus a flat array of STRIDE numbers per record: kind, then offset pairs
-// into the string (event: type, topic, data, raw; control/server: the JSON record).
-const STRIDE = 9;
+// into the string (event: type, topic, timestamp, data, server_event_type, second topic;
+// control/server: the JSON record). native/core/event_queue.h has the layout.
+const STRIDE = 13;
 const KIND_EVENT = 1;
 const KIND_CONTROL = 2;
 const KIND_SERVER = 3;
@@ -33,6 +34,7 @@ class Dispatcher {
   #backlog = [];  // [text, meta, position] of batches waiting behind a paused one
   #resumeScheduled = false;
   #lastType = '';
+  #lastServerType = '';
   #emitter;
   #conn;
   #entries;
@@ -139,12 +141,20 @@ class Dispatcher {
         let type = text.slice(meta[i + 1], meta[i + 2]);
         if (type === this.#lastType) type = this.#lastType;
         else this.#lastType = type;
+        // Live dialect: the server's own name, and another topic the event matched under.
+        let server;
+        if (meta[i + 10] > meta[i + 9]) {
+          server = text.slice(meta[i + 9], meta[i + 10]);
+          if (server === this.#lastServerType) server = this.#lastServerType;
+          else this.#lastServerType = server;
+        }
         this.#dispatch(createEvent(
           type,
           text.slice(meta[i + 5], meta[i + 6]),
           text.slice(meta[i + 3], meta[i + 4]),
           text.slice(meta[i + 7], meta[i + 8]),
-        ));
+          server,
+        ), meta[i + 12] > meta[i + 11] ? text.slice(meta[i + 11], meta[i + 12]) : null);
         continue;
       }
       if (kind !== KIND_CONTROL && kind !== KIND_SERVER) continue;
@@ -182,18 +192,35 @@ class Dispatcher {
     }
   }
 
-  #dispatch(event) {
+  // `second` is another topic the event matched a pattern under (live dialect, usually null): a
+  // Subscription or iterator matching only that one receives the event under it. Each
+  // Subscription, iterator and the emitter receive the event once.
+  #dispatch(event, second) {
     emitEvent(this.#emitter, event);
     if (this.indexDirty) this.#rebuildIndex();
+    let other = null;
     if (this.#subIndex.size > 0) {
       const subs = this.#subIndex.lookup(event.topic);
       for (let i = 0; i < subs.length; i++) subs[i][DELIVER](event);
+      if (second !== null) {
+        const more = this.#subIndex.lookup(second);
+        for (let i = 0; i < more.length; i++) {
+          if (subs.includes(more[i])) continue;
+          if (other === null) other = withTopic(event, second);
+          more[i][DELIVER](other);
+        }
+      }
     }
     if (this.#iterators.size > 0) {
+      const server = event.server_event_type;
       for (const [it, f] of this.#iterators) {
-        if (f.types !== null && !f.types.has(event.event_type)) continue;
-        if (f.index !== null && f.index.lookup(event.topic).length === 0) continue;
-        it.push(event);
+        if (f.types !== null && !f.types.has(event.event_type) && (server === undefined || !f.types.has(server))) continue;
+        if (f.index === null || f.index.lookup(event.topic).length > 0) {
+          it.push(event);
+        } else if (second !== null && f.index.lookup(second).length > 0) {
+          if (other === null) other = withTopic(event, second);
+          it.push(other);
+        }
       }
     }
   }

@@ -222,6 +222,19 @@ class Ledger {
     call.timer.unref();
   }
 
+  /**
+   * `auto` decided the live dialect: a subscribe in flight settles settleTime after the live
+   * prefixes went out (now), so its wait for the answer restarts, extended like any live one.
+   */
+  liveDecided() {
+    for (const call of this.#calls) {
+      if (!call.timer) continue;
+      clearTimeout(call.timer);
+      call.timer = null;
+      this.#startAckTimer(call);
+    }
+  }
+
   // Finds the wire message an ack or error answers: by its topics, else the oldest of its action.
   #takeOutstanding(action, topics) {
     const list = this.#outstanding;
