@@ -6,6 +6,7 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const util = require('node:util');
 const { EventEmitter } = require('node:events');
@@ -95,7 +96,7 @@ function resolveStartOptions(options) {
     if (!KNOWN.has(key)) throw fail(`one of ${[...KNOWN].join(', ')}`, 'option name', key);
   }
   const host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || host === '') throw fail('an IP address string', 'host', host);
+  if (typeof host !== 'string' || net.isIP(host) === 0) throw fail('an IP address string', 'host', host);
   const dialect = options.dialect === undefined ? 'documented' : options.dialect;
   if (!DIALECTS.includes(dialect)) throw fail("'documented' or 'live'", 'dialect', dialect);
   let secret = options.secret;
