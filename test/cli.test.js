@@ -5,10 +5,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('node:net');
 const path = require('node:path');
 
 const { cli } = require('./helpers/pty');
+const { freePort } = require('./helpers/util');
 const callcenter = require('../lib/scenarios/callcenter');
 
 const CUSTOMER = '5013bc52-da9a-11ee-844f-2fa34248de28';
@@ -18,14 +18,6 @@ async function run(args, options) {
   const p = cli(args, options);
   const code = await p.exited(15000);
   return { code, stdout: p.stdout, stderr: p.stderr };
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 test('bad arguments exit 2 with the problem and a usage hint', async () => {
