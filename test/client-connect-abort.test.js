@@ -97,6 +97,7 @@ test('connect({ timeout }) while retrying rejects with CONNECT_TIMEOUT caused by
   const client = makeClient(t, { url: emu.url, token: emu.issueToken(), ...RETRY_FAST });
   const closes = [];
   client.on('close', (c) => closes.push(c));
+  const subscribing = client.subscribe(`customer_id:${emu.customerId}:call:*`);
   const r = await settle(client.connect({ timeout: 300 }));
   assert.equal(r.status, 'rejected');
   assert.ok(r.reason instanceof RealtimeError);
@@ -107,6 +108,10 @@ test('connect({ timeout }) while retrying rejects with CONNECT_TIMEOUT caused by
   assert.equal(client.state, 'closed');
   const last = closes[closes.length - 1];
   assert.equal(last.willReconnect, false);
+  assert.equal(last.error, r.reason);
+  // The subscribe() that waited for the same connection learns the same reason.
+  const s = await settle(subscribing);
+  assert.equal(s.reason, r.reason);
 });
 
 test('connect() options are validated', T, async (t) => {
