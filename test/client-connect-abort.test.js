@@ -98,6 +98,11 @@ test('connect({ timeout }) while retrying rejects with CONNECT_TIMEOUT caused by
   const closes = [];
   client.on('close', (c) => closes.push(c));
   const subscribing = client.subscribe(`customer_id:${emu.customerId}:call:*`);
+  // Two failed attempts first, so that the timeout has a last error to name.
+  const attempts = [];
+  client.on('reconnecting', (a) => attempts.push(a));
+  client.connect().catch(() => {});
+  await until(() => attempts.length >= 2, 'two failed attempts');
   const r = await settle(client.connect({ timeout: 300 }));
   assert.equal(r.status, 'rejected');
   assert.ok(r.reason instanceof RealtimeError);
