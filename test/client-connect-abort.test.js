@@ -150,6 +150,9 @@ test('events({ signal }): a waiting read rejects with an AbortError, then the it
   assertAbortError(r.reason, reason);
   assert.deepEqual(await it.next(), { value: undefined, done: true });
   assert.equal(client.stats().iterators, 0);
+  assert.throws(() => client.events({ signal: { aborted: false } }), {
+    code: 'INVALID_OPTION', message: 'Expected an AbortSignal for filter.signal but received [object Object]',
+  });
 });
 
 test('events({ signal }): buffered events are read first, then the AbortError, as events.on() does', T, async (t) => {

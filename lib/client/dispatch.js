@@ -4,7 +4,7 @@
 // emitter, to Subscriptions (through a pattern index) and to events() iterators, and handing
 // control and server records to the facade.
 
-const { RealtimeError } = require('../errors.js');
+const { RealtimeError, validateSignal } = require('../errors.js');
 const {
   createEvent, emitEvent, PatternIndex, EventIterator, rethrowLater,
 } = require('../events.js');
@@ -87,12 +87,7 @@ class Dispatcher {
       }
       types = new Set(list);
     }
-    const signal = f.signal;
-    if (signal !== undefined && (signal === null || typeof signal !== 'object' ||
-        typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
-      throw new RealtimeError('INVALID_OPTION',
-        `Expected an AbortSignal for filter.signal but received ${String(signal)}`);
-    }
+    const signal = validateSignal(f.signal, 'filter.signal');
     const hwm = f.highWaterMark === undefined ? DEFAULT_HIGH_WATER_MARK : f.highWaterMark;
     if (typeof hwm !== 'number' || !(hwm >= 1) || (!Number.isInteger(hwm) && hwm !== Infinity)) {
       throw new RealtimeError('INVALID_OPTION',
