@@ -290,7 +290,7 @@ export declare class RealtimeClient {
   subscribe(patterns: string | readonly string[]): Promise<Subscription>;
   /** Drops every hold on the patterns and tells the server. */
   unsubscribe(patterns: string | readonly string[]): Promise<void>;
-  /** Pull-based delivery; ends when the client closes or the signal aborts. */
+  /** Pull-based delivery; ends when the client closes; an aborted signal makes the read after the buffered events reject with an AbortError. */
   events<T extends EventType = EventType>(filter?: EventsFilter<T>): AsyncIterableIterator<EventMap[T]>;
   /** Idempotent; stops reconnecting and closes the socket. */
   close(): Promise<void>;
