@@ -164,9 +164,14 @@ class PatternIndex {
     // The cache is keyed by the topic's last characters (the end of its resource id) and checks
     // the whole topic on a hit: V8 hashes a string one character at a time, and hashing a fresh
     // ~90-character topic cost more than everything else in routing an event.
+    // An entry holds two topics: a live event is looked up under its customer topic and under its
+    // second topic (agent route, queue/transcription alias), which end in the same resource id.
     const tail = topic.length > TAIL ? topic.slice(topic.length - TAIL) : topic;
     const hit = this.#cache.get(tail);
-    if (hit !== undefined && hit.topic === topic) return hit.result;
+    if (hit !== undefined) {
+      if (hit.topic === topic) return hit.result;
+      if (hit.topic2 === topic) return hit.result2;
+    }
     let result = EMPTY;
     const k = topicKeys(topic);
     if (k !== null) {
@@ -176,8 +181,13 @@ class PatternIndex {
       if (s[2] > 0) result = merge(result, this.#map.get(`${k.head}*:${k.rid}`));
       if (s[3] > 0) result = merge(result, this.#map.get(`${k.head}*:*`));
     }
+    if (hit !== undefined) {
+      hit.topic2 = topic;
+      hit.result2 = result;
+      return result;
+    }
     if (this.#cache.size >= PatternIndex.CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(tail, { topic, result });
+    this.#cache.set(tail, { topic, result, topic2: null, result2: EMPTY });
     return result;
   }
 }
