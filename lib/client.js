@@ -5,11 +5,13 @@ const { RealtimeError, fromNative } = require('./errors.js');
 const { resolveOptions } = require('./options.js');
 const { rethrowLater } = require('./events.js');
 const { Ledger, patternList, normaliseTopics, closedError } = require('./client/ledger.js');
+const { grammarFor } = require('./client/grammar.js');
 const { Connection } = require('./client/connection.js');
 const { Dispatcher } = require('./client/dispatch.js');
 
 /**
- * A connection to VoIPBIN's real-time WebSocket API. The socket, reconnects and heartbeat live
+ * A connection to VoIPBIN's real-time WebSocket API, or with `protocol: 'natterbox'` to
+ * Natterbox's CTI presence socket (docs/protocol-natterbox.md). The socket, reconnects and heartbeat live
  * on a native thread; this object validates, keeps the subscription book (lib/client/ledger.js)
  * and dispatches events (lib/client/dispatch.js); lib/client/connection.js owns the native
  * handle and the client's state.
@@ -18,6 +20,7 @@ class RealtimeClient extends EventEmitter {
   #conn;
   #ledger;
   #dispatch;
+  #grammar;
 
   /**
    * @param {object} [options] see the README; validated here (INVALID_OPTION, INSECURE_URL)
@@ -25,6 +28,7 @@ class RealtimeClient extends EventEmitter {
   constructor(options) {
     const opts = resolveOptions(options);
     super();
+    this.#grammar = grammarFor(opts.protocol);
     const emit = (name, ...args) => this.#emit(name, ...args);
     const log = (level, message) => this.#log(level, message);
     const reportError = (err) => this.#reportError(err);
@@ -45,7 +49,7 @@ class RealtimeClient extends EventEmitter {
       refreshState: () => this.#refreshState(),
       reportError,
     });
-    this.#dispatch = new Dispatcher(this, this.#conn, this.#ledger.entries, {
+    this.#dispatch = new Dispatcher(this, this.#conn, this.#ledger, this.#grammar, {
       onControl: (rec) => this.#onControl(rec),
       onServer: (rec) => this.#onServer(rec),
       reportError,
@@ -95,7 +99,7 @@ class RealtimeClient extends EventEmitter {
   subscribe(patterns) {
     let list;
     try {
-      list = patternList(patterns, 'patterns');
+      list = patternList(patterns, 'patterns', this.#grammar.normalize);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -119,7 +123,7 @@ class RealtimeClient extends EventEmitter {
   unsubscribe(patterns) {
     let list;
     try {
-      list = patternList(patterns, 'patterns');
+      list = patternList(patterns, 'patterns', this.#grammar.normalize);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -191,7 +195,10 @@ class RealtimeClient extends EventEmitter {
         break;
       }
       case 'sent':
-        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics));
+        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics), rec.request);
+        break;
+      case 'members':
+        this.#ledger.setMembers(rec.pattern, rec.topics);
         break;
       case 'token_request':
         conn.onTokenRequest(rec.refused === true);

@@ -81,6 +81,15 @@ session_base::~session_base() = default;
 void session_base::deliver(std::shared_ptr<const publication> pub) {
   asio::post(ex_, [self = shared_from_this(), pub = std::move(pub)] {
     if (self->closed_ || self->close_sent_) return;
+    if (self->state_->opts.dialect == wire_dialect::natterbox) {
+      for (auto& r : pub->routes) {
+        if (self->nb_subs_.count(r.topic)) {
+          self->enqueue_event(r.wire);
+          return;
+        }
+      }
+      return;
+    }
     if (self->state_->opts.dialect == wire_dialect::documented) {
       for (auto& r : pub->routes) {
         if (self->patterns_.matches(r.topic)) {
@@ -414,6 +423,8 @@ bool session_base::handle_frame(std::uint8_t op, bool fin, std::string_view payl
 void session_base::handle_text(std::string_view text) {
   if (state_->opts.dialect == wire_dialect::documented)
     handle_documented(text);
+  else if (state_->opts.dialect == wire_dialect::natterbox)
+    handle_natterbox(text);
   else
     handle_live(text);
 }
@@ -607,10 +618,10 @@ void session_base::enqueue_event(const std::shared_ptr<const std::string>& wire)
   write_next();
 }
 
-void session_base::begin_close(std::uint16_t code) {
+void session_base::begin_close(std::uint16_t code, bool keep_queued) {
   if (close_sent_ || closed_) return;
   // Whatever has not started to go out is abandoned; the close frame goes next.
-  std::size_t keep = writing_ ? inflight_ : 0;
+  std::size_t keep = keep_queued ? out_.size() : writing_ ? inflight_ : 0;
   while (out_.size() > keep) {
     auto kind = out_.back().kind;
     if (kind == item_kind::event) --events_queued_;
@@ -785,6 +796,11 @@ void session_base::on_tick(const error_code& ec) {
     if (o.ping_interval_ms > 0 && !ping_queued_ && !close_sent_ &&
         now - last_ping_ >= std::chrono::milliseconds(o.ping_interval_ms) - std::chrono::milliseconds(1)) {
       last_ping_ = now;
+      // Natterbox keeps connections alive with ticks as well as pings.
+      if (o.dialect == wire_dialect::natterbox && nb_authed_) {
+        out_.push_back({std::make_shared<const std::string>(encode_frame(0x1, "{\"type\":\"tick\"}")),
+                        item_kind::control});
+      }
       out_.push_back({std::make_shared<const std::string>(encode_frame(0x9, {})), item_kind::ping});
       ping_queued_ = true;
       write_next();
