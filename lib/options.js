@@ -8,7 +8,7 @@ const { RealtimeError } = require('./errors.js');
 const { natterboxOptions } = require('./client/natterbox.js');
 
 const DEFAULT_URL = 'wss://api.voipbin.net/v1.0/ws';
-// docs/protocol-natterbox.md §1: the host is known, the path is not ('/' by default).
+// docs/protocol-natterbox.md: the host is known, the path is not ('/' by default).
 const NATTERBOX_DEFAULT_URL = 'wss://cti.natterbox.net/';
 const RECONNECT_DEFAULTS = Object.freeze({
   initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,

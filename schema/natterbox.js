@@ -1,6 +1,6 @@
 'use strict';
 
-// The events a client speaking Natterbox's CTI socket delivers (docs/protocol-natterbox.md §4),
+// The events a client speaking Natterbox's CTI socket delivers (docs/protocol-natterbox.md),
 // in the node format of schema/events.js. types/natterbox.d.ts and the Natterbox part of
 // schema/EVENTS.md are generated from this file by schema/generate.js.
 

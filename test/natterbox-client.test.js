@@ -220,3 +220,24 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
   assert.equal(c.url, 'wss://cti.natterbox.net/');
   assert.equal(c.dialect, null);
 });
+
+test('events() filtered by a group pattern follows the group\'s members; stats and states as for VoIPBIN', async (t) => {
+  const emu = await world(t);
+  emu.presence(1003, { presence: '' });
+  const client = natterbox(t, emu);
+  const states = record(client, ['state']);
+  const it = client.events({ topics: GROUP, types: ['presence_ringing'] });
+  await client.subscribe([GROUP, 'org:1:user:1003:presence']);
+  emu.presence(1003, { presence: 'RINGING' });  // not a member: filtered out
+  emu.presence(1002, { presence: 'RINGING' });
+  const { value } = await it.next();
+  assert.equal(value.topic, 'org:1:user:1002:presence');
+  assert.equal(value.event_type, 'presence_ringing');
+  await it.return();
+  assert.deepEqual(states.map(([, s]) => s), ['connecting', 'connected', 'subscribed']);
+  const s = client.stats();
+  assert.equal(s.patterns, 2);
+  assert.equal(s.pendingAcks, 0);
+  assert.equal(s.malformed, 0);
+  assert.ok(s.received >= 5, `received ${s.received}`);
+});

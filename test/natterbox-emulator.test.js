@@ -93,3 +93,12 @@ test('natterbox options are validated', async () => {
   await assert.rejects(Emulator.start({ protocol: 'natterbox', natterbox: { org: 'x' } }),
     { code: 'INVALID_OPTION', message: 'Expected a decimal id (number or string) for natterbox.org but received "x"' });
 });
+
+test('a connection that sends no auth within 10 s is closed with 4001', async (t) => {
+  const emu = await cti(t);
+  const peer = await connect(t, emu.url);
+  const started = Date.now();
+  assert.equal((await peer.waitClose(15000)).code, 4001);
+  assert.ok(Date.now() - started >= 9000, `closed after ${Date.now() - started} ms`);
+  assert.deepEqual(peer.json, []);
+});

@@ -1,6 +1,6 @@
 'use strict';
 
-// The Natterbox side of the emulator (docs/protocol-natterbox.md §5): its start options, the
+// The Natterbox side of the emulator (docs/protocol-natterbox.md): its start options, the
 // world of users and groups (kept here, whole, so a partial update can be merged and the native
 // server always answers a subscribe with the full current state), and the tokens it hands out.
 

@@ -1,4 +1,5 @@
-// Natterbox's CTI presence socket on the protocol seam (docs/protocol-natterbox.md §2, §4, §6).
+// Natterbox's CTI presence socket on the protocol seam (docs/protocol-natterbox.md). The protocol
+// is natterbox_cti.cpp; patterns, paths and the presence book are natterbox_topics.cpp.
 //
 // After the upgrade the first frame is `auth` with the credential; nothing else is written until
 // the server's `tick` carrying `message:"welcome"` (then host.ready()). An `error` frame or a
@@ -38,6 +39,8 @@ struct natterbox_pattern {
   std::string id;    // user or group id, decimal
 };
 
+// natterbox_topics.cpp: a decimal id (at most 18 digits) without its leading zeros.
+bool natterbox_id(std::string_view s, std::string& out);
 // Parses a normalised presence pattern; false for anything else.
 bool parse_natterbox_pattern(std::string_view pattern, natterbox_pattern& out);
 std::string natterbox_pattern_text(const natterbox_pattern& p);

@@ -16,7 +16,7 @@ namespace vr::emu {
 
 enum class wire_dialect { documented, live, natterbox };
 
-// The Natterbox CTI socket (wire_dialect::natterbox; docs/protocol-natterbox.md §5).
+// The Natterbox CTI socket (wire_dialect::natterbox; docs/protocol-natterbox.md).
 struct natterbox_options {
   std::string org = "1";            // the organisation every token belongs to
   std::vector<std::string> tokens;  // accepted tokens; empty = any (an expired JWT is still refused)

@@ -1,4 +1,4 @@
-// The emulator's Natterbox CTI socket (docs/protocol-natterbox.md §2, §5): `auth` first (any
+// The emulator's Natterbox CTI socket (docs/protocol-natterbox.md): `auth` first (any
 // token, or one of a configured list; an expired unsigned JWT is refused; strict mode also wants a
 // known client name), `tick welcome`, subscribe/unsubscribe by path in either style answered with
 // snapshots of the world's users, `error{message,path}` for a path outside the session's org.

@@ -1,5 +1,6 @@
-// Internal to the emulator: the Natterbox CTI world every session shares (docs/protocol-natterbox.md
-// §5). Users' current presence elements answer subscribes with snapshots; groups map to members.
+// Internal to the emulator: the Natterbox CTI world every session shares
+// (docs/protocol-natterbox.md). Users' current presence elements answer subscribes with
+// snapshots; groups map to members.
 #pragma once
 
 #include <map>

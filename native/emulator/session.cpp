@@ -249,6 +249,7 @@ void session_base::opened(const error_code& ec, std::string_view leftover) {
   state_->bytes_received += leftover.size();
   last_alive_ = clock::now();
   last_ping_ = last_alive_;
+  nb_opened_ = last_alive_;
   arm_tick();
   write_next();
   if (state_->stall) {
@@ -779,6 +780,10 @@ void session_base::arm_tick() {
   const auto& o = state_->opts;
   std::uint32_t period = o.ping_interval_ms;
   if (o.read_timeout_ms > 0 && (period == 0 || o.read_timeout_ms < period)) period = o.read_timeout_ms;
+  // Natterbox: the auth deadline is checked by this tick too.
+  if (o.dialect == wire_dialect::natterbox && !nb_authed_ && (period == 0 || period > kNatterboxAuthMs)) {
+    period = kNatterboxAuthMs;
+  }
   if (period == 0) return;
   tick_.expires_after(std::chrono::milliseconds(period));
   tick_.async_wait([self = shared_from_this()](const error_code& ec) { self->on_tick(ec); });
@@ -788,6 +793,10 @@ void session_base::on_tick(const error_code& ec) {
   if (ec || closed_) return;
   const auto& o = state_->opts;
   const auto now = clock::now();
+  if (o.dialect == wire_dialect::natterbox && !nb_authed_ &&
+      now - nb_opened_ >= std::chrono::milliseconds(kNatterboxAuthMs)) {
+    return begin_close(4001);  // no auth in time
+  }
   if (!state_->stall) {
     if (o.read_timeout_ms > 0 && now - last_alive_ >= std::chrono::milliseconds(o.read_timeout_ms)) {
       state_->timeouts++;

@@ -160,6 +160,9 @@ token_status verify_jwt(std::string_view token, std::string_view secret, princip
 
 // ---- sessions (session.cpp) ----
 
+// Natterbox: a connection that sent no `auth` this long after the upgrade is closed with 4001.
+constexpr std::uint32_t kNatterboxAuthMs = 10000;
+
 // The live dialect's subscriptions: plain string prefixes. A topic costs one hash probe per
 // distinct prefix length (a handful, bounded by the topic's length), never one comparison per
 // prefix, so routing stays flat however many prefixes a connection holds.
@@ -275,6 +278,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   prefix_set prefixes_;                    // live
   std::set<std::string> nb_subs_;          // natterbox: subscribed user/group topics
   bool nb_authed_ = false;                 // natterbox: `auth` accepted
+  clock::time_point nb_opened_;            // natterbox: when the socket opened (auth deadline)
   std::deque<clock::time_point> sub_times_;  // documented rate limit window
   clock::time_point last_alive_;
   clock::time_point last_ping_;

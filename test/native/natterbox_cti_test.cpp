@@ -151,7 +151,7 @@ TEST_CASE("natterbox cti: auth first, ready at welcome, refusals before it", "[n
   CHECK_FALSE(p->refused_by_close(1006));
 }
 
-TEST_CASE("natterbox cti: a group snapshot gives members, the ack, then events; changes derive", "[natterbox]") {
+TEST_CASE("natterbox cti: a group snapshot gives members, the ack, then events, and changes derive", "[natterbox]") {
   boost::asio::io_context io;
   fake_host host;
   const auto cfg = config();
