@@ -16,7 +16,7 @@ const { resolveNatterboxStart, NatterboxWorld } = require('./emulator/natterbox.
 
 const DIALECTS = ['documented', 'live'];
 const PERMISSIONS = ['admin', 'manager', 'agent'];
-const FAULTS = ['noPong', 'stall', 'malformed', 'binary', 'oversized', 'drop', 'refuseUpgrades'];
+const FAULTS = ['noPong', 'stall', 'malformed', 'binary', 'oversized', 'drop', 'refuseUpgrades', 'expireToken'];
 const TOGGLES = new Set(['noPong', 'stall', 'refuseUpgrades']);
 const DEFAULT_TOKEN_LIFETIME_S = 7 * 24 * 3600;
 const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]*$/;
@@ -433,13 +433,21 @@ class Emulator extends EventEmitter {
    * Switches a fault on (or off) for every connection, current and new.
    * Toggles: 'noPong', 'stall', 'refuseUpgrades' ({ status, retryAfter } seconds); pass `false`
    * (or { enabled: false }) to switch one off. One shots on current connections: 'malformed'
-   * ({ text }), 'binary' ({ data }), 'oversized' ({ size }), 'drop'.
+   * ({ text }), 'binary' ({ data }), 'oversized' ({ size }), 'drop'; Natterbox: 'expireToken'
+   * (an error frame, then close 4001, on every connection).
    * @param {string} name
    * @param {object|boolean} [options]
    */
   fault(name, options = {}) {
     const native = this.#live();
     if (!FAULTS.includes(name)) throw fail(`one of ${FAULTS.join(', ')}`, 'fault', name);
+    if (name === 'expireToken') {
+      // Natterbox: what the server does when a connection's token expires.
+      this.#natterbox("fault('expireToken')");
+      native.fault('malformed', { enabled: true, text: '{"type":"error","message":"token expired"}' });
+      native.disconnectAll(false, 4001);
+      return;
+    }
     if (options === false || options === true) options = { enabled: options };
     if (!isPlainObject(options)) throw fail('an object or a boolean', 'fault options', options);
     const enabled = options.enabled === undefined ? true : options.enabled;

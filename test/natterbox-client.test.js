@@ -241,3 +241,28 @@ test('events() filtered by a group pattern follows the group\'s members; stats a
   assert.equal(s.malformed, 0);
   assert.ok(s.received >= 5, `received ${s.received}`);
 });
+
+test('an expired token on an open connection: a fresh getToken reconnects; a static token ends in AUTH_FAILED', async (t) => {
+  const emu = await world(t);
+  let calls = 0;
+  const fresh = natterbox(t, emu, { token: undefined, getToken: () => emu.issueToken({ userId: 1001, expiresIn: 3600 + ++calls }) });
+  const errors = record(fresh, ['error']);
+  await fresh.subscribe(USER);
+  const subs = record(emu, ['subscribe']);
+  emu.fault('expireToken');
+  await until(() => subs.length === 1, 'the resubscribe with a fresh token');
+  assert.equal(calls, 2);
+  assert.deepEqual(fresh.topics, [USER]);
+  assert.deepEqual(errors.map(([, e]) => e.code), ['PROTOCOL_ERROR', 'CLOSED']);
+
+  const expired = emu.issueToken({ userId: 1001, expiresIn: 1 });
+  const fixed = natterbox(t, emu, { token: expired });
+  const closed = record(fixed, ['close']);
+  await fixed.subscribe(USER);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  emu.fault('expireToken');
+  await until(() => closed.some(([, info]) => !info.willReconnect), 'the final close');
+  assert.equal(closed.at(-1)[1].error.code, 'AUTH_FAILED');
+  assert.match(closed.at(-1)[1].error.message, /token expired/);
+  assert.equal(fixed.state, 'closed');
+});
