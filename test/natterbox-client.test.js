@@ -67,7 +67,7 @@ test('paths are reference-counted; error{path} rejects only that subscribe with 
   const denied = await settle(client.subscribe(['org:2:user:5:presence']));
   assert.equal(denied.error.code, 'PERMISSION_DENIED');
   assert.deepEqual(denied.error.topics, ['org:2:user:5:presence']);
-  assert.equal(denied.error.message, 'not allowed: another organisation');
+  assert.equal(denied.error.message, 'not allowed: another organisation: org:2:user:5:presence');
   await a.unsubscribe();
   assert.deepEqual(client.topics, [USER]);
   await b.unsubscribe();
