@@ -266,3 +266,18 @@ test('an expired token on an open connection: a fresh getToken reconnects; a sta
   assert.match(closed.at(-1)[1].error.message, /token expired/);
   assert.equal(fixed.state, 'closed');
 });
+
+test('wss:// with a private CA, and a certificate it does not sign is a terminal TLS_ERROR', async (t) => {
+  const { certs } = require('./helpers/ws-server.js');
+  const emu = await world(t, { tls: certs.good() });
+  assert.match(emu.url, /^wss:\/\/127\.0\.0\.1:\d+\/$/);
+  const client = natterbox(t, emu, { tls: { ca: certs.ca() } });
+  const sub = await client.subscribe(USER);
+  const [event] = await new Promise((resolve) => sub.once('presence_updated', (...a) => resolve(a)));
+  assert.equal(event.topic, USER);
+  const other = await world(t, { tls: certs.unknownCa() });
+  const refused = natterbox(t, other, { tls: { ca: certs.ca() } });
+  const r = await settle(refused.connect());
+  assert.equal(r.error.code, 'TLS_ERROR');
+  assert.equal(other.stats().errorsSent, 0);
+});
