@@ -281,3 +281,34 @@ test('wss:// with a private CA, and a certificate it does not sign is a terminal
   assert.equal(r.error.code, 'TLS_ERROR');
   assert.equal(other.stats().errorsSent, 0);
 });
+
+test('hostile frames: each bad element or frame is counted and reported, the connection and its events go on', async (t) => {
+  const emu = await world(t);
+  const warnings = [];
+  const client = natterbox(t, emu, { logger: { warn: (m) => warnings.push(m) } });
+  const errors = record(client, ['error']);
+  const sub = await client.subscribe(USER);
+  const got = [];
+  sub.on('event', (e) => got.push(e));
+  await until(() => got.length === 1, 'the snapshot');
+  for (const text of [
+    '{"type":"response","data":[1,"x",null,{"userId":-5},{"userId":"12345678901234567890"}]}',  // 5 bad elements
+    '{"type":"response","data":{}}',
+    '{"type":"tick","message":5}',
+    '{"type":"error"}',
+    '[]',
+    '"str"',
+    `${'['.repeat(5000)}${']'.repeat(5000)}`,
+    '{"type":"response","data":[{"userId":1001,"presence":5}]}',
+  ]) emu.fault('malformed', { text });
+  emu.presence(1001, { presence: 'RINGING' });
+  await until(() => got.length === 4, 'the events after the hostile frames');
+  assert.deepEqual(got.slice(1).map((e) => e.event_type), ['presence_updated', 'presence_updated', 'presence_ringing']);
+  assert.deepEqual(got[1].data, { userId: 1001, presence: 5 });
+  assert.equal(client.stats().malformed, 9);
+  assert.deepEqual(errors.map(([, e]) => e.code), [
+    ...Array(6).fill('MALFORMED_EVENT'), 'PROTOCOL_ERROR', 'MALFORMED_EVENT',
+  ]);
+  assert.equal(warnings.length, 2);
+  assert.equal(client.state, 'subscribed');
+});
