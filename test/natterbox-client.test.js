@@ -26,6 +26,19 @@ function natterbox(t, emu, options = {}) {
 
 const brief = (e) => `${e.event_type} ${e.topic}`;
 
+// A client subscribed to USER whose snapshot arrived, recording its warnings, errors and events.
+async function watched(t) {
+  const emu = await world(t);
+  const warnings = [];
+  const client = natterbox(t, emu, { logger: { warn: (m) => warnings.push(m) } });
+  const errors = record(client, ['error']);
+  const sub = await client.subscribe(USER);
+  const got = [];
+  sub.on('event', (e) => got.push(e));
+  await until(() => got.length === 1, 'the snapshot');
+  return { emu, client, warnings, errors, got };
+}
+
 test('snapshots, then changes with derived events in order; a group delivers member topics once per Subscription', async (t) => {
   const emu = await world(t);
   const client = natterbox(t, emu);
@@ -154,20 +167,13 @@ test('a token close to its exp is replaced by a planned reconnect, without an er
 });
 
 test('unknown and malformed frames are counted and logged; the stream goes on', async (t) => {
-  const emu = await world(t);
-  const warnings = [];
-  const client = natterbox(t, emu, { logger: { warn: (m) => warnings.push(m) } });
-  const errors = record(client, ['error']);
-  const sub = await client.subscribe(USER);
-  const got = [];
-  sub.on('event', (e) => got.push(brief(e)));
-  await until(() => got.length === 1, 'the snapshot');
+  const { emu, client, warnings, errors, got } = await watched(t);
   emu.fault('malformed', { text: '{"type":"mystery"}' });
   emu.fault('malformed', { text: '{"type":"response","data":[{"presence":"RINGING"}]}' });
   emu.fault('malformed', { text: 'not json' });
   emu.presence(1001, { presence: 'RINGING' });
   await until(() => got.length === 3, 'the change after the bad frames');
-  assert.deepEqual(got.slice(1), [`presence_updated ${USER}`, `presence_ringing ${USER}`]);
+  assert.deepEqual(got.slice(1).map(brief), [`presence_updated ${USER}`, `presence_ringing ${USER}`]);
   assert.equal(client.stats().malformed, 3);
   assert.deepEqual(errors.map(([, e]) => e.code), ['MALFORMED_EVENT', 'MALFORMED_EVENT']);
   assert.deepEqual(warnings, ['voip-realtime: ignored a frame of unknown type "mystery"']);
@@ -283,14 +289,7 @@ test('wss:// with a private CA, and a certificate it does not sign is a terminal
 });
 
 test('hostile frames: each bad element or frame is counted and reported, the connection and its events go on', async (t) => {
-  const emu = await world(t);
-  const warnings = [];
-  const client = natterbox(t, emu, { logger: { warn: (m) => warnings.push(m) } });
-  const errors = record(client, ['error']);
-  const sub = await client.subscribe(USER);
-  const got = [];
-  sub.on('event', (e) => got.push(e));
-  await until(() => got.length === 1, 'the snapshot');
+  const { emu, client, warnings, errors, got } = await watched(t);
   for (const text of [
     '{"type":"response","data":[1,"x",null,{"userId":-5},{"userId":"12345678901234567890"}]}',  // 5 bad elements
     '{"type":"response","data":{}}',
