@@ -14,6 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const schema = require('./events');
+const { renderNatterboxDts, renderNatterboxMd } = require('./generate-natterbox');
 
 const ROOT = path.resolve(__dirname, '..');
 const README_START = '<!-- events:start -->';
@@ -317,8 +318,9 @@ function renderEventsMd() {
 function outputs(root = ROOT) {
   const files = [
     ['types/events.d.ts', renderEventsDts()],
+    ['types/natterbox.d.ts', renderNatterboxDts({ members, jsdoc, header: HEADER })],
     ['types/index.d.ts', renderIndexDts()],
-    ['schema/EVENTS.md', renderEventsMd()]
+    ['schema/EVENTS.md', `${renderEventsMd()}\n${renderNatterboxMd(fieldTable)}`]
   ];
   between(root, 'README.md', README_START, README_END, renderReadmeTable(), files);
   between(root, 'docs/protocol-voipbin.md', '<!-- counterparts:start -->', '<!-- counterparts:end -->',
