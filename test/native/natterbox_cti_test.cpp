@@ -22,7 +22,8 @@ struct fake_host final : vr::protocol_host {
   void send_text(std::string text) override { sent.push_back(std::move(text)); }
   void push_control(std::string_view json) override { control.emplace_back(json); }
   void push_server(std::string_view json) override { server.emplace_back(json); }
-  void push_event(std::string_view type, std::string_view topic, std::string_view, std::string_view data) override {
+  void push_event(std::string_view type, std::string_view topic, std::string_view, std::string_view data,
+                  std::string_view, std::string_view) override {
     events.push_back(std::string(type) + " " + std::string(topic) + " " + std::string(data));
   }
   void flush_events() override {}
@@ -189,7 +190,7 @@ TEST_CASE("natterbox cti: a group snapshot gives members, the ack, then events, 
   CHECK(host.faults.size() == 2);
 
   // After a reconnect the group is resubscribed; an unchanged snapshot derives nothing.
-  p->on_lost(false);
+  CHECK_FALSE(p->on_lost(false));  // a Natterbox loss is never a subscribe's refusal
   p->on_upgraded();
   feed(*p, R"({"type":"tick","message":"welcome"})");
   const auto resent = p->on_open();
