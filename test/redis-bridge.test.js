@@ -211,6 +211,38 @@ test('Redis restarted mid-stream: the bridge retries and nothing is lost', T, as
   assert.equal(b.stats().duplicates, 0);
 });
 
+test('Redis away: the bridge pauses the client, the socket pushes back, and every event arrives later', T, async (t) => {
+  const server = await startRedis(t);
+  const emu = await emulator(t);
+  const client = makeClient(t, { url: emu.url, token: emu.issueToken({}), dialect: 'documented', maxQueue: 500 });
+  await client.connect();
+  await client.subscribe(`customer_id:${CUST}:call:*`);
+  const b = await bridge({ client, redis: server.url, stream: 'bp', maxlen: 0, highWaterMark: 1000,
+    retry: { initialDelay: 20, maxDelay: 100 } });
+  t.after(() => b.close());
+  await server.stop();
+  const total = 20000;
+  const blast = emu.scenario('blast', { count: total, ids: total });
+  await until(() => b.stats().paused && b.stats().retries >= 3, 'the bridge paused', 20000);
+  await delay(300);
+  const held = b.stats();
+  // Read: at most the high-water mark plus what the native queue held when the pause came.
+  assert.ok(held.received < total, `received ${held.received} of ${total} while Redis was away`);
+  assert.ok(held.pending <= 1000 + 2 * 500, `pending ${held.pending}`);
+  assert.equal(held.appended, 0);
+  assert.equal(held.pauses, 1);
+  await delay(300);
+  assert.equal(b.stats().received, held.received, 'nothing more is read while paused');
+  await server.restart();
+  await blast;
+  await until(() => b.stats().appended === total, 'every event appended after Redis came back', 30000);
+  const r = redisFor(t, server);
+  const got = await r.xrange('bp', '-', '+');
+  assert.equal(got.length, total);
+  assert.equal(new Set(got.map(([, f]) => f[7])).size, total, 'each event once');
+  assert.equal(b.stats().paused, false);
+});
+
 test('bad options are INVALID_OPTION; a refused Redis credential is AUTH_FAILED', T, async (t) => {
   const server = await startRedis(t, { password: 's3cret' });
   const emu = await emulator(t);

@@ -3,7 +3,7 @@
 // What `bridge` and `consume` share: the Redis URL, the client's connection options and topics,
 // and stopping on SIGINT / SIGTERM.
 
-const { UsageError } = require('./args');
+const { UsageError, connectionOptions } = require('./args');
 const { redactUrl } = require('../redis/connection.js');
 
 /** The --redis URL (or $REDIS_URL), checked. */
@@ -35,23 +35,9 @@ function topicList(list) {
   return topics;
 }
 
-/** RealtimeClient options from --url, --token, --access-key, --dialect, --insecure and the environment. */
+/** RealtimeClient options (see args.connectionOptions), checked by constructing a client. */
 function clientOptions(values, env) {
-  const token = values.token ?? env.VOIPBIN_TOKEN;
-  const accessKey = values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
-  if (!token && !accessKey) {
-    throw new UsageError('a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
-  }
-  const options = { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
-  if (token) options.token = token;
-  if (accessKey) options.accessKey = accessKey;
-  if (values.dialect !== undefined) {
-    if (!['documented', 'live', 'auto'].includes(values.dialect)) {
-      throw new UsageError(`--dialect must be one of documented, live, auto, got ${JSON.stringify(values.dialect)}`);
-    }
-    options.dialect = values.dialect;
-  }
-  if (values.insecure) options.allowInsecure = true;
+  const options = connectionOptions(values, env);
   // Checked here so a bad URL is a usage error (exit 2), not a runtime one.
   const { RealtimeClient } = require('../index');
   try {

@@ -5,7 +5,7 @@
 // the error code instead of retrying forever; once connected, drops are retried like any client.
 
 const fs = require('node:fs');
-const { UsageError, parse, number, oneOf } = require('./args');
+const { UsageError, parse, number, connectionOptions } = require('./args');
 const { colorEnabled, formatLine, paint } = require('./format');
 
 const USAGE = `Usage: voip-realtime tail --topic <pattern> [--topic <pattern> ...] [options]
@@ -85,16 +85,7 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   }
   const wanted = typeFilter(values.type);
   const limit = values.count === undefined ? Infinity : number('count', values.count, { min: 1, integer: true });
-  const token = values.token ?? env.VOIPBIN_TOKEN;
-  const accessKey = values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
-  if (!token && !accessKey) {
-    throw new UsageError('a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
-  }
-  const options = { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
-  if (token) options.token = token;
-  if (accessKey) options.accessKey = accessKey;
-  if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);
-  if (values.insecure) options.allowInsecure = true;
+  const options = connectionOptions(values, env);
   if (values.ca !== undefined) {
     try {
       options.tls = { ca: fs.readFileSync(values.ca, 'utf8') };
