@@ -107,7 +107,9 @@ async function bridgeSection({ smoke = false, log = () => {} } = {}) {
       try {
         await r.next('ready');
         await w.next('ready');
-        await emu.scenario('blast', { count: cfg.latencyEvents, rate: cfg.rate });
+        // Distinct events here too: under load one write may carry more than the pool's 64 frames with
+        // one send stamp, and the bridge would rightly append the identical ones once.
+        await emu.scenario('blast', { count: cfg.latencyEvents, rate: cfg.rate, ids: cfg.latencyEvents });
         const res = await r.next('result');
         await w.next('result');
         results.latency.push({ client: label, rate: cfg.rate, events: res.events, p50Ms: res.p50Ms, p99Ms: res.p99Ms, maxMs: res.maxMs });

@@ -7,6 +7,8 @@
 const { UsageError, parse, number, oneOf } = require('./args');
 const { clientOptions, topicList, redisUrl, stopOnSignal } = require('./redis-common');
 
+const DRAIN_MS = 10000;
+
 const USAGE = `Usage: voip-realtime bridge --topic <pattern> [--topic ...] --redis <url> [options]
 
 Appends every event received to a Redis stream, one entry per event with the fields event_type,
@@ -29,9 +31,9 @@ Options:
   --metrics <ms>        print a metrics line to stderr every <ms>
   -h, --help            show this help
 
-Exit codes: 0 on Ctrl-C (after writing what was read), 1 when the connection, a subscription or
-Redis fails at start (the error code is printed, AUTH_FAILED for a refused credential), 2 for
-bad arguments.`;
+Exit codes: 0 on Ctrl-C after writing what was read (1 when Redis does not take it within
+10 s), 1 when the connection, a subscription or Redis fails at start (the error code is printed,
+AUTH_FAILED for a refused credential), 2 for bad arguments.`;
 
 const OPTIONS = {
   url: { type: 'string' },
@@ -131,9 +133,19 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   if (timer) clearInterval(timer);
   stopped.dispose();
   await client.close();
-  await b.close();
+  // What was read is written first; a Redis that stays away must not hold the exit forever.
+  let waiting;
+  const gaveUp = await Promise.race([
+    b.close().then(() => false),
+    new Promise((resolve) => { waiting = setTimeout(resolve, DRAIN_MS, true); }),
+  ]);
+  clearTimeout(waiting);
   const s = b.stats();
   note(`bridge: in=${s.received} appended=${s.appended} duplicates=${s.duplicates}`);
+  if (gaveUp) {
+    note(`voip-realtime bridge: ${s.pending} events read but not written: Redis did not take them within ${DRAIN_MS / 1000} s`);
+    return 1;
+  }
   if (reason === 'signal') return 0;
   note(`voip-realtime bridge: ${reason.code ?? 'ERROR'}: ${reason.message}`);
   return 1;
