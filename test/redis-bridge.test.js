@@ -111,6 +111,34 @@ test('every event becomes one entry with its fields and its data text verbatim',
   assert.ok(ttl > 50000 && ttl <= 60000, `ttl ${ttl}`);
 });
 
+test('live dialect: the bare frame is the data text, byte for byte, and the derived fields are kept', T, async (t) => {
+  const fs = require('node:fs');
+  const frames = fs.readFileSync(path.join(__dirname, 'fixtures', 'live-frames.jsonl'), 'utf8')
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const sample = (type) => frames.find((l) => l.event_type === type && l.wire === 'bare').frame;
+  const server = await startRedis(t);
+  const emu = await emulator(t, { dialect: 'live' });
+  const client = makeClient(t, { url: emu.url, token: emu.issueToken({}), dialect: 'live', settleTime: 150 });
+  await client.subscribe(`customer_id:${CUST}:*:*`);
+  const b = await bridge({ client, redis: server.url, stream: 'live' });
+  t.after(() => b.close());
+  const sent = ['call_ringing', 'message_created', 'call_hangup'].map((type) => [type, sample(type)]);
+  for (const [type, data] of sent) emu.publish({ event_type: type, data });
+  await until(() => b.stats().appended === 3, 'three appended', 20000);
+  const r = redisFor(t, server);
+  assert.deepEqual(await entries(r, 'live'), sent.map(([type, data]) => ['event_type', type,
+    'topic', `customer_id:${CUST}:${type.split('_')[0]}:${data.id}`, 'timestamp', data.tm_update ?? data.tm_create,
+    'data', JSON.stringify(data)]));
+});
+
+test('voip-realtime/redis from ESM', async () => {
+  const r = await runNode(['--input-type=module', '-e', `
+    import redis, { bridge, consume, identity, DEFAULT_STREAM } from 'voip-realtime/redis';
+    console.log(typeof bridge, typeof consume, typeof identity, DEFAULT_STREAM, redis.bridge === bridge);`]);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, 'function function function voip-realtime:events true\n');
+});
+
 test('maxlen trims approximately; --stream-by resource writes one stream per resource', T, async (t) => {
   const server = await startRedis(t);
   const emu = await emulator(t);
