@@ -50,6 +50,7 @@ class Consumer {
   #running = 0;
   #slotWaiters = [];
   #acks = new Map();
+  #cursors = new Map();
   #ackScheduled = false;
   #stopping = false;
   #stop = null;
@@ -173,10 +174,13 @@ class Consumer {
     for (const stream of this.#streams) {
       const free = this.#concurrency - this.#running;
       if (free <= 0) break;
+      // The scan goes on where the previous one stopped, so entries in flight at the head of
+      // the pending list do not hide older idle ones behind them; '0-0' means it went round.
       const res = await this.#unlessStopped(this.#redis.xautoclaim(stream, this.#group, this.#name,
-        this.#idleTimeout, '0', 'COUNT', free));
+        this.#idleTimeout, this.#cursors.get(stream) ?? '0-0', 'COUNT', free));
       if (res === STOPPED) break;
-      const [, entries] = res;
+      const [cursor, entries] = res;
+      this.#cursors.set(stream, cursor);
       // Deleted (trimmed) entries come back as null fields; XAUTOCLAIM already dropped them.
       const live = entries.filter((e) => e && e[1]);
       this.#counts.reclaimed += live.length;
