@@ -306,7 +306,7 @@ test('the bridge command: usage errors exit 2, a refused token exits 1, --metric
   const cli = path.join(ROOT, 'lib', 'cli.js');
   const usage = [
     [['bridge', '--topic', `customer_id:${CUST}:*:*`, '--token', 't'], '--redis is required (or $REDIS_URL), for example --redis redis://127.0.0.1:6379'],
-    [['bridge', '--redis', 'redis://127.0.0.1:1', '--token', 't'], 'at least one --topic is required, for example --topic \'customer_id:<uuid>:*:*\''],
+    [['bridge', '--redis', 'redis://127.0.0.1:1', '--token', 't'], 'at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\''],
     [['bridge', '--redis', 'redis://127.0.0.1:1', '--token', 't', '--topic', `customer_id:${CUST}:*:*`, '--maxlen', 'x'],
       '--maxlen must be an integer of at least 0, got "x"'],
     [['bridge', '--redis', 'redis://127.0.0.1:1', '--token', 't', '--topic', `customer_id:${CUST}:*:*`, '--stream-by', 'x'],

@@ -164,4 +164,22 @@ function connectionOptions(values, env) {
   return options;
 }
 
-module.exports = { UsageError, parse, number, oneOf, closest, connectionOptions };
+/**
+ * The --topic list, each pattern checked against the grammar.
+ * @throws {UsageError} when there is none or one is malformed
+ */
+function topicList(list) {
+  const { topic } = require('../index');
+  const topics = list ?? [];
+  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
+  for (const t of topics) {
+    try {
+      topic.parse(t);
+    } catch (err) {
+      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
+    }
+  }
+  return topics;
+}
+
+module.exports = { UsageError, parse, number, oneOf, closest, connectionOptions, topicList };

@@ -1,6 +1,6 @@
 'use strict';
 
-// What `bridge` and `consume` share: the Redis URL, the client's connection options and topics,
+// What `bridge` and `consume` share: the Redis URL, the client's connection options,
 // and stopping on SIGINT / SIGTERM.
 
 const { UsageError, connectionOptions } = require('./args');
@@ -18,21 +18,6 @@ function redisUrl(value, env) {
   }
   if (!ok) throw new UsageError(`--redis must be a redis:// URL, got ${JSON.stringify(redactUrl(url))}`);
   return url;
-}
-
-/** The --topic list, each pattern checked against the grammar. */
-function topicList(list) {
-  const { topic } = require('../index');
-  const topics = list ?? [];
-  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:*:*\'');
-  for (const t of topics) {
-    try {
-      topic.parse(t);
-    } catch (err) {
-      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
-    }
-  }
-  return topics;
 }
 
 /** RealtimeClient options (see args.connectionOptions), checked by constructing a client. */
@@ -65,4 +50,4 @@ function stopOnSignal() {
   };
 }
 
-module.exports = { redisUrl, topicList, clientOptions, stopOnSignal };
+module.exports = { redisUrl, clientOptions, stopOnSignal };

@@ -5,7 +5,7 @@
 // the error code instead of retrying forever; once connected, drops are retried like any client.
 
 const fs = require('node:fs');
-const { UsageError, parse, number, connectionOptions } = require('./args');
+const { UsageError, parse, number, connectionOptions, topicList } = require('./args');
 const { colorEnabled, formatLine, paint } = require('./format');
 
 const USAGE = `Usage: voip-realtime tail --topic <pattern> [--topic <pattern> ...] [options]
@@ -83,16 +83,8 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const { RealtimeClient, topic: topicHelpers } = require('../index');
-  const topics = values.topic ?? [];
-  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
-  for (const t of topics) {
-    try {
-      topicHelpers.parse(t);
-    } catch (err) {
-      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
-    }
-  }
+  const { RealtimeClient } = require('../index');
+  const topics = topicList(values.topic);
   const wanted = typeFilter(values.type);
   const limit = values.count === undefined ? Infinity : number('count', values.count, { min: 1, integer: true });
   const options = connectionOptions(values, env);
