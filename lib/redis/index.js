@@ -6,7 +6,7 @@
 
 const { Bridge, identity } = require('../bridge/index.js');
 const { RedisSink, DEFAULT_STREAM } = require('./sink.js');
-const { consume, Consumer } = require('./consume.js');
+const { consume } = require('./consume.js');
 
 const SINK_OPTIONS = ['redis', 'stream', 'maxlen', 'streamBy', 'dedupeWindow'];
 
@@ -35,4 +35,4 @@ async function bridge(options) {
   return b.start();
 }
 
-module.exports = { bridge, consume, Bridge, Consumer, RedisSink, identity, DEFAULT_STREAM };
+module.exports = { bridge, consume, identity, DEFAULT_STREAM };
