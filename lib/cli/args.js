@@ -145,41 +145,4 @@ function oneOf(flag, value, allowed) {
   return value;
 }
 
-/**
- * RealtimeClient options from --url, --token, --access-key, --dialect and --insecure, with the
- * environment's VOIPBIN_URL / VOIPBIN_TOKEN / VOIPBIN_ACCESS_KEY as defaults.
- * @throws {UsageError} when no credential is given or --dialect is unknown
- */
-function connectionOptions(values, env) {
-  const token = values.token ?? env.VOIPBIN_TOKEN;
-  const accessKey = values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
-  if (!token && !accessKey) {
-    throw new UsageError('a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
-  }
-  const options = { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
-  if (token) options.token = token;
-  if (accessKey) options.accessKey = accessKey;
-  if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);
-  if (values.insecure) options.allowInsecure = true;
-  return options;
-}
-
-/**
- * The --topic list, each pattern checked against the grammar.
- * @throws {UsageError} when there is none or one is malformed
- */
-function topicList(list) {
-  const { topic } = require('../index');
-  const topics = list ?? [];
-  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
-  for (const t of topics) {
-    try {
-      topic.parse(t);
-    } catch (err) {
-      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
-    }
-  }
-  return topics;
-}
-
-module.exports = { UsageError, parse, number, oneOf, closest, connectionOptions, topicList };
+module.exports = { UsageError, parse, number, oneOf, closest };

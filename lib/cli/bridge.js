@@ -4,8 +4,8 @@
 // stream (see lib/redis/). Fails fast on a first connection, a subscription or a Redis
 // credential that does not work; once running, drops on either side are retried.
 
-const { UsageError, parse, number, oneOf, topicList } = require('./args');
-const { clientOptions, redisUrl, stopOnSignal } = require('./redis-common');
+const { UsageError, parse, number, oneOf } = require('./args');
+const { clientOptions, topicList, redisUrl, stopOnSignal } = require('./redis-common');
 
 const DRAIN_MS = 10000;
 
