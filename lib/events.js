@@ -49,6 +49,11 @@ class EventSlots extends Stamp {
     to.#raw = from.#raw;
     to.#value = from.#value;
   }
+
+  static text(event) {
+    if (!(#raw in event)) return undefined;
+    return event.#value === UNPARSED ? event.#raw : JSON.stringify(event.#value);
+  }
 }
 
 // One accessor pair shared by every event. `data` stays this accessor for the event's whole
@@ -95,6 +100,17 @@ function withTopic(event, topic) {
   EventSlots.share(event, copy);
   Object.defineProperty(copy, 'data', DATA);
   return copy;
+}
+
+/**
+ * The JSON text of an event's `data`: byte for byte what the server sent while nobody has read
+ * `data` yet, else the parsed (or assigned) value serialised again. Undefined for an object that
+ * is not an event made by createEvent.
+ * @param {object} event
+ * @returns {string | undefined}
+ */
+function dataText(event) {
+  return EventSlots.text(event);
 }
 
 // Splits a concrete topic into the (up to) four patterns that can match it. Returns null when the
@@ -408,4 +424,6 @@ function emitEvent(emitter, event) {
   }
 }
 
-module.exports = { createEvent, withTopic, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };
+module.exports = {
+  createEvent, withTopic, dataText, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED,
+};
