@@ -50,9 +50,9 @@ struct failure {
   unsigned status = 0;       // HTTP status of a refused upgrade
   double retry_after = -1;   // ms, from Retry-After; < 0 when absent
   bool terminal = false;     // no further attempt whatever the reconnect policy says
-  bool reported = false;     // JS already heard of it as a refused subscribe: no error of its own
   bool credential = false;   // the credential was refused: a fresh one from getToken may fix it
   const char* cause = nullptr;  // what failed before the attempt, for JS ("token" = getToken)
+  bool reported = false;     // JS already heard of it as a refused subscribe: no error of its own
 };
 
 void append_number(std::string& out, double v) {
