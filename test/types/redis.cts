@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     group: 'g',
     stream: ['a', 'b'],
     handler: (e) => {
-      if (e.event_type === 'agent.status') expectType<vr.AgentStatusEvent>(e);
+      if (e.event_type === 'agent.status' && e.server_event_type === undefined) expectType<vr.AgentStatusEvent>(e);
     },
   });
 }

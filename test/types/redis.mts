@@ -25,7 +25,7 @@ const c: Consumer = await consume({
   idleTimeout: 5000,
   handler: async (e, entry) => {
     expectType<string>(entry.id);
-    if (e.event_type === 'call.status') {
+    if (e.event_type === 'call.status' && e.server_event_type === undefined) {
       expectType<Equal<typeof e, CallStatusEvent>>(true);
       expectType<string>(e.data.previous_status);
     }
