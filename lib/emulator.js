@@ -312,17 +312,24 @@ class Emulator extends EventEmitter {
 
   /**
    * Runs a scenario. `blast` is native: it streams pre-serialized events to every subscribed
-   * connection as fast as each socket takes them and resolves with its report. Other names load
-   * lib/scenarios/<name>.js, called as `scenario(emulator, options)`; its handle is returned and
-   * stopped by `stop()`.
+   * connection as fast as each socket takes them and returns a Promise of its report. Any other
+   * name loads lib/scenarios/<name>.js, called as `scenario(emulator, options)`, and returns its
+   * handle at once (`stop()`, `done`, `published`, `error`); `stop()` of the emulator stops it too.
+   * A bad name or option throws (blast: rejects) `INVALID_OPTION`.
    * @param {string} name
    * @param {object} [options] blast: { count = 100000, size = 300 (bytes per frame), customerId,
    *   ownerId, resources = ['call'], ids = 64, unfiltered = false, rate = 0 (events/s per
    *   connection, 0 = as fast as the socket takes them; paced events carry data.sent) }
-   * @returns {Promise<object>}
+   * @returns {Promise<object>|{ stop(): void, done: Promise<void>, published: number, error: Error|null }}
    */
-  async scenario(name, options = {}) {
-    if (name === 'blast') return this.#blast(options);
+  scenario(name, options = {}) {
+    if (name === 'blast') {
+      try {
+        return this.#blast(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (typeof name !== 'string' || !SCENARIO_NAME_RE.test(name)) throw fail("'blast' or a scenario name", 'name', name);
     const file = path.join(__dirname, 'scenarios', `${name}.js`);
     if (!fs.existsSync(file)) {
@@ -332,13 +339,14 @@ class Emulator extends EventEmitter {
     this.#live();
     const mod = require(file);
     const run = typeof mod === 'function' ? mod : mod.start;
-    if (typeof run !== 'function') throw new Error(`scenario ${name} exports no function`);
-    const handle = await run(this, options);
-    if (handle && typeof handle.stop === 'function') {
-      this.#scenarios.add(handle);
-      if (handle.done && typeof handle.done.then === 'function') {
-        handle.done.then(() => this.#scenarios.delete(handle), () => this.#scenarios.delete(handle));
-      }
+    const handle = typeof run === 'function' ? run(this, options) : null;
+    // The contract is a handle returned synchronously: a caller can stop what it started at once.
+    if (handle === null || typeof handle !== 'object' || typeof handle.stop !== 'function' || typeof handle.then === 'function') {
+      throw new RealtimeError('INVALID_OPTION', `scenario ${name} did not return a handle with stop()`);
+    }
+    this.#scenarios.add(handle);
+    if (handle.done && typeof handle.done.then === 'function') {
+      handle.done.then(() => this.#scenarios.delete(handle), () => this.#scenarios.delete(handle));
     }
     return handle;
   }
