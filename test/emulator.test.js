@@ -408,7 +408,10 @@ test('a named scenario returns its handle synchronously; stop() ends it and emu.
   assert.equal(typeof handle.stop, 'function');
   assert.equal(handle.error, null);
   await peer.waitFrames(2);
-  assert.equal(JSON.parse(peer.frames[1].text).type, 'event');
+  const first = require('../lib/scenarios/callcenter').generate({ seed: 1, rate: 200, durationScale: 0.1, customerId: CUST, count: 50 })
+    .find((e) => e.topic.startsWith(`customer_id:${CUST}:`));
+  const got = JSON.parse(peer.frames[1].text);
+  assert.deepEqual([got.event_type, got.topic], [first.event_type, first.topic]);
   handle.stop();
   assert.equal(await handle.done, undefined);
   const published = handle.published;

