@@ -202,11 +202,13 @@ test('backend-service: /health reports stats() and the calls it tracks; SIGTERM 
   assert.equal(Number(m[2]), activeCalls(calls.slice(0, Number(m[1]))));
 });
 
-// The Electron build of the addon when a prebuild exists (npm run prebuild), else the normal one.
+// The Electron build of the addon when a prebuild exists (npm run prebuild), else the binary this
+// run uses (VOIP_REALTIME_NATIVE when set, as test/node-versions.js does, else the normal build).
 function electronBinary() {
   const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
   const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes('electron') && f.endsWith('.node')).sort() : [];
-  return prebuilt.length > 0 ? path.join(dir, prebuilt[0]) : DEFAULT_PATH;
+  if (prebuilt.length > 0) return path.join(dir, prebuilt[0]);
+  return process.env.VOIP_REALTIME_NATIVE ? path.resolve(process.env.VOIP_REALTIME_NATIVE) : DEFAULT_PATH;
 }
 
 test('electron-agent: the main process holds the client, the renderer gets the agent\'s events and stats over IPC', async (t) => {

