@@ -99,6 +99,18 @@ function where(block) {
   return `README.md:${block.line} (\`\`\`${block.info})`;
 }
 
+test('the block reader pairs a program with the output block after it, and refuses broken fences', () => {
+  const md = '# t\n\n```js\nconsole.log(1);\n```\n\nIt prints:\n\n```text\n1\n```\n\n```text\ntable\n```\n' +
+    '```ts\nlet x = 1;\n```\n\nSome prose.\n\n```text\nnot output\n```\n```\nbare\n```\nsee [a](docs/a.md#x) and [b](https://b.example) [c](#c)\n';
+  const blocks = parseBlocks(md);
+  assert.deepEqual(blocks.map((b) => [b.info, b.line, b.output]), [
+    ['js', 3, '1\n'], ['text', 9, null], ['text', 13, null], ['ts', 16, null], ['text', 22, null], ['', 25, null],
+  ]);
+  assert.equal(blocks[0].code, 'console.log(1);\n');
+  assert.deepEqual(relativeLinks(md), ['docs/a.md']);
+  assert.throws(() => parseBlocks('```js\nnever closed\n'), /line 1: the block never closes/);
+});
+
 test('README.md has code blocks, and every one has a known info string', () => {
   assert.ok(BLOCKS.length > 0);
   const unknown = BLOCKS.filter((b) => !KNOWN_INFO.has(b.info)).map((b) => `${where(b)}`);
