@@ -57,7 +57,7 @@ test('a scenario that fails to start throws a coded error (its handle is returne
   const emu = await Emulator.start();
   try {
     assert.throws(() => emu.scenario('callcenter', { rate: -1 }), { name: 'RealtimeError', code: 'INVALID_OPTION', message: /for rate/ });
-    assert.throws(() => emu.scenario('nope'), { code: 'INVALID_OPTION', message: /^Expected one of blast, callcenter/ });
+    assert.throws(() => emu.scenario('nope'), { code: 'INVALID_OPTION', message: /^Expected one of blast, agents, callcenter/ });
   } finally {
     await emu.stop();
   }

@@ -395,7 +395,7 @@ test('blast streams exactly count pre-serialized events to each subscribed conne
   const none = await emu.scenario('blast', { count: 10, customerId: OTHER });
   assert.equal(none.connections, 0);
   assert.equal(none.events, 0);
-  assert.throws(() => emu.scenario('no-such-scenario'), { code: 'INVALID_OPTION', message: /one of blast, callcenter/ });
+  assert.throws(() => emu.scenario('no-such-scenario'), { code: 'INVALID_OPTION', message: /one of blast, agents, callcenter/ });
 });
 
 test('a named scenario returns its handle synchronously; stop() ends it and emu.stop() stops it too', T, async (t) => {

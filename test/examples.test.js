@@ -15,6 +15,7 @@ const os = require('node:os');
 const { node, ROOT } = require('./helpers/pty');
 const { DEFAULT_PATH } = require('../lib/native');
 const callcenter = require('../lib/scenarios/callcenter');
+const agentsScenario = require('../lib/scenarios/agents');
 const { topic } = require('../lib/index');
 
 const CUSTOMER = '12345678-1234-4234-8234-123456789012';
@@ -43,7 +44,7 @@ function matchingAny(patterns) {
 test('every example is exercised by this file and uses only the public entry point', () => {
   const examples = fs.readdirSync(path.join(ROOT, 'examples')).sort();
   assert.deepEqual(examples, ['README.md', 'agent-desktop.js', 'backend-service.js', 'call-dashboard.js', 'crm-sync.js',
-    'electron-agent', 'oneshot-processor.js']);
+    'electron-agent', 'oneshot-processor.js', 'presence-panel.js']);
   const sources = [
     ...examples.filter((f) => f.endsWith('.js')).map((f) => path.join('examples', f)),
     ...fs.readdirSync(path.join(ROOT, 'examples', 'electron-agent')).filter((f) => f.endsWith('.js')).map((f) => path.join('examples', 'electron-agent', f)),
@@ -268,4 +269,40 @@ test('oneshot-processor: takes a batch, checkpoints it, exits; the next run cont
   assert.deepEqual(second.body, expected.slice(25, 50));
   assert.deepEqual([second.processed, second.skipped, second.total], [25, 25, 50]);
   assert.deepEqual(fs.readdirSync(dir), ['checkpoint.json'], 'no temporary file left behind');
+});
+
+test('presence-panel shows the team, then each presence and availability change of the seeded agents', async () => {
+  const { body, summary } = await runExample('presence-panel');
+  const m = /^summary: (\d+) agents, (\d+) changes, (\d+) on a call$/.exec(summary);
+  assert.ok(m, summary);
+  const options = { agents: 4, group: 100, seed: 'presence-panel' };
+  const { users } = agentsScenario.roster(options);
+  assert.equal(body[0], `team: ${users.join(', ')}`);
+  assert.equal(Number(m[1]), users.length);
+  // Replays the scenario: every update derives a line per change, showing the board after it.
+  const labels = { RINGING: 'ringing', ANSWERED: 'on a call', BRIDGED: 'on a call', '': 'idle' };
+  const state = new Map(users.map((u) => [u, { presence: '', availability: 'Available', availabilityStateId: 1 }]));
+  const expected = [];
+  const onCallAfter = [];
+  const plan = agentsScenario.updates(options);
+  while (expected.length < body.length) {
+    const { user, fields } = plan.next().value;
+    const s = state.get(user);
+    const presenceChanged = fields.presence !== undefined && fields.presence !== s.presence;
+    const availabilityChanged = (fields.availabilityStateId !== undefined && fields.availabilityStateId !== s.availabilityStateId) ||
+      (fields.availability !== undefined && fields.availability !== s.availability);
+    Object.assign(s, fields);
+    const line = `agent ${user}: ${labels[s.presence]} | ${s.availability}`;
+    const onCall = [...state.values()].filter((x) => x.presence === 'ANSWERED' || x.presence === 'BRIDGED').length;
+    for (const changed of [presenceChanged, availabilityChanged]) {
+      if (!changed) continue;
+      expected.push(line);
+      onCallAfter.push(onCall);
+    }
+  }
+  const changes = Number(m[2]);
+  assert.equal(changes, body.length - 1);
+  assert.ok(changes >= 10, `only ${changes} changes`);
+  assert.deepEqual(body.slice(1), expected.slice(0, changes));
+  assert.equal(Number(m[3]), onCallAfter[changes - 1]);
 });

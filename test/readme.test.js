@@ -43,13 +43,12 @@ const DIALECTS = ['documented'];
 
 /**
  * How each kind of runnable block gets its server. `start(variant)` resolves with
- * `{ env, onSubscribe?, stop }`. To support `js natterbox` or `js redis`, add an entry whose
- * start() launches the service on a loopback port and returns the environment the README
- * promises (NATTERBOX_URL, NATTERBOX_MESSAGES_URL, NATTERBOX_TOKEN, NATTERBOX_ORG,
- * NATTERBOX_USER; or the VoIPBIN variables plus REDIS_URL), and list its variants.
+ * `{ env, stop }`. To support `js redis`, add an entry whose start() launches redis-server on a
+ * loopback port beside startVoipbin's emulator and returns the VoIPBIN variables plus REDIS_URL.
  */
 const SERVICES = {
   js: { variants: DIALECTS, start: startVoipbin },
+  'js natterbox': { variants: ['cti'], start: startNatterbox },
 };
 const KNOWN_INFO = new Set(['js', 'js natterbox', 'js redis', 'ts', 'sh', 'sh run', 'text']);
 
@@ -74,6 +73,25 @@ async function startVoipbin(dialect) {
       await emu.stop({ grace: 0 });
       assert.equal(scenario?.error ?? null, null, 'the scenario ran without error');
     },
+  };
+}
+
+const NATTERBOX_ORG = '1';
+const NATTERBOX_USER = '1001';
+
+// The CTI presence socket with one known user in a known state. (NATTERBOX_MESSAGES_URL joins
+// the environment when the emulator serves the messages socket.)
+async function startNatterbox() {
+  const emu = await Emulator.start({ protocol: 'natterbox', natterbox: { org: NATTERBOX_ORG } });
+  emu.presence(NATTERBOX_USER, { presence: '', availability: 'Available', availabilityStateId: 1 });
+  return {
+    env: {
+      NATTERBOX_URL: emu.url,
+      NATTERBOX_TOKEN: emu.issueToken({ userId: NATTERBOX_USER, orgId: NATTERBOX_ORG }),
+      NATTERBOX_ORG,
+      NATTERBOX_USER,
+    },
+    stop: () => emu.stop({ grace: 0 }),
   };
 }
 
