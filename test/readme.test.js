@@ -54,7 +54,7 @@ const KNOWN_INFO = new Set(['js', 'js natterbox', 'js redis', 'ts', 'sh', 'sh ru
 
 async function startVoipbin(dialect) {
   const emu = await Emulator.start({ dialect, customerId: CUSTOMER_ID });
-  const token = emu.issueToken({ customerId: CUSTOMER_ID, agentId: AGENT_ID, permissions: ['agent', 'manager'] });
+  const token = await stoppedOnFailure(emu, () => emu.issueToken({ customerId: CUSTOMER_ID, agentId: AGENT_ID, permissions: ['agent', 'manager'] }));
   let scenario = null;
   // The centre opens when the program's first subscription is in place, so what the program
   // sees is the seeded stream from its start and its output is the same on every run.
@@ -83,16 +83,29 @@ const NATTERBOX_USER = '1001';
 // the environment when the emulator serves the messages socket.)
 async function startNatterbox() {
   const emu = await Emulator.start({ protocol: 'natterbox', natterbox: { org: NATTERBOX_ORG } });
-  emu.presence(NATTERBOX_USER, { presence: '', availability: 'Available', availabilityStateId: 1 });
-  return {
-    env: {
-      NATTERBOX_URL: emu.url,
-      NATTERBOX_TOKEN: emu.issueToken({ userId: NATTERBOX_USER, orgId: NATTERBOX_ORG }),
-      NATTERBOX_ORG,
-      NATTERBOX_USER,
-    },
-    stop: () => emu.stop({ grace: 0 }),
-  };
+  return stoppedOnFailure(emu, () => {
+    emu.presence(NATTERBOX_USER, { presence: '', availability: 'Available', availabilityStateId: 1 });
+    return {
+      env: {
+        NATTERBOX_URL: emu.url,
+        NATTERBOX_TOKEN: emu.issueToken({ userId: NATTERBOX_USER, orgId: NATTERBOX_ORG }),
+        NATTERBOX_ORG,
+        NATTERBOX_USER,
+      },
+      stop: () => emu.stop({ grace: 0 }),
+    };
+  });
+}
+
+// A running emulator keeps the test process alive: one that was started for a service whose
+// set-up then failed is stopped before the failure is reported.
+async function stoppedOnFailure(emu, setUp) {
+  try {
+    return setUp();
+  } catch (err) {
+    await emu.stop({ grace: 0 });
+    throw err;
+  }
 }
 
 function runNode(file, env) {
