@@ -25,6 +25,7 @@ const path = require('node:path');
 
 const { Emulator } = require('../lib/index.js');
 const { parseBlocks, relativeLinks } = require('./helpers/readme.js');
+const { RedisServer } = require('./helpers/redis-server.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -43,12 +44,12 @@ const DIALECTS = ['documented'];
 
 /**
  * How each kind of runnable block gets its server. `start(variant)` resolves with
- * `{ env, stop }`. To support `js redis`, add an entry whose start() launches redis-server on a
- * loopback port beside startVoipbin's emulator and returns the VoIPBIN variables plus REDIS_URL.
+ * `{ env, stop }`: the services on loopback ports and the environment the README promises.
  */
 const SERVICES = {
   js: { variants: DIALECTS, start: startVoipbin },
   'js natterbox': { variants: ['cti'], start: startNatterbox },
+  'js redis': { variants: DIALECTS, start: startVoipbinAndRedis },
 };
 const KNOWN_INFO = new Set(['js', 'js natterbox', 'js redis', 'ts', 'sh', 'sh run', 'text']);
 
@@ -72,6 +73,28 @@ async function startVoipbin(dialect) {
       if (scenario) scenario.stop();
       await emu.stop({ grace: 0 });
       assert.equal(scenario?.error ?? null, null, 'the scenario ran without error');
+    },
+  };
+}
+
+// The VoIPBIN emulator as for ```js blocks, plus a redis-server of its own.
+async function startVoipbinAndRedis(dialect) {
+  const redis = await RedisServer.start();
+  let voipbin;
+  try {
+    voipbin = await startVoipbin(dialect);
+  } catch (err) {
+    await redis.close();
+    throw err;
+  }
+  return {
+    env: { ...voipbin.env, REDIS_URL: redis.url },
+    async stop() {
+      try {
+        await voipbin.stop();
+      } finally {
+        await redis.close();
+      }
     },
   };
 }

@@ -49,10 +49,10 @@ function project(t, type) {
 
 // How TypeScript resolves 'voip-realtime' from `fromFile`, and the module format it gives the
 // declarations it found.
-function resolve(fromFile, resolution, mode) {
+function resolve(fromFile, resolution, mode, specifier = 'voip-realtime') {
   const options = { module: ts.ModuleKind[resolution], moduleResolution: ts.ModuleResolutionKind[resolution] };
   const host = ts.createCompilerHost(options);
-  const { resolvedModule } = ts.resolveModuleName('voip-realtime', fromFile, options, host, undefined, undefined, mode);
+  const { resolvedModule } = ts.resolveModuleName(specifier, fromFile, options, host, undefined, undefined, mode);
   assert.ok(resolvedModule, `no resolution from ${fromFile}`);
   const file = fs.realpathSync(resolvedModule.resolvedFileName);
   const format = ts.getImpliedNodeFormatForFile(file, undefined, host, options);
@@ -65,10 +65,14 @@ for (const resolution of ['Node16', 'NodeNext']) {
     const from = path.join(dir, 'main.ts');
     assert.deepEqual(resolve(from, resolution, ts.ModuleKind.ESNext), { file: 'types/index.d.mts', format: 'esm' });
     assert.deepEqual(resolve(from, resolution, ts.ModuleKind.CommonJS), { file: 'types/index.d.ts', format: 'cjs' });
+    assert.deepEqual(resolve(from, resolution, ts.ModuleKind.ESNext, 'voip-realtime/redis'), { file: 'types/redis.d.mts', format: 'esm' });
+    assert.deepEqual(resolve(from, resolution, ts.ModuleKind.CommonJS, 'voip-realtime/redis'), { file: 'types/redis.d.ts', format: 'cjs' });
     // The JavaScript behind each condition has the same format as its declarations.
     const pkg = require('../package.json');
-    assert.match(pkg.exports['.'].import.default, /\.mjs$/);
-    assert.match(pkg.exports['.'].require.default, /\.js$/);
+    for (const entry of ['.', './redis']) {
+      assert.match(pkg.exports[entry].import.default, /\.mjs$/);
+      assert.match(pkg.exports[entry].require.default, /\.js$/);
+    }
     assert.equal(pkg.type, undefined, '.js files are CommonJS');
   });
 
