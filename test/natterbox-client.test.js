@@ -90,7 +90,7 @@ test('paths are reference-counted; error{path} rejects only that subscribe with 
   assert.equal(client.state, 'connected');
 });
 
-test('* and malformed patterns are INVALID_TOPIC before anything is sent; messages topics are not supported', async (t) => {
+test('* and malformed patterns are INVALID_TOPIC before anything is sent; messages topics are per user', async (t) => {
   const emu = await world(t);
   const client = natterbox(t, emu);
   for (const [pattern, pattern2] of [['org:1:user:*:presence'], ['org:1:user:abc:presence'], ['org:1:group:100:messages']]
@@ -99,8 +99,10 @@ test('* and malformed patterns are INVALID_TOPIC before anything is sent; messag
     assert.equal(r.error.code, 'INVALID_TOPIC', pattern);
     assert.deepEqual(r.error.topics, [pattern2]);
   }
-  const m = await settle(client.subscribe('org:1:user:1001:messages'));
-  assert.match(m.error.message, /messages socket .* not supported/);
+  const m = await settle(client.subscribe(['org:1:user:1001:messages', 'org:1:group:100:messages']));
+  assert.equal(m.error.code, 'INVALID_TOPIC');
+  assert.deepEqual(m.error.topics, ['org:1:group:100:messages']);
+  assert.equal(m.error.message, 'topic "org:1:group:100:messages": unread counts are per user (org:<org>:user:<user>:messages)');
   assert.equal(client.state, 'disconnected');
   assert.equal(emu.stats().connectionsTotal, 0);
 });
@@ -214,7 +216,9 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
   const bad = [
     [{ clientInfo: { name: 'x' } }, "Expected protocol: 'natterbox' with clientInfo but received protocol \"voipbin\""],
     [{ protocol: 'natterbox', accessKey: 'k' }, 'Expected token or getToken for a natterbox client but received accessKey'],
-    [{ protocol: 'natterbox', messagesUrl: 'wss://x/' }, 'Expected no messagesUrl: the Natterbox messages socket is not supported by this version'],
+    [{ protocol: 'natterbox', messagesUrl: 'https://x/' }, 'Expected a ws:// or wss:// URL for messagesUrl but received "https://x/"'],
+    [{ protocol: 'natterbox', messagesUrl: 'wss://x/?token=a' }, 'Expected messagesUrl without a token (the client adds ?token= itself) but received one'],
+    [{ protocol: 'natterbox', messagesMaxAge: 10 }, 'Expected a number >= 1000 for messagesMaxAge but received 10'],
     [{ protocol: 'natterbox', pathStyle: 'x' }, 'Expected \'organisation\' or \'org\' for pathStyle but received "x"'],
     [{ protocol: 'natterbox', clientInfo: { name: '' } }, 'Expected a non-empty string for clientInfo.name but received ""'],
     [{ protocol: 'x' }, "Expected 'voipbin' or 'natterbox' for protocol but received \"x\""],

@@ -20,6 +20,17 @@ function namingTopics(code, message, topics) {
   return `${message}: ${topics.join(', ')}`;
 }
 
+// The server's own error frame, when native kept it (`raw`): a JSON object, else undefined.
+function serverFrame(raw) {
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const frame = JSON.parse(raw);
+    return frame !== null && typeof frame === 'object' && !Array.isArray(frame) ? frame : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function closedError(message, cause) {
   return new RealtimeError('CLOSED', message, cause ? { cause } : undefined);
 }
@@ -72,7 +83,9 @@ function patternList(patterns, name, normalize = topicHelpers.normalize) {
  *
  * `conn` is the client's Connection (read: `native`, `final`, `state`, `dialect`, `opts`);
  * `hooks` are the facade's: `indexChanged()` (routing must be rebuilt), `refreshState()`,
- * `reportError(err)`.
+ * `reportError(err)`; `grammar` the protocol's (lib/client/grammar.js: `socketOf` says which
+ * patterns live on sockets of their own); `messages` the MessagesSockets those patterns open
+ * (lib/client/messages.js), null for VoIPBIN.
  */
 class Ledger {
   /** pattern -> Entry */
@@ -89,9 +102,14 @@ class Ledger {
   #hooks;
   #owner;
 
-  constructor(conn, hooks) {
+  #socketOf;
+  #messages;
+
+  constructor(conn, hooks, grammar, messages) {
     this.#conn = conn;
     this.#hooks = hooks;
+    this.#socketOf = grammar.socketOf;
+    this.#messages = messages;
     this.#owner = {
       interestChanged: () => hooks.indexChanged(),
       release: (sub) => this.release(sub),
@@ -205,7 +223,45 @@ class Ledger {
     this.#toFlush.clear();
     for (const list of batches) {
       for (const p of list) this.entries.get(p).given = true;
-      native.subscribe(list);
+      const main = this.#onOwnSockets(list);
+      if (main.length > 0) native.subscribe(main);
+    }
+  }
+
+  // Opens the sockets of the patterns that have their own (Natterbox messages) and returns the
+  // others. A socket that cannot start refuses its pattern.
+  #onOwnSockets(list) {
+    if (!this.#messages) return list;
+    const main = [];
+    for (const p of list) {
+      if (this.#socketOf(p) !== 'messages') {
+        main.push(p);
+        continue;
+      }
+      const err = this.#messages.subscribe(p);
+      if (err) this.#refuse(err.code, err.message, [p], 'subscribe');
+    }
+    return main;
+  }
+
+  /** A messages socket dropped and reconnects: its pattern waits for its resubscribe. */
+  socketLost(pattern) {
+    this.#outstanding = this.#outstanding.filter((m) => !m.topics.has(pattern));
+    const e = this.entries.get(pattern);
+    if (!e) return;
+    e.wire = 'idle';
+    for (const call of e.calls()) {
+      if (call.timer) clearTimeout(call.timer);
+      call.timer = null;
+    }
+    this.#hooks.refreshState();
+  }
+
+  /** A messages socket ended for good (AUTH_FAILED, ...): its pattern is refused with that error. */
+  socketFailed(pattern, err) {
+    this.#outstanding = this.#outstanding.filter((m) => !m.topics.has(pattern));
+    if (this.entries.has(pattern)) {
+      this.#refuse(err.code, err.message, [pattern], 'subscribe', { status: err.status, cause: err.cause });
     }
   }
 
@@ -283,6 +339,7 @@ class Ledger {
     const message = typeof rec.message === 'string' && rec.message ? rec.message : code;
     const refused = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);
     const effective = msg ? msg.action : action;
+    const frame = serverFrame(rec.raw);
     // An error answers its whole message: topics it does not name are taken as accepted.
     const accepted = msg ? [...msg.topics].filter((t) => !refused.includes(t)) : [];
     if (msg) this.#outstanding.splice(this.#outstanding.indexOf(msg), 1);
@@ -291,10 +348,11 @@ class Ledger {
       return true;
     }
     if (!msg && !refused.some((t) => this.entries.has(t))) {
-      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, refused), { topics: refused, action: effective || undefined }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, refused),
+        { topics: refused, action: effective || undefined, frame }));
       return true;
     }
-    this.#refuse(code, message, refused, effective || 'subscribe');
+    this.#refuse(code, message, refused, effective || 'subscribe', { frame });
     if (accepted.length > 0) this.#ackSubscribe(accepted);
     return true;
   }
@@ -313,7 +371,8 @@ class Ledger {
     this.#hooks.refreshState();
   }
 
-  #refuse(code, message, refused, action) {
+  // `details` go on every error made (the server's frame, an HTTP status).
+  #refuse(code, message, refused, action, details = {}) {
     const orphaned = [];
     const failing = new Map();
     for (const p of refused) {
@@ -325,7 +384,7 @@ class Ledger {
       }
     }
     for (const [call, mine] of failing) {
-      this.#failCall(call, new RealtimeError(code, namingTopics(code, message, mine), { topics: mine, action }), mine);
+      this.#failCall(call, new RealtimeError(code, namingTopics(code, message, mine), { ...details, topics: mine, action }), mine);
     }
     // Patterns held by subscriptions that had already resolved (a resubscribe after a reconnect
     // was refused): those subscriptions lose them, and the error goes to 'error'.
@@ -338,7 +397,7 @@ class Ledger {
     }
     this.#hooks.indexChanged();
     if (orphaned.length > 0) {
-      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, orphaned), { topics: orphaned, action }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, orphaned), { ...details, topics: orphaned, action }));
     }
     this.#hooks.refreshState();
   }
@@ -380,6 +439,11 @@ class Ledger {
     this.members.delete(p);
     if (this.#toFlush.delete(p)) return false;
     if (!e.given) return false;
+    // A pattern with a socket of its own is unsubscribed by closing that socket.
+    if (this.#messages && this.#socketOf(p) === 'messages') {
+      this.#messages.release(p);
+      return false;
+    }
     if (refused) {
       const native = this.#conn.native;
       if (native && !this.#conn.final) native.drop([p]);
@@ -460,8 +524,9 @@ class Ledger {
   // Every connection starts without subscriptions on the server: native resends the active set
   // with the next 'open', so acks are awaited again.
   connectionLost() {
-    this.#outstanding = [];
-    for (const e of this.entries.values()) if (e.wire !== 'idle') e.wire = 'idle';
+    const own = (p) => this.#socketOf(p) !== 'main';
+    this.#outstanding = this.#outstanding.filter((m) => [...m.topics].some(own));
+    for (const [p, e] of this.entries) if (e.wire !== 'idle' && !own(p)) e.wire = 'idle';
     for (const call of this.#calls) {
       if (call.timer) clearTimeout(call.timer);
       call.timer = null;

@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <deque>
 #include <set>
 
@@ -19,19 +17,6 @@ namespace {
 
 std::string user_topic(const std::string& org, const std::string& user) {
   return "org:" + org + ":user:" + user + ":presence";
-}
-
-// The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
-std::string now_iso() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
 }
 
 namespace asio = boost::asio;
@@ -301,7 +286,7 @@ class natterbox_cti final : public protocol {
   void on_response(simdjson::dom::object& obj) {
     simdjson::dom::array elements;
     if (obj["data"].get_array().get(elements)) return host_.malformed("a response without a data array");
-    const std::string timestamp = now_iso();
+    const std::string timestamp = natterbox_now_iso();
     const bool group_window = inflight_ && is_group(inflight_->pattern);
     for (simdjson::dom::element el : elements) {
       simdjson::dom::object e;

@@ -48,6 +48,8 @@ std::string natterbox_pattern_text(const natterbox_pattern& p);
 std::string natterbox_path(const natterbox_pattern& p, bool seed_paths);
 // Reads a path in either style back into a pattern.
 bool parse_natterbox_path(std::string_view path, natterbox_pattern& out);
+// The receive time as ISO 8601 with milliseconds, UTC (no Natterbox frame carries a time).
+std::string natterbox_now_iso();
 
 // The last known presence of each user, and what an element changes.
 class presence_book {
