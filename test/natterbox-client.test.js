@@ -81,6 +81,8 @@ test('paths are reference-counted; error{path} rejects only that subscribe with 
   assert.equal(denied.error.code, 'PERMISSION_DENIED');
   assert.deepEqual(denied.error.topics, ['org:2:user:5:presence']);
   assert.equal(denied.error.message, 'not allowed: another organisation: org:2:user:5:presence');
+  // The server's own frame, as received.
+  assert.deepEqual(denied.error.frame, { type: 'error', message: 'not allowed: another organisation', path: '/organisation/2/user/5' });
   await a.unsubscribe();
   assert.deepEqual(client.topics, [USER]);
   await b.unsubscribe();
@@ -218,7 +220,7 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
     [{ protocol: 'natterbox', accessKey: 'k' }, 'Expected token or getToken for a natterbox client but received accessKey'],
     [{ protocol: 'natterbox', messagesUrl: 'https://x/' }, 'Expected a ws:// or wss:// URL for messagesUrl but received "https://x/"'],
     [{ protocol: 'natterbox', messagesUrl: 'wss://x/?token=a' }, 'Expected messagesUrl without a token (the client adds ?token= itself) but received one'],
-    [{ protocol: 'natterbox', messagesMaxAge: 10 }, 'Expected a number >= 1000 for messagesMaxAge but received 10'],
+    [{ protocol: 'natterbox', messagesMaxAge: 10 }, 'Expected an integer >= 1000 and <= 2147483647 for messagesMaxAge but received 10'],
     [{ protocol: 'natterbox', pathStyle: 'x' }, 'Expected \'organisation\' or \'org\' for pathStyle but received "x"'],
     [{ protocol: 'natterbox', clientInfo: { name: '' } }, 'Expected a non-empty string for clientInfo.name but received ""'],
     [{ protocol: 'x' }, "Expected 'voipbin' or 'natterbox' for protocol but received \"x\""],
@@ -226,6 +228,8 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
   for (const [options, message] of bad) {
     assert.throws(() => new RealtimeClient(options), { code: 'INVALID_OPTION', message });
   }
+  assert.throws(() => new RealtimeClient({ protocol: 'natterbox', token: 't', messagesUrl: 'ws://example.com/' }),
+    { code: 'INSECURE_URL' });
   const c = new RealtimeClient({ protocol: 'natterbox', token: 't' });
   assert.equal(c.url, 'wss://cti.natterbox.net/');
   assert.equal(c.dialect, null);

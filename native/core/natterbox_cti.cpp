@@ -99,12 +99,8 @@ class natterbox_cti final : public protocol {
   // --- frames ---
 
   void on_frame(const char* data, std::size_t size, std::size_t capacity) override {
-    simdjson::dom::element root;
-    auto error = capacity >= size + simdjson::SIMDJSON_PADDING ? parser_.parse(data, size, false).get(root)
-                                                                : parser_.parse(data, size, true).get(root);
-    if (error) return host_.malformed(std::string("a frame that is not JSON: ") + simdjson::error_message(error));
     simdjson::dom::object obj;
-    if (root.get_object().get(obj)) return host_.unknown("a frame that is not a JSON object");
+    if (!natterbox_frame_object(parser_, data, size, capacity, host_, obj)) return;
     std::string_view type;
     if (obj["type"].get_string().get(type)) return host_.unknown("a frame without a string type");
     if (type == "tick") return on_tick(obj);
@@ -154,12 +150,6 @@ class natterbox_cti final : public protocol {
     std::uint64_t request = 0;
     bool resubscribe = false;  // announced by the open record, not by a `sent` record
     bool last = true;          // the last of one subscribe() batch: its events go out after it
-  };
-  struct held_event {
-    std::string type;
-    std::string topic;
-    std::string timestamp;
-    std::string data;
   };
 
   void forget(const std::string& p) {
@@ -237,9 +227,7 @@ class natterbox_cti final : public protocol {
   }
 
   void release_held() {
-    std::vector<held_event> held = std::move(held_);
-    held_.clear();
-    for (const auto& e : held) host_.push_event(e.type, e.topic, e.timestamp, e.data);
+    held_.release(host_);
   }
 
   void on_tick(simdjson::dom::object& obj) {
@@ -327,7 +315,7 @@ class natterbox_cti final : public protocol {
 
   void emit(const std::string& type, const std::string& topic, const std::string& timestamp, const std::string& data) {
     if (inflight_ || !held_.empty()) {
-      held_.push_back({type, topic, timestamp, data});
+      held_.hold(type, topic, timestamp, data);
     } else {
       host_.push_event(type, topic, timestamp, data);
     }
@@ -427,7 +415,7 @@ class natterbox_cti final : public protocol {
   std::optional<command> inflight_;  // the subscribe whose snapshot window is open
   std::set<std::string> window_members_;
   std::chrono::steady_clock::time_point window_end_;
-  std::vector<held_event> held_;
+  held_events held_;
   std::string window_org_;
 };
 

@@ -80,12 +80,8 @@ class natterbox_messages final : public protocol {
   // --- frames ---
 
   void on_frame(const char* data, std::size_t size, std::size_t capacity) override {
-    simdjson::dom::element root;
-    auto error = capacity >= size + simdjson::SIMDJSON_PADDING ? parser_.parse(data, size, false).get(root)
-                                                                : parser_.parse(data, size, true).get(root);
-    if (error) return host_.malformed(std::string("a frame that is not JSON: ") + simdjson::error_message(error));
     simdjson::dom::object obj;
-    if (root.get_object().get(obj)) return host_.unknown("a messages frame that is not a JSON object");
+    if (!natterbox_frame_object(parser_, data, size, capacity, host_, obj)) return;
     std::string_view request_id;
     bool answered = false;
     if (!obj["clientRequestId"].get_string().get(request_id)) answered = settle(std::string(request_id));
@@ -136,12 +132,6 @@ class natterbox_messages final : public protocol {
   struct pending {
     std::string pattern;
     std::unique_ptr<asio::steady_timer> timer;
-  };
-  struct held_event {
-    std::string type;
-    std::string topic;
-    std::string timestamp;
-    std::string data;
   };
 
   void forget(const std::string& p) {
@@ -196,18 +186,11 @@ class natterbox_messages final : public protocol {
   }
 
   void emit(const char* type, const std::string& topic, std::string timestamp, std::string data) {
-    if (!pending_.empty()) {
-      held_.push_back({type, topic, std::move(timestamp), std::move(data)});
-      return;
-    }
+    if (!pending_.empty()) return held_.hold(type, topic, std::move(timestamp), std::move(data));
     host_.push_event(type, topic, timestamp, data);
   }
 
-  void release_held() {
-    std::vector<held_event> held = std::move(held_);
-    held_.clear();
-    for (const auto& e : held) host_.push_event(e.type, e.topic, e.timestamp, e.data);
-  }
+  void release_held() { held_.release(host_); }
 
   // An ack or error record for one pattern; a subscribe's answer names its clientRequestId.
   void push_answer(bool ok, std::string_view action, const std::string& pattern, std::string_view request_id,
@@ -240,7 +223,7 @@ class natterbox_messages final : public protocol {
   std::set<std::string> wanted_;     // the pattern JS holds on this socket (one)
   std::set<std::string> confirmed_;  // acknowledged once: resent after a reconnect
   std::map<std::string, pending> pending_;  // clientRequestId -> subscribe waiting for its answer
-  std::vector<held_event> held_;
+  held_events held_;
 };
 
 }  // namespace

@@ -109,6 +109,22 @@ bool natterbox_id(std::string_view s, std::string& out) {
   return true;
 }
 
+bool natterbox_frame_object(simdjson::dom::parser& parser, const char* data, std::size_t size, std::size_t capacity,
+                            protocol_host& host, simdjson::dom::object& out) {
+  simdjson::dom::element root;
+  auto error = capacity >= size + simdjson::SIMDJSON_PADDING ? parser.parse(data, size, false).get(root)
+                                                              : parser.parse(data, size, true).get(root);
+  if (error) {
+    host.malformed(std::string("a frame that is not JSON: ") + simdjson::error_message(error));
+    return false;
+  }
+  if (root.get_object().get(out)) {
+    host.unknown("a frame that is not a JSON object");
+    return false;
+  }
+  return true;
+}
+
 // The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
 std::string natterbox_now_iso() {
   const auto now = std::chrono::system_clock::now();
