@@ -170,12 +170,33 @@ class RealtimeClient extends EventEmitter {
   /** Lets this client keep the process alive while it is connecting or connected (default). */
   ref() {
     this.#conn.ref();
+    if (this.#messages) this.#messages.setRef(true);
     return this;
   }
 
   /** An unref()ed client does not keep the process alive. */
   unref() {
     this.#conn.unref();
+    if (this.#messages) this.#messages.setRef(false);
+    return this;
+  }
+
+  /**
+   * Stops reading the socket once `maxQueue` events wait between the native thread and JS, so
+   * TCP pushes back on the server, until resume(). Events already read are still delivered: for a
+   * consumer that cannot keep up, such as the Redis bridge.
+   * @returns {this}
+   */
+  pause() {
+    this.#conn.hold(true);
+    if (this.#messages) this.#messages.hold(true);
+    return this;
+  }
+
+  /** Reads the socket again after pause(). */
+  resume() {
+    this.#conn.hold(false);
+    if (this.#messages) this.#messages.hold(false);
     return this;
   }
 

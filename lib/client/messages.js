@@ -43,6 +43,8 @@ class MessagesSockets {
   #retired = Object.fromEntries(COUNTERS.map((k) => [k, 0]));
   #retiredReconnects = 0;
   #closing = [];
+  #held = false;     // pause(): every socket stops reading once its queue is full
+  #unrefed = false;  // unref(): no socket keeps the process alive
   #opts;
   #hooks;
 
@@ -71,7 +73,7 @@ class MessagesSockets {
     const socket = new MessagesSocket(pattern);
     const m = this.#opts.messages;
     const log = (level, message) => this.#hooks.log(level, `${message} (messages socket of ${pattern})`);
-    socket.conn = new Connection({ ...this.#opts, url: m.url, targetFor: m.targetFor, native: m.native }, {
+    const conn = new Connection({ ...this.#opts, url: m.url, targetFor: m.targetFor, native: m.native }, {
       onBatch: (text, meta) => this.#hooks.onBatch(text, meta, socket),
       started: () => {},
       lost: () => {
@@ -85,7 +87,10 @@ class MessagesSockets {
       // A final failure is handed to the pattern's subscribe() or to 'error' by ended().
       pendingCalls: () => 1,
     });
-    const err = socket.conn.start();
+    socket.conn = conn;
+    if (this.#held) conn.hold(true);
+    if (this.#unrefed) conn.unref();
+    const err = conn.start();
     if (err) return err;
     this.#sockets.set(pattern, socket);
     socket.conn.native.subscribe([pattern]);
@@ -105,6 +110,21 @@ class MessagesSockets {
     this.#draining.add(socket);
     const closed = socket.conn.close().then(() => this.#retire(socket));
     this.#closing.push(closed);
+  }
+
+  /** See RealtimeClient#pause and #resume: applies to every socket, later ones included. */
+  hold(on) {
+    this.#held = on;
+    for (const socket of this.#sockets.values()) socket.conn.hold(on);
+  }
+
+  /** See RealtimeClient#ref and #unref: applies to every socket, later ones included. */
+  setRef(on) {
+    this.#unrefed = !on;
+    for (const socket of this.#sockets.values()) {
+      if (on) socket.conn.ref();
+      else socket.conn.unref();
+    }
   }
 
   /** Closes every socket; resolves when all are closed. */
