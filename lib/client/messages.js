@@ -66,7 +66,7 @@ class MessagesSockets {
    */
   subscribe(pattern) {
     const existing = this.#sockets.get(pattern);
-    if (existing) {
+    if (existing && existing.conn.native) {
       existing.conn.native.subscribe([pattern]);
       return null;
     }
