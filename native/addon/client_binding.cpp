@@ -24,6 +24,11 @@ struct client_slot final : env_member {
   bool want_ref = true;
   bool active = false;  // from connect() until the final close record reached JS
   bool referenced = true;
+  // JS holds the reader (hold(true)): it has records it could not hand on yet (a slow events()
+  // iterator, records waiting for setImmediate). The resume a drain asked for is kept until
+  // hold(false), so the socket stays stopped instead of JS buffering without bound.
+  bool held = false;
+  bool resume_owed = false;
   vr::batch batch;
 
   // io thread.
@@ -198,7 +203,12 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     slot.active = false;
     slot.update_ref(env);
   }
-  if (slot.client && resume) slot.client->resume_reading();
+  if (!slot.client || !resume) return;
+  if (slot.held) {
+    slot.resume_owed = true;
+  } else {
+    slot.client->resume_reading();
+  }
 }
 
 // JS thread: the thread-safe function is gone (released, aborted or torn down with the env).
@@ -270,7 +280,7 @@ vr::client_config read_config(Napi::Object c) {
   cfg.tls.key = get_string(tls, "key", "tls.");
   cfg.tls.servername = get_string(tls, "servername", "tls.");
   cfg.connect_timeout_ms = static_cast<std::uint32_t>(std::min(get_number(c, "connectTimeout", ""), 4294967295.0));
-  cfg.max_payload = static_cast<std::uint64_t>(get_number(c, "maxPayload", ""));
+  cfg.max_payload = std::min(static_cast<std::uint64_t>(get_number(c, "maxPayload", "")), vr::kMaxPayload);
   cfg.max_queue = static_cast<std::size_t>(std::max(1.0, get_number(c, "maxQueue", "")));
   cfg.heartbeat_interval_ms = static_cast<std::uint32_t>(std::min(get_number(c, "heartbeatInterval", ""), 4294967295.0));
   cfg.heartbeat_timeout_ms = static_cast<std::uint32_t>(std::min(get_number(c, "heartbeatTimeout", ""), 4294967295.0));
@@ -282,6 +292,7 @@ vr::client_config read_config(Napi::Object c) {
   cfg.reconnect.jitter = get_number(r, "jitter", "reconnect.");
   const double max_attempts = get_number(r, "maxAttempts", "reconnect.", true);
   cfg.reconnect.max_attempts = std::isinf(max_attempts) ? 0 : max_attempts;
+  if (r.Has("resetAfter")) cfg.reconnect.reset_after_ms = get_number(r, "resetAfter", "reconnect.");
   cfg.seed = static_cast<std::uint64_t>(get_number(c, "seed", ""));
   cfg.token_per_attempt = get_bool(c, "tokenPerAttempt", "");
   const std::string dialect = get_string(c, "dialect", "");
@@ -314,6 +325,7 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
                            InstanceMethod<&client_wrap::ref>("ref"),
                            InstanceMethod<&client_wrap::unref>("unref"),
                            InstanceMethod<&client_wrap::stats>("stats"),
+                           InstanceMethod<&client_wrap::hold>("hold"),
                        });
   }
 
@@ -412,6 +424,17 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
   Napi::Value unref(const Napi::CallbackInfo& info) {
     slot_->want_ref = false;
     slot_->update_ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // hold(true): keep the reader stopped once the queue fills; hold(false): let it go on.
+  Napi::Value hold(const Napi::CallbackInfo& info) {
+    client_slot& slot = *slot_;
+    slot.held = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (!slot.held && slot.resume_owed) {
+      slot.resume_owed = false;
+      if (slot.client) slot.client->resume_reading();
+    }
     return info.Env().Undefined();
   }
 
