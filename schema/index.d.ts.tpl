@@ -241,8 +241,10 @@ export interface EventsFilter<T extends EventType = EventType> {
   types?: T | readonly T[];
   /** ends the iterator when aborted */
   signal?: AbortSignalLike;
-  /** unread events before the iterator throws QUEUE_OVERFLOW; default 10000 */
+  /** unread events before the iterator slows the socket down (or, with overflow 'error', throws QUEUE_OVERFLOW); default 10000 */
   highWaterMark?: number;
+  /** 'wait' (default): a full iterator slows the socket down; 'error': it throws QUEUE_OVERFLOW */
+  overflow?: 'wait' | 'error';
 }
 
 export interface RealtimeClientEvents extends EventTypeListeners {

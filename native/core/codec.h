@@ -81,8 +81,10 @@ void shrink_parser(Parser& parser, std::size_t next_size) noexcept {
 // from the parser's own buffers: both go back.
 inline void shrink_parser(simdjson::dom::parser& parser, std::size_t next_size) noexcept {
   if (parser.capacity() <= kRetainParserBytes || next_size >= kRetainParserBytes) return;
-  static_cast<void>(parser.allocate(4096, parser.max_depth()));
-  static_cast<void>(parser.doc.allocate(0));  // the next parse allocates what it needs
+  const auto e = parser.allocate(4096, parser.max_depth());
+  const auto d = parser.doc.allocate(0);  // the next parse allocates what it needs
+  static_cast<void>(e);
+  static_cast<void>(d);
 }
 
 // Appends `s` to `out` as a JSON string literal (quotes included).

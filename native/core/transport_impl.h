@@ -9,6 +9,8 @@
 // parse, which checks UTF-8 anyway.
 #pragma once
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -96,17 +98,42 @@ class read_ahead_socket {
     end_ = socket_.read_some(boost::asio::buffer(data_.get(), kCapacity), ec);
   }
 
+  // Serves at most one TLS record per read. Handed several records at once, the TLS engine
+  // decrypted the first and then waited on the network for more instead of decrypting the
+  // others: records that arrived together stalled until the next packet came.
   template <class MutableBuffers>
   std::size_t take(const MutableBuffers& buffers) {
-    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(data_.get() + begin_, end_ - begin_));
+    const char* p = data_.get() + begin_;
+    std::size_t avail = end_ - begin_;
+    if (record_left_ == 0 && header_have_ + avail >= kRecordHeader) {
+      // A record header (type, version, 16-bit length) is complete: the record's size is known.
+      const std::size_t need = kRecordHeader - header_have_;
+      std::memcpy(header_ + header_have_, p, need);
+      record_left_ = kRecordHeader + ((std::size_t{header_[3]} << 8) | header_[4]) - header_have_;
+      header_have_ = 0;
+    }
+    if (record_left_ != 0) avail = std::min(avail, record_left_);
+    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(p, avail));
+    if (record_left_ != 0) {
+      record_left_ -= n;
+    } else {
+      // Part of a header (fewer than kRecordHeader bytes have arrived).
+      std::memcpy(header_ + header_have_, p, n);
+      header_have_ += n;
+    }
     begin_ += n;
     return n;
   }
+
+  static constexpr std::size_t kRecordHeader = 5;
 
   socket_type socket_;
   std::unique_ptr<char[]> data_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::size_t record_left_ = 0;  // bytes of the current TLS record not handed out yet
+  unsigned char header_[kRecordHeader] = {};
+  std::size_t header_have_ = 0;  // bytes of a split record header handed out so far
   std::function<void()> starved_;
 };
 
