@@ -305,7 +305,8 @@ test('hostile frames: each bad element or frame is counted and reported, the con
   assert.deepEqual(got.slice(1).map((e) => e.event_type), ['presence_updated', 'presence_updated', 'presence_ringing']);
   assert.deepEqual(got[1].data, { userId: 1001, presence: 5 });
   assert.equal(client.stats().malformed, 9);
-  assert.deepEqual(errors.map(([, e]) => e.code), [
+  // Repeats of one fault back to back may come as one report with a count.
+  assert.deepEqual(errors.flatMap(([, e]) => Array(e.count || 1).fill(e.code)), [
     ...Array(6).fill('MALFORMED_EVENT'), 'PROTOCOL_ERROR', 'MALFORMED_EVENT',
   ]);
   assert.equal(warnings.length, 2);
