@@ -44,6 +44,8 @@ class Connection {
   #closeResolve = null;
   #connectWaiters = [];
   #wantRef = true;
+  #held = false;
+  #dispatchHeld = false;
   #tokenError = null;
   #lastToken = null;
   #lastStats = null;
@@ -128,6 +130,22 @@ class Connection {
     if (this.native) this.native.unref();
   }
 
+  /** pause()/resume(): the user holds the native reader. */
+  hold(on) {
+    this.#held = on;
+    this.#applyHold();
+  }
+
+  /** The dispatcher holds the native reader while records wait in JS (lib/client/dispatch.js). */
+  holdForDispatch(on) {
+    this.#dispatchHeld = on;
+    this.#applyHold();
+  }
+
+  #applyHold() {
+    if (this.native) this.native.hold(this.#held || this.#dispatchHeld);
+  }
+
   /** The native pipeline's counters, or the last ones read before the end; null before start. */
   nativeStats() {
     if (this.native && !this.final) return this.native.stats();
@@ -150,6 +168,7 @@ class Connection {
         { cause: err });
     }
     if (!this.#wantRef) this.native.unref();
+    if (this.#held || this.#dispatchHeld) this.native.hold(true);
     this.#hooks.started();
     this.setState('connecting');
     this.native.connect();

@@ -167,8 +167,7 @@ class Dispatcher {
     const want = this.#backlog.length > 0 || this.#stalled();
     if (want === this.#held) return;
     this.#held = want;
-    const native = this.#conn.native;
-    if (native) native.hold(want);
+    this.#conn.holdForDispatch(want);
   }
 
   #scheduleResume() {

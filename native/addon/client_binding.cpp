@@ -24,9 +24,8 @@ struct client_slot final : env_member {
   bool want_ref = true;
   bool active = false;  // from connect() until the final close record reached JS
   bool referenced = true;
-  // JS holds the reader (hold(true)): it has records it could not hand on yet (a slow events()
-  // iterator, records waiting for setImmediate). The resume a drain asked for is kept until
-  // hold(false), so the socket stays stopped instead of JS buffering without bound.
+  // JS thread. hold(): the consumer asked the reader to stay stopped once the queue fills; a
+  // resume the queue asked for meanwhile is owed until hold(false).
   bool held = false;
   bool resume_owed = false;
   vr::batch batch;
@@ -203,11 +202,12 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     slot.active = false;
     slot.update_ref(env);
   }
-  if (!slot.client || !resume) return;
-  if (slot.held) {
-    slot.resume_owed = true;
-  } else {
-    slot.client->resume_reading();
+  if (slot.client && resume) {
+    if (slot.held) {
+      slot.resume_owed = true;
+    } else {
+      slot.client->resume_reading();
+    }
   }
 }
 
@@ -336,8 +336,8 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
                            InstanceMethod<&client_wrap::close>("close"),
                            InstanceMethod<&client_wrap::ref>("ref"),
                            InstanceMethod<&client_wrap::unref>("unref"),
-                           InstanceMethod<&client_wrap::stats>("stats"),
                            InstanceMethod<&client_wrap::hold>("hold"),
+                           InstanceMethod<&client_wrap::stats>("stats"),
                        });
   }
 
@@ -446,13 +446,13 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
     return info.Env().Undefined();
   }
 
-  // hold(true): keep the reader stopped once the queue fills; hold(false): let it go on.
+  // hold(true): once the bounded queue fills, the io thread stops reading the socket (TCP pushes
+  // back on the server) until hold(false); events already queued are still delivered.
   Napi::Value hold(const Napi::CallbackInfo& info) {
-    client_slot& slot = *slot_;
-    slot.held = info.Length() > 0 && info[0].ToBoolean().Value();
-    if (!slot.held && slot.resume_owed) {
-      slot.resume_owed = false;
-      if (slot.client) slot.client->resume_reading();
+    slot_->held = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (!slot_->held && slot_->resume_owed) {
+      slot_->resume_owed = false;
+      if (slot_->client) slot_->client->resume_reading();
     }
     return info.Env().Undefined();
   }
