@@ -175,7 +175,8 @@ test('unknown and malformed frames are counted and logged; the stream goes on', 
   await until(() => got.length === 3, 'the change after the bad frames');
   assert.deepEqual(got.slice(1).map(brief), [`presence_updated ${USER}`, `presence_ringing ${USER}`]);
   assert.equal(client.stats().malformed, 3);
-  assert.deepEqual(errors.map(([, e]) => e.code), ['MALFORMED_EVENT', 'MALFORMED_EVENT']);
+  // Repeats of one fault back to back may come as one report with a count.
+  assert.deepEqual(errors.flatMap(([, e]) => Array(e.count || 1).fill(e.code)), ['MALFORMED_EVENT', 'MALFORMED_EVENT']);
   assert.deepEqual(warnings, ['voip-realtime: ignored a frame of unknown type "mystery"']);
   assert.equal(client.state, 'subscribed');
 });
