@@ -11,8 +11,11 @@ const DEFAULT_URL = 'wss://api.voipbin.net/v1.0/ws';
 // docs/protocol-natterbox.md: the host is known, the path is not ('/' by default).
 const NATTERBOX_DEFAULT_URL = 'wss://cti.natterbox.net/';
 const RECONNECT_DEFAULTS = Object.freeze({
-  initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,
+  initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity, resetAfter: 10000,
 });
+// The largest maxPayload (native/core/client.h kMaxPayload): a dense message costs the JSON parser
+// about fifteen times its size while it is read.
+const MAX_PAYLOAD = 64 * 1024 * 1024;
 const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
 // 'auto' (the default) starts documented on the wire and switches once the server shows which
 // dialect it speaks (native/core/wire_dialect.h).
@@ -54,10 +57,13 @@ function show(value) {
   return util.inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 });
 }
 
-// Credentials must never reach an error message, even when they sit in a malformed value.
+// Credentials must never reach an error message, even when they sit in a malformed value: only
+// the kind of value is shown.
 function showSecret(value) {
   if (typeof value === 'string') return value === '' ? '' : 'a string';
-  return value;
+  if (value === null) return null;
+  const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  return { [util.inspect.custom]: () => kind };
 }
 
 function isPlainObject(v) {
@@ -111,10 +117,22 @@ function isLoopback(host) {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-// Replaces the value of every credential parameter in a query string.
+// A query parameter's name as the server reads it: percent-decoded (and `+` as a space).
+function paramName(raw) {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+// Replaces the value of every credential parameter in a query string, whatever the spelling of
+// its name (`to%6Ben` is `token` to the server).
 function redactQuery(search) {
   if (!search) return search;
-  return search.replace(/([?&])(token|accesskey)=[^&#]*/gi, (m, sep, key) => `${sep}${key}=${REDACTED}`);
+  return search.replace(/([?&])([^&#=]*)=?([^&#]*)/g, (m, sep, name, value) =>
+    (CREDENTIAL_PARAMS.includes(paramName(name)) && (value !== '' || m.includes('='))
+      ? `${sep}${name}=${REDACTED}` : m));
 }
 
 function parseUrl(value, name = 'url') {
@@ -315,6 +333,7 @@ function resolveOptions(options) {
     number(r.factor, 'reconnect.factor', { min: 1, max: 1000 });
     number(r.jitter, 'reconnect.jitter', { max: 1 });
     number(r.maxAttempts, 'reconnect.maxAttempts', { integer: true, infinity: true, max: 0xffffffff });
+    number(r.resetAfter, 'reconnect.resetAfter', { max: MAX_TIMER_MS });
     reconnect = {
       enabled: r.maxAttempts !== 0,
       initialDelay: r.initialDelay,
@@ -322,6 +341,7 @@ function resolveOptions(options) {
       factor: r.factor,
       jitter: r.jitter,
       maxAttempts: r.maxAttempts === Infinity ? 0 : r.maxAttempts,
+      resetAfter: r.resetAfter,
     };
   }
 
@@ -338,7 +358,7 @@ function resolveOptions(options) {
   const ackTimeout = o.ackTimeout === undefined ? 10000
     : number(o.ackTimeout, 'ackTimeout', { min: 0, above: true, max: MAX_TIMER_MS });
   const maxPayload = o.maxPayload === undefined ? 16 * 1024 * 1024
-    : number(o.maxPayload, 'maxPayload', { min: 1, integer: true });
+    : number(o.maxPayload, 'maxPayload', { min: 1, integer: true, max: MAX_PAYLOAD });
   const maxQueue = o.maxQueue === undefined ? 10000
     : number(o.maxQueue, 'maxQueue', { min: 1, integer: true, max: 0x7fffffff });
   const seed = o.seed === undefined ? 0 : number(o.seed, 'seed', { integer: true });
@@ -346,7 +366,10 @@ function resolveOptions(options) {
     : number(o.settleTime, 'settleTime', { max: MAX_TIMER_MS });
   const userAgent = o.userAgent === undefined ? `voip-realtime/${packageVersion} node/${process.versions.node}`
     : nonEmptyString(o.userAgent, 'userAgent');
-  if (/[\r\n]/.test(userAgent)) throw fail('a single-line string', 'userAgent', userAgent);
+  // NUL, CR, LF and the other control characters cannot go into an HTTP header.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(userAgent)) {
+    throw fail('a string without control characters', 'userAgent', userAgent);
+  }
   const tls = validateTls(o.tls);
   const logger = validateLogger(o.logger);
 
@@ -422,4 +445,6 @@ function resolveOptions(options) {
   };
 }
 
-module.exports = { resolveOptions, isLoopback, redactQuery, DEFAULT_URL, RECONNECT_DEFAULTS, HEARTBEAT_DEFAULTS };
+module.exports = {
+  resolveOptions, isLoopback, redactQuery, DEFAULT_URL, RECONNECT_DEFAULTS, HEARTBEAT_DEFAULTS, MAX_PAYLOAD,
+};

@@ -179,7 +179,8 @@ test('unknown and malformed frames are counted and logged; the stream goes on', 
   await until(() => got.length === 3, 'the change after the bad frames');
   assert.deepEqual(got.slice(1).map(brief), [`presence_updated ${USER}`, `presence_ringing ${USER}`]);
   assert.equal(client.stats().malformed, 3);
-  assert.deepEqual(errors.map(([, e]) => e.code), ['MALFORMED_EVENT', 'MALFORMED_EVENT']);
+  // Repeats of one fault back to back may come as one report with a count.
+  assert.deepEqual(errors.flatMap(([, e]) => Array(e.count || 1).fill(e.code)), ['MALFORMED_EVENT', 'MALFORMED_EVENT']);
   assert.deepEqual(warnings, ['voip-realtime: ignored a frame of unknown type "mystery"']);
   assert.equal(client.state, 'subscribed');
 });
@@ -313,7 +314,8 @@ test('hostile frames: each bad element or frame is counted and reported, the con
   assert.deepEqual(got.slice(1).map((e) => e.event_type), ['presence_updated', 'presence_updated', 'presence_ringing']);
   assert.deepEqual(got[1].data, { userId: 1001, presence: 5 });
   assert.equal(client.stats().malformed, 9);
-  assert.deepEqual(errors.map(([, e]) => e.code), [
+  // Repeats of one fault back to back may come as one report with a count.
+  assert.deepEqual(errors.flatMap(([, e]) => Array(e.count || 1).fill(e.code)), [
     ...Array(6).fill('MALFORMED_EVENT'), 'PROTOCOL_ERROR', 'MALFORMED_EVENT',
   ]);
   assert.equal(warnings.length, 2);

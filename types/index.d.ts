@@ -67,12 +67,14 @@ export interface ReconnectOptions {
   jitter?: number;
   /** attempts per lost connection; default Infinity */
   maxAttempts?: number;
+  /** ms a connection must stay open before the attempt count starts over; default 10000 */
+  resetAfter?: number;
 }
 
 export interface HeartbeatOptions {
   /** ms between pings; default 15000 */
   interval?: number;
-  /** ms to wait for a pong or any frame; default 10000 */
+  /** ms to wait for a pong or a message; default 10000 */
   timeout?: number;
 }
 
@@ -115,9 +117,9 @@ export interface RealtimeClientOptions {
   /** ms subscribe() waits for an ack; default 10000 */
   ackTimeout?: number;
   tls?: TlsOptions;
-  /** bytes per message after reassembly; default 16 MiB */
+  /** bytes per message after reassembly; default 16 MiB, at most 64 MiB */
   maxPayload?: number;
-  /** events buffered between the native thread and JS; default 10000 */
+  /** records (events, acks, errors, fault reports) buffered between the native thread and JS; default 10000 */
   maxQueue?: number;
   /** allow a credential over ws:// to a host other than loopback; default false */
   allowInsecure?: boolean;
@@ -200,6 +202,7 @@ export interface RealtimeErrorDetails {
   action?: string;
   status?: number;
   retryAfter?: number;
+  count?: number;
   cause?: unknown;
   frame?: NatterboxErrorFrame;
 }
@@ -218,6 +221,8 @@ export declare class RealtimeError extends Error {
   status?: number;
   /** ms to wait, from a 429's Retry-After */
   retryAfter?: number;
+  /** how many times the same fault happened back to back (reported once, with the first message) */
+  count?: number;
   cause?: unknown;
 }
 
@@ -299,8 +304,10 @@ export interface EventsFilter<T extends string = EventType, Pattern extends stri
   types?: T | readonly T[];
   /** when aborted, the read after the buffered events rejects with an AbortError, then the iterator is done */
   signal?: AbortSignalLike;
-  /** unread events before the iterator throws QUEUE_OVERFLOW; default 10000 */
+  /** unread events before the iterator slows the socket down (or, with overflow 'error', throws QUEUE_OVERFLOW); default 10000 */
   highWaterMark?: number;
+  /** 'wait' (default): a full iterator slows the socket down; 'error': it throws QUEUE_OVERFLOW */
+  overflow?: 'wait' | 'error';
 }
 
 export interface RealtimeClientEvents extends EventTypeListeners {

@@ -3,6 +3,10 @@
 // Batches from the native thread: decoding the flat record layout, dispatching events to the
 // emitter, to Subscriptions (through a pattern index) and to events() iterators, and handing
 // control and server records to the facade.
+//
+// Backpressure: while records wait here (behind an ack that must settle first, or behind an
+// events() iterator that is full) the native reader is held: once its queue fills it stops
+// reading the socket, so what waits in JS is bounded by one native queue.
 
 const { RealtimeError, validateSignal } = require('../errors.js');
 const {
@@ -35,6 +39,15 @@ class Dispatcher {
   #droppedLate = 0;
   #backlog = [];  // [text, meta, position] of batches waiting behind a paused one
   #resumeScheduled = false;
+  #blocked = new Set();  // events() iterators holding highWaterMark unread events
+  #held = false;         // the native reader is told to stay stopped once its queue fills
+  #heldSources = new Set(); // sockets of its own held the same way (lib/client/messages.js)
+  #flow = {
+    full: (it) => this.#blocked.add(it),
+    space: (it) => {
+      if (this.#blocked.delete(it) && this.#blocked.size === 0) this.#scheduleResume();
+    },
+  };
   #lastType = '';
   #emitter;
   #conn;
@@ -73,10 +86,15 @@ class Dispatcher {
       throw new RealtimeError('INVALID_OPTION', `Expected an object for filter but received ${String(f)}`);
     }
     for (const key of Object.keys(f)) {
-      if (!['topics', 'types', 'signal', 'highWaterMark'].includes(key)) {
+      if (!['topics', 'types', 'signal', 'highWaterMark', 'overflow'].includes(key)) {
         throw new RealtimeError('INVALID_OPTION',
-          `Unknown option filter.${key} (known: topics, types, signal, highWaterMark)`);
+          `Unknown option filter.${key} (known: topics, types, signal, highWaterMark, overflow)`);
       }
+    }
+    const overflow = f.overflow === undefined ? 'wait' : f.overflow;
+    if (overflow !== 'wait' && overflow !== 'error') {
+      throw new RealtimeError('INVALID_OPTION',
+        `Expected 'wait' or 'error' for filter.overflow but received ${JSON.stringify(overflow)}`);
     }
     let index = null;
     let patterns = null;
@@ -102,6 +120,7 @@ class Dispatcher {
     const it = new EventIterator({
       highWaterMark: hwm,
       signal,
+      flow: overflow === 'wait' ? this.#flow : null,
       onEnd: (iter, overflowed) => {
         this.#iterators.delete(iter);
         this.#overflowed += overflowed;
@@ -132,11 +151,47 @@ class Dispatcher {
    * (lib/client/messages.js), whose control records go back to it.
    */
   onBatch(text, meta, source = null) {
-    if (this.#backlog.length > 0) {
+    if (this.#backlog.length > 0 || this.#stalled()) {
       this.#backlog.push([text, meta, 0, source]);
-      return;
+      if (source !== null) this.#holdSource(source);
+      if (!this.#stalled()) this.#scheduleResume();
+    } else {
+      this.#process(text, meta, 0, source);
     }
-    this.#process(text, meta, 0, source);
+    this.#syncHold();
+  }
+
+  // A full iterator holds the records back, but never the end of the client: once close() was
+  // called no event is delivered any more, and the records that settle it must get through.
+  #stalled() {
+    return this.#blocked.size > 0 && !this.#conn.closing && !this.#conn.final;
+  }
+
+  // A socket of its own whose batch had to wait is held like the client's own reader, until
+  // the backlog drains.
+  #holdSource(source) {
+    if (this.#heldSources.has(source)) return;
+    this.#heldSources.add(source);
+    source.conn.holdForDispatch(true);
+  }
+
+  // Tells the native side whether records wait here (runs before the binding decides, after
+  // this batch, whether to resume its reader).
+  #syncHold() {
+    const want = this.#backlog.length > 0 || this.#stalled();
+    if (want === this.#held) return;
+    this.#held = want;
+    this.#conn.holdForDispatch(want);
+    if (!want) {
+      for (const source of this.#heldSources) source.conn.holdForDispatch(false);
+      this.#heldSources.clear();
+    }
+  }
+
+  #scheduleResume() {
+    if (this.#resumeScheduled) return;
+    this.#resumeScheduled = true;
+    setImmediate(() => this.#resume());
   }
 
   // Handles records from `pos` on. After a record that can settle a user's promise (an ack or
@@ -165,6 +220,11 @@ class Dispatcher {
           text.slice(meta[i + 3], meta[i + 4]),
           text.slice(meta[i + 7], meta[i + 8]),
         ));
+        // An iterator is full: the rest waits until it has read down (flow.space).
+        if (i + STRIDE < n && this.#stalled()) {
+          this.#backlog.unshift([text, meta, i + STRIDE]);
+          return false;
+        }
         continue;
       }
       if (kind !== KIND_CONTROL && kind !== KIND_SERVER) continue;
@@ -184,10 +244,7 @@ class Dispatcher {
       }
       if ((kind === KIND_SERVER || rec.type === 'open') && i + STRIDE < n) {
         this.#backlog.unshift([text, meta, i + STRIDE, source]);
-        if (!this.#resumeScheduled) {
-          this.#resumeScheduled = true;
-          setImmediate(() => this.#resume());
-        }
+        this.#scheduleResume();
         return false;
       }
     }
@@ -196,10 +253,11 @@ class Dispatcher {
 
   #resume() {
     this.#resumeScheduled = false;
-    while (this.#backlog.length > 0) {
+    while (this.#backlog.length > 0 && !this.#stalled()) {
       const [text, meta, pos, source] = this.#backlog.shift();
-      if (!this.#process(text, meta, pos, source)) return;
+      if (!this.#process(text, meta, pos, source)) break;
     }
+    this.#syncHold();
   }
 
   #dispatch(event) {

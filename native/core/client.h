@@ -39,6 +39,10 @@ struct tls_config {
   std::string servername;       // SNI and verification name; empty = host
 };
 
+// The largest maxPayload accepted. A dense message costs the JSON parser about fifteen times
+// its size while it is read, so this bounds what one frame can cost (about 1 GB).
+inline constexpr std::uint64_t kMaxPayload = std::uint64_t{64} << 20;
+
 struct client_config {
   std::string host;
   std::string port;
