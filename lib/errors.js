@@ -32,7 +32,10 @@ class RealtimeError extends Error {
   /**
    * @param {string} code one of ERROR_CODES (a server may send codes outside the list; they are kept)
    * @param {string} message
-   * @param {{ topics?: string[], action?: string, status?: number, retryAfter?: number, cause?: unknown }} [details]
+   * @param {{ topics?: string[], action?: string, status?: number, retryAfter?: number, count?: number,
+   *   cause?: unknown, frame?: object }} [details] `count`: how many times the same fault happened back
+   *   to back (reported once, with the first one's message); `frame`: the server's error frame as
+   *   received (Natterbox CTI)
    */
   constructor(code, message, details) {
     super(message, details && details.cause !== undefined ? { cause: details.cause } : undefined);
@@ -42,6 +45,8 @@ class RealtimeError extends Error {
       if (details.action !== undefined) this.action = details.action;
       if (details.status !== undefined) this.status = details.status;
       if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
+      if (details.count !== undefined) this.count = details.count;
+      if (details.frame !== undefined) this.frame = details.frame;
     }
   }
 }
@@ -54,8 +59,8 @@ Object.defineProperty(RealtimeError.prototype, 'name', {
 });
 
 /**
- * Wraps the `{ code, message, status?, retryAfter? }` objects the native side ships.
- * @param {{ code?: string, message?: string, status?: number, retryAfter?: number } | null | undefined} e
+ * Wraps the `{ code, message, status?, retryAfter?, count? }` objects the native side ships.
+ * @param {{ code?: string, message?: string, status?: number, retryAfter?: number, count?: number } | null | undefined} e
  * @param {unknown} [cause]
  * @returns {RealtimeError | null}
  */
@@ -66,6 +71,7 @@ function fromNative(e, cause) {
   const details = {};
   if (typeof e.status === 'number' && e.status > 0) details.status = e.status;
   if (typeof e.retryAfter === 'number' && e.retryAfter >= 0) details.retryAfter = e.retryAfter;
+  if (Number.isInteger(e.count) && e.count > 1) details.count = e.count;
   if (cause !== undefined) details.cause = cause;
   return new RealtimeError(code, message, details);
 }

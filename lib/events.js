@@ -221,8 +221,11 @@ function merge(acc, list) {
 
 /**
  * The async iterator behind client.events() and Subscription[Symbol.asyncIterator]().
- * It buffers from creation; more than `highWaterMark` unread events make the next read throw
- * QUEUE_OVERFLOW (and end the iterator) instead of dropping anything silently.
+ * It buffers from creation. With `flow` (backpressure) it reports when `highWaterMark` events wait
+ * unread (`flow.full`) and when it has read down to half of that (`flow.space`): the client then
+ * stops and resumes the socket, as for a slow listener. Without `flow`, more than
+ * `highWaterMark` unread events make the next read throw QUEUE_OVERFLOW (and end the iterator)
+ * instead of dropping anything silently.
  */
 class EventIterator {
   #buffer = [];
@@ -235,13 +238,17 @@ class EventIterator {
   #onEnd;
   #signal;
   #onAbort = null;
+  #flow;
+  #full = false;
 
   /**
-   * @param {{ highWaterMark: number, signal?: AbortSignal, onEnd: (it: EventIterator, overflowed: number) => void }} opts
+   * @param {{ highWaterMark: number, signal?: AbortSignal, onEnd: (it: EventIterator, overflowed: number) => void,
+   *   flow?: { full: (it: EventIterator) => void, space: (it: EventIterator) => void } }} opts
    */
-  constructor({ highWaterMark, signal, onEnd }) {
+  constructor({ highWaterMark, signal, onEnd, flow = null }) {
     this.#highWaterMark = highWaterMark;
     this.#onEnd = onEnd;
+    this.#flow = flow;
     if (signal) {
       this.#signal = signal;
       if (signal.aborted) {
@@ -285,6 +292,13 @@ class EventIterator {
       return;
     }
     this.#buffer.push(event);
+    if (this.#flow !== null) {
+      if (!this.#full && this.#buffer.length - this.#head >= this.#highWaterMark) {
+        this.#full = true;
+        this.#flow.full(this);
+      }
+      return;
+    }
     if (this.#buffer.length - this.#head > this.#highWaterMark) {
       const lost = this.#buffer.length - this.#head;
       this.#error = new RealtimeError('QUEUE_OVERFLOW',
@@ -307,6 +321,7 @@ class EventIterator {
     if (this.#head < this.#buffer.length) {
       const value = this.#buffer[this.#head];
       this.#buffer[this.#head++] = undefined;
+      if (this.#full && (this.#buffer.length - this.#head) * 2 <= this.#highWaterMark) this.#unblock();
       if (this.#head === this.#buffer.length) {
         this.#buffer = [];
         this.#head = 0;
@@ -369,7 +384,14 @@ class EventIterator {
     }
   }
 
+  #unblock() {
+    if (!this.#full) return;
+    this.#full = false;
+    this.#flow.space(this);
+  }
+
   #detach(overflowed) {
+    this.#unblock();
     if (this.#onAbort) {
       this.#signal.removeEventListener('abort', this.#onAbort);
       this.#onAbort = null;
@@ -380,9 +402,10 @@ class EventIterator {
   }
 }
 
-// Names an event_type from the wire must never be emitted under: they belong to the emitters' own
-// contract ('error' without a listener would even throw).
-const RESERVED = new Set(['error', 'state', 'open', 'close', 'reconnecting', 'event', 'newListener',
+// Names an event_type from the wire must never be emitted under: every event RealtimeClient and
+// Subscription emit of their own (README "Events"), and EventEmitter's own ('error' without a
+// listener would even throw). A server event of such a type still arrives as 'event'.
+const RESERVED = new Set(['error', 'state', 'open', 'close', 'reconnecting', 'dialect', 'event', 'newListener',
   'removeListener']);
 
 function throwIt(err) {

@@ -11,14 +11,21 @@ const DEFAULT_URL = 'wss://api.voipbin.net/v1.0/ws';
 // docs/protocol-natterbox.md: the host is known, the path is not ('/' by default).
 const NATTERBOX_DEFAULT_URL = 'wss://cti.natterbox.net/';
 const RECONNECT_DEFAULTS = Object.freeze({
-  initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,
+  initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity, resetAfter: 10000,
 });
+// The largest maxPayload (native/core/client.h kMaxPayload): a dense message costs the JSON parser
+// about fifteen times its size while it is read.
+const MAX_PAYLOAD = 64 * 1024 * 1024;
 const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
 // 'auto' (the default) starts documented on the wire and switches once the server shows which
 // dialect it speaks (native/core/wire_dialect.h).
 const DIALECTS = ['auto', 'documented', 'live'];
 const PROTOCOLS = ['voipbin', 'natterbox'];
-const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'pathStyle', 'snapshotWindow'];
+const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'messagesMaxAge', 'pathStyle', 'snapshotWindow'];
+// docs/protocol-natterbox.md §3: one host per region; the path is not known ('/' by default).
+const NATTERBOX_MESSAGES_URL = 'wss://omnichannelws-us.natterbox.net/';
+// API Gateway ends a WebSocket after 2 h: the messages socket is replaced a little before.
+const MESSAGES_MAX_AGE = 2 * 3600 * 1000 - 120000;
 const MAX_TIMER_MS = 2147483647;
 const CREDENTIAL_PARAMS = ['token', 'accesskey'];
 const REDACTED = '***';
@@ -50,10 +57,13 @@ function show(value) {
   return util.inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 });
 }
 
-// Credentials must never reach an error message, even when they sit in a malformed value.
+// Credentials must never reach an error message, even when they sit in a malformed value: only
+// the kind of value is shown.
 function showSecret(value) {
   if (typeof value === 'string') return value === '' ? '' : 'a string';
-  return value;
+  if (value === null) return null;
+  const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  return { [util.inspect.custom]: () => kind };
 }
 
 function isPlainObject(v) {
@@ -107,29 +117,41 @@ function isLoopback(host) {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-// Replaces the value of every credential parameter in a query string.
-function redactQuery(search) {
-  if (!search) return search;
-  return search.replace(/([?&])(token|accesskey)=[^&#]*/gi, (m, sep, key) => `${sep}${key}=${REDACTED}`);
+// A query parameter's name as the server reads it: percent-decoded (and `+` as a space).
+function paramName(raw) {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
 }
 
-function parseUrl(value) {
+// Replaces the value of every credential parameter in a query string, whatever the spelling of
+// its name (`to%6Ben` is `token` to the server).
+function redactQuery(search) {
+  if (!search) return search;
+  return search.replace(/([?&])([^&#=]*)=?([^&#]*)/g, (m, sep, name, value) =>
+    (CREDENTIAL_PARAMS.includes(paramName(name)) && (value !== '' || m.includes('='))
+      ? `${sep}${name}=${REDACTED}` : m));
+}
+
+function parseUrl(value, name = 'url') {
   if (typeof value !== 'string' || value === '') {
-    throw fail('a ws:// or wss:// URL', 'url', value);
+    throw fail('a ws:// or wss:// URL', name, value);
   }
   let u;
   try {
     u = new URL(value);
   } catch {
-    throw fail('a ws:// or wss:// URL', 'url', redactQuery(value));
+    throw fail('a ws:// or wss:// URL', name, redactQuery(value));
   }
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw fail('a ws:// or wss:// URL', 'url', `${u.protocol}//${u.host}${u.pathname}`);
+    throw fail('a ws:// or wss:// URL', name, `${u.protocol}//${u.host}${u.pathname}`);
   }
   if (u.username || u.password) {
-    throw fail('a URL without user:password@', 'url', `${u.protocol}//***@${u.host}${u.pathname}`);
+    throw fail('a URL without user:password@', name, `${u.protocol}//***@${u.host}${u.pathname}`);
   }
-  if (!u.hostname) throw fail('a URL with a host', 'url', value);
+  if (!u.hostname) throw fail('a URL with a host', name, value);
   const secure = u.protocol === 'wss:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port || (secure ? '443' : '80');
@@ -195,6 +217,44 @@ function validateLogger(value) {
   }
   if (!any) throw fail('an object with debug, info, warn and error functions', 'logger', value);
   return out;
+}
+
+/**
+ * The Natterbox messages socket's options (docs/protocol-natterbox.md §3): its URL, the upgrade
+ * target carrying the token as `?token=`, how long a connection may live, and the native config
+ * of one socket (a copy of the CTI socket's with the messages protocol).
+ */
+function messagesSection(o, cti, { token, getToken, allowInsecure }) {
+  const { u, secure, host, port, urlCredential } =
+    parseUrl(o.messagesUrl === undefined ? NATTERBOX_MESSAGES_URL : o.messagesUrl, 'messagesUrl');
+  if (urlCredential) {
+    throw new RealtimeError('INVALID_OPTION',
+      'Expected messagesUrl without a token (the client adds ?token= itself) but received one');
+  }
+  if (!secure && !allowInsecure && !isLoopback(host)) {
+    throw new RealtimeError('INSECURE_URL',
+      `Refusing to send a credential over unencrypted ws:// to ${host}: use wss://, ` +
+      'or set allowInsecure: true if the network path is trusted');
+  }
+  const maxAge = o.messagesMaxAge === undefined ? MESSAGES_MAX_AGE
+    : number(o.messagesMaxAge, 'messagesMaxAge', { min: 1000, integer: true, max: MAX_TIMER_MS });
+  const path = u.pathname || '/';
+  const targetFor = (t) => `${path}${u.search ? `${u.search}&` : '?'}token=${encodeURIComponent(t)}`;
+  return {
+    url: `${u.protocol}//${u.host}${path}${u.search ? `${u.search}&` : '?'}token=${REDACTED}`,
+    maxAge,
+    targetFor,
+    native: {
+      ...cti,
+      host,
+      port,
+      secure,
+      target: token === undefined ? '' : targetFor(token),
+      tokenPerAttempt: Boolean(getToken),
+      protocol: 'natterbox-messages',
+      credential: '',
+    },
+  };
 }
 
 /**
@@ -273,6 +333,7 @@ function resolveOptions(options) {
     number(r.factor, 'reconnect.factor', { min: 1, max: 1000 });
     number(r.jitter, 'reconnect.jitter', { max: 1 });
     number(r.maxAttempts, 'reconnect.maxAttempts', { integer: true, infinity: true, max: 0xffffffff });
+    number(r.resetAfter, 'reconnect.resetAfter', { max: MAX_TIMER_MS });
     reconnect = {
       enabled: r.maxAttempts !== 0,
       initialDelay: r.initialDelay,
@@ -280,6 +341,7 @@ function resolveOptions(options) {
       factor: r.factor,
       jitter: r.jitter,
       maxAttempts: r.maxAttempts === Infinity ? 0 : r.maxAttempts,
+      resetAfter: r.resetAfter,
     };
   }
 
@@ -296,7 +358,7 @@ function resolveOptions(options) {
   const ackTimeout = o.ackTimeout === undefined ? 10000
     : number(o.ackTimeout, 'ackTimeout', { min: 0, above: true, max: MAX_TIMER_MS });
   const maxPayload = o.maxPayload === undefined ? 16 * 1024 * 1024
-    : number(o.maxPayload, 'maxPayload', { min: 1, integer: true });
+    : number(o.maxPayload, 'maxPayload', { min: 1, integer: true, max: MAX_PAYLOAD });
   const maxQueue = o.maxQueue === undefined ? 10000
     : number(o.maxQueue, 'maxQueue', { min: 1, integer: true, max: 0x7fffffff });
   const seed = o.seed === undefined ? 0 : number(o.seed, 'seed', { integer: true });
@@ -304,7 +366,10 @@ function resolveOptions(options) {
     : number(o.settleTime, 'settleTime', { max: MAX_TIMER_MS });
   const userAgent = o.userAgent === undefined ? `voip-realtime/${packageVersion} node/${process.versions.node}`
     : nonEmptyString(o.userAgent, 'userAgent');
-  if (/[\r\n]/.test(userAgent)) throw fail('a single-line string', 'userAgent', userAgent);
+  // NUL, CR, LF and the other control characters cannot go into an HTTP header.
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(userAgent)) {
+    throw fail('a string without control characters', 'userAgent', userAgent);
+  }
   const tls = validateTls(o.tls);
   const logger = validateLogger(o.logger);
 
@@ -320,6 +385,11 @@ function resolveOptions(options) {
     // The credential travels in the first frame, not in the URL.
     const url = `${u.protocol}//${u.host}${path}${shownQuery}`;
     const base = target;
+    const native = {
+      host, port, target, secure, tls, connectTimeout, maxPayload, maxQueue, heartbeatInterval,
+      heartbeatTimeout, reconnect, seed, tokenPerAttempt: Boolean(getToken), dialect: 'documented',
+      settleTime, userAgent, protocol, credential: token === undefined ? '' : token, natterbox: natterboxConfig,
+    };
     return {
       url,
       protocol,
@@ -329,11 +399,8 @@ function resolveOptions(options) {
       logger,
       getToken: getToken || null,
       targetFor: () => base,
-      native: {
-        host, port, target, secure, tls, connectTimeout, maxPayload, maxQueue, heartbeatInterval,
-        heartbeatTimeout, reconnect, seed, tokenPerAttempt: Boolean(getToken), dialect: 'documented',
-        settleTime, userAgent, protocol, credential: token === undefined ? '' : token, natterbox: natterboxConfig,
-      },
+      native,
+      messages: messagesSection(o, native, { token, getToken, allowInsecure }),
     };
   }
   if (getToken) {
@@ -378,4 +445,6 @@ function resolveOptions(options) {
   };
 }
 
-module.exports = { resolveOptions, isLoopback, redactQuery, DEFAULT_URL, RECONNECT_DEFAULTS, HEARTBEAT_DEFAULTS };
+module.exports = {
+  resolveOptions, isLoopback, redactQuery, DEFAULT_URL, RECONNECT_DEFAULTS, HEARTBEAT_DEFAULTS, MAX_PAYLOAD,
+};

@@ -81,7 +81,7 @@ test('stats(): dropped counts the events an events() iterator discarded on overf
   await client.subscribe(`customer_id:${emu.customerId}:call:*`);
   let seen = 0;
   client.on('event', () => { seen++; });
-  const it = client.events({ highWaterMark: 4 });
+  const it = client.events({ highWaterMark: 4, overflow: 'error' });
   for (let i = 0; i < 8; i++) {
     emu.publish({ event_type: 'call.status', data: { id: `call-${i}`, customer_id: emu.customerId, seq: i } });
   }

@@ -129,14 +129,14 @@ test('events() filters by topics and types, rejects on abort and ends on close',
   assert.deepStrictEqual(closed.value, { value: undefined, done: true });
 });
 
-test('events() throws QUEUE_OVERFLOW when more than highWaterMark events wait unread', T, async (t) => {
+test("events({ overflow: 'error' }) throws QUEUE_OVERFLOW when more than highWaterMark events wait unread", T, async (t) => {
   const server = await startServer(t);
   const client = makeClient(t, { url: server.url, token: 'tok-hwm' });
   await client.connect();
   await client.subscribe(ev.topics.calls);
   const seen = [];
   client.on('event', (e) => seen.push(e));
-  const iter = client.events({ highWaterMark: 5 });
+  const iter = client.events({ highWaterMark: 5, overflow: 'error' });
   const sent = Array.from({ length: 10 }, (_, seq) => ev.callStatus({ seq }));
   await server.send(...sent);
   await until(() => seen.length === 10, '10 events on the client');

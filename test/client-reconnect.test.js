@@ -13,7 +13,7 @@ const names = (log) => log.map((e) => e[0]);
 
 test('a dropped connection: close, state, reconnecting in order; exact growing delays; one resubscribe; events flow', T, async (t) => {
   const server = await startServer(t);
-  const client = makeClient(t, { url: server.url, token: 'tok-reconnect', reconnect: { initialDelay: 50, jitter: 0 } });
+  const client = makeClient(t, { url: server.url, token: 'tok-reconnect', reconnect: { initialDelay: 50, jitter: 0, resetAfter: 300 } });
   await client.connect();
   const s1 = await client.subscribe([ev.topics.calls, ev.topics.messages]);
   const s2 = await client.subscribe(ev.topics.agentCalls);
@@ -66,7 +66,9 @@ test('a dropped connection: close, state, reconnecting in order; exact growing d
   await until(() => got.length === 2, 'the event after the reconnect');
   assert.deepStrictEqual(got, [before, after]);
 
-  // A successful upgrade resets the schedule: the next drop waits initialDelay again.
+  // A connection that stayed up for resetAfter resets the schedule: the next drop waits
+  // initialDelay again.
+  await delay(400);
   log.length = 0;
   server.terminateAll();
   await until(() => client.state === 'subscribed' && server.upgrades === 3, 'the second reconnect');

@@ -67,12 +67,14 @@ export interface ReconnectOptions {
   jitter?: number;
   /** attempts per lost connection; default Infinity */
   maxAttempts?: number;
+  /** ms a connection must stay open before the attempt count starts over; default 10000 */
+  resetAfter?: number;
 }
 
 export interface HeartbeatOptions {
   /** ms between pings; default 15000 */
   interval?: number;
-  /** ms to wait for a pong or any frame; default 10000 */
+  /** ms to wait for a pong or a message; default 10000 */
   timeout?: number;
 }
 
@@ -115,9 +117,9 @@ export interface RealtimeClientOptions {
   /** ms subscribe() waits for an ack; default 10000 */
   ackTimeout?: number;
   tls?: TlsOptions;
-  /** bytes per message after reassembly; default 16 MiB */
+  /** bytes per message after reassembly; default 16 MiB, at most 64 MiB */
   maxPayload?: number;
-  /** events buffered between the native thread and JS; default 10000 */
+  /** records (events, acks, errors, fault reports) buffered between the native thread and JS; default 10000 */
   maxQueue?: number;
   /** allow a credential over ws:// to a host other than loopback; default false */
   allowInsecure?: boolean;
@@ -128,6 +130,15 @@ export interface RealtimeClientOptions {
   settleTime?: number;
   /** fixes the reconnect jitter's random sequence (tests); 0 = random */
   seed?: number;
+}
+
+/** A Natterbox CTI `error` frame: `message`, `code` and `path` when the server sends them. */
+export interface NatterboxErrorFrame {
+  type: 'error';
+  message?: string;
+  code?: string | number;
+  path?: string;
+  [key: string]: unknown;
 }
 
 /** Options of a client speaking Natterbox's CTI presence socket (docs/protocol-natterbox.md). */
@@ -142,6 +153,14 @@ export interface NatterboxClientOptions
   pathStyle?: 'organisation' | 'org';
   /** longest wait in ms for a subscribe's snapshot; default 2000 */
   snapshotWindow?: number;
+  /** the messages socket (unread counts), opened per `org:O:user:U:messages` pattern with
+   * `?token=<JWT>`; default 'wss://omnichannelws-us.natterbox.net/' */
+  messagesUrl?: string;
+  /** ms a messages connection lives before a planned reconnect (API Gateway ends them at 2 h);
+   * default 7080000 */
+  messagesMaxAge?: number;
+  /** messages socket: ms after which an unanswered subscribe counts as accepted; default 1000 */
+  settleTime?: number;
 }
 
 /** The options a client of protocol P takes. */
@@ -183,7 +202,9 @@ export interface RealtimeErrorDetails {
   action?: string;
   status?: number;
   retryAfter?: number;
+  count?: number;
   cause?: unknown;
+  frame?: NatterboxErrorFrame;
 }
 
 /** The one error type of the library. */
@@ -194,10 +215,14 @@ export declare class RealtimeError extends Error {
   topics?: string[];
   /** 'subscribe' or 'unsubscribe' for server errors */
   action?: string;
+  /** Natterbox CTI: the server's `error` frame as received (PERMISSION_DENIED) */
+  frame?: NatterboxErrorFrame;
   /** HTTP status of a failed handshake */
   status?: number;
   /** ms to wait, from a 429's Retry-After */
   retryAfter?: number;
+  /** how many times the same fault happened back to back (reported once, with the first message) */
+  count?: number;
   cause?: unknown;
 }
 
@@ -251,6 +276,9 @@ export interface ClientStats {
   iterators: number;
   /** events discarded by events() iterators that overflowed */
   iteratorOverflow: number;
+  /** Natterbox: open messages sockets (one per held `:messages` pattern; the counters above
+   * include theirs); 0 for VoIPBIN */
+  messagesSockets: number;
 }
 
 /** The parts of an AbortSignal events() uses (a real AbortSignal fits). */
@@ -276,8 +304,10 @@ export interface EventsFilter<T extends string = EventType, Pattern extends stri
   types?: T | readonly T[];
   /** when aborted, the read after the buffered events rejects with an AbortError, then the iterator is done */
   signal?: AbortSignalLike;
-  /** unread events before the iterator throws QUEUE_OVERFLOW; default 10000 */
+  /** unread events before the iterator slows the socket down (or, with overflow 'error', throws QUEUE_OVERFLOW); default 10000 */
   highWaterMark?: number;
+  /** 'wait' (default): a full iterator slows the socket down; 'error': it throws QUEUE_OVERFLOW */
+  overflow?: 'wait' | 'error';
 }
 
 export interface RealtimeClientEvents extends EventTypeListeners {
@@ -412,8 +442,12 @@ export interface EmulatorOptions {
   /** default 'voipbin'; 'natterbox' serves the CTI presence socket (no dialect) */
   protocol?: Protocol;
   /** protocol 'natterbox': the organisation (default '1'), accepted tokens (default any; an
-   * expired JWT is refused), strict client names, group snapshots one frame per member */
-  natterbox?: { org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean };
+   * expired JWT is refused; the messages socket checks them at the upgrade, HTTP 401), strict
+   * client names, group snapshots one frame per member, a messages socket that never answers
+   * subscribes (clients wait their settleTime) */
+  natterbox?: {
+    org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean; silentMessages?: boolean;
+  };
   /** default 'documented' */
   dialect?: 'documented' | 'live';
   /** HS256 key for the JWTs it accepts; default random */
@@ -646,6 +680,12 @@ export declare class Emulator {
   readonly org: string | null;
   /** Natterbox: merges fields into a user's state and pushes them to subscribers */
   presence(userId: number | string, fields: PresenceFields): PresenceFields & { userId: number };
+  /** Natterbox: the messages socket's URL (ws://host:port/messages); null otherwise */
+  readonly messagesUrl: string | null;
+  /** Natterbox: sets a user's unread count (null clears it) and pushes INSERT, MODIFY or REMOVE */
+  unread(userId: number | string, count: number | null): 'INSERT' | 'MODIFY' | 'REMOVE' | null;
+  /** Natterbox: a user's unread count, or null */
+  unreadCount(userId: number | string): number | null;
   /** Natterbox: a user's state, or null */
   user(userId: number | string): (PresenceFields & { userId: number }) | null;
   /** Natterbox: sets a group's members */

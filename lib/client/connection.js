@@ -45,6 +45,7 @@ class Connection {
   #connectWaiters = [];
   #wantRef = true;
   #held = false;
+  #dispatchHeld = false;
   #tokenError = null;
   #lastToken = null;
   #lastStats = null;
@@ -129,9 +130,20 @@ class Connection {
     if (this.native) this.native.unref();
   }
 
+  /** pause()/resume(): the user holds the native reader. */
   hold(on) {
     this.#held = on;
-    if (this.native) this.native.hold(on);
+    this.#applyHold();
+  }
+
+  /** The dispatcher holds the native reader while records wait in JS (lib/client/dispatch.js). */
+  holdForDispatch(on) {
+    this.#dispatchHeld = on;
+    this.#applyHold();
+  }
+
+  #applyHold() {
+    if (this.native) this.native.hold(this.#held || this.#dispatchHeld);
   }
 
   /** The native pipeline's counters, or the last ones read before the end; null before start. */
@@ -156,7 +168,7 @@ class Connection {
         { cause: err });
     }
     if (!this.#wantRef) this.native.unref();
-    if (this.#held) this.native.hold(true);
+    if (this.#held || this.#dispatchHeld) this.native.hold(true);
     this.#hooks.started();
     this.setState('connecting');
     this.native.connect();

@@ -3,6 +3,10 @@
 // Batches from the native thread: decoding the flat record layout, dispatching events to the
 // emitter, to Subscriptions (through a pattern index) and to events() iterators, and handing
 // control and server records to the facade.
+//
+// Backpressure: while records wait here (behind an ack that must settle first, or behind an
+// events() iterator that is full) the native reader is held: once its queue fills it stops
+// reading the socket, so what waits in JS is bounded by one native queue.
 
 const { RealtimeError, validateSignal } = require('../errors.js');
 const {
@@ -23,7 +27,7 @@ const DEFAULT_HIGH_WATER_MARK = 10000;
 /**
  * `emitter` is the RealtimeClient (events are emitted on it); `conn` the Connection (read:
  * `closing`, `final`); `ledger` the Ledger (read: `entries`, `members`); `grammar` the
- * protocol's (lib/client/grammar.js); `hooks` the facade's: `onControl(rec)`, `onServer(rec)`,
+ * protocol's (lib/client/grammar.js); `hooks` the facade's: `onControl(rec, source)`, `onServer(rec)`,
  * `reportError(err)`.
  */
 class Dispatcher {
@@ -36,6 +40,15 @@ class Dispatcher {
   #droppedLate = 0;
   #backlog = [];  // [text, meta, position] of batches waiting behind a paused one
   #resumeScheduled = false;
+  #blocked = new Set();  // events() iterators holding highWaterMark unread events
+  #held = false;         // the native reader is told to stay stopped once its queue fills
+  #heldSources = new Set(); // sockets of its own held the same way (lib/client/messages.js)
+  #flow = {
+    full: (it) => this.#blocked.add(it),
+    space: (it) => {
+      if (this.#blocked.delete(it) && this.#blocked.size === 0) this.#scheduleResume();
+    },
+  };
   #lastType = '';
   #lastServerType = '';
   #emitter;
@@ -75,10 +88,15 @@ class Dispatcher {
       throw new RealtimeError('INVALID_OPTION', `Expected an object for filter but received ${String(f)}`);
     }
     for (const key of Object.keys(f)) {
-      if (!['topics', 'types', 'signal', 'highWaterMark'].includes(key)) {
+      if (!['topics', 'types', 'signal', 'highWaterMark', 'overflow'].includes(key)) {
         throw new RealtimeError('INVALID_OPTION',
-          `Unknown option filter.${key} (known: topics, types, signal, highWaterMark)`);
+          `Unknown option filter.${key} (known: topics, types, signal, highWaterMark, overflow)`);
       }
+    }
+    const overflow = f.overflow === undefined ? 'wait' : f.overflow;
+    if (overflow !== 'wait' && overflow !== 'error') {
+      throw new RealtimeError('INVALID_OPTION',
+        `Expected 'wait' or 'error' for filter.overflow but received ${JSON.stringify(overflow)}`);
     }
     let index = null;
     let patterns = null;
@@ -104,6 +122,7 @@ class Dispatcher {
     const it = new EventIterator({
       highWaterMark: hwm,
       signal,
+      flow: overflow === 'wait' ? this.#flow : null,
       onEnd: (iter, overflowed) => {
         this.#iterators.delete(iter);
         this.#overflowed += overflowed;
@@ -129,19 +148,59 @@ class Dispatcher {
     for (const it of [...this.#iterators.keys()]) it.end();
   }
 
-  onBatch(text, meta) {
-    if (this.#backlog.length > 0) {
-      this.#backlog.push([text, meta, 0]);
-      return;
+  /**
+   * A batch of one native client: the client's own (`source` null) or a socket of its own
+   * (lib/client/messages.js), whose control records go back to it.
+   */
+  onBatch(text, meta, source = null) {
+    if (this.#backlog.length > 0 || this.#stalled()) {
+      this.#backlog.push([text, meta, 0, source]);
+      if (source !== null) this.#holdSource(source);
+      if (!this.#stalled()) this.#scheduleResume();
+    } else {
+      this.#process(text, meta, 0, source);
     }
-    this.#process(text, meta, 0);
+    this.#syncHold();
+  }
+
+  // A full iterator holds the records back, but never the end of the client: once close() was
+  // called no event is delivered any more, and the records that settle it must get through.
+  #stalled() {
+    return this.#blocked.size > 0 && !this.#conn.closing && !this.#conn.final;
+  }
+
+  // A socket of its own whose batch had to wait is held like the client's own reader, until
+  // the backlog drains.
+  #holdSource(source) {
+    if (this.#heldSources.has(source)) return;
+    this.#heldSources.add(source);
+    source.conn.holdForDispatch(true);
+  }
+
+  // Tells the native side whether records wait here (runs before the binding decides, after
+  // this batch, whether to resume its reader).
+  #syncHold() {
+    const want = this.#backlog.length > 0 || this.#stalled();
+    if (want === this.#held) return;
+    this.#held = want;
+    this.#conn.holdForDispatch(want);
+    if (!want) {
+      for (const source of this.#heldSources) source.conn.holdForDispatch(false);
+      this.#heldSources.clear();
+    }
+  }
+
+  #scheduleResume() {
+    if (this.#resumeScheduled) return;
+    this.#resumeScheduled = true;
+    setImmediate(() => this.#resume());
   }
 
   // Handles records from `pos` on. After a record that can settle a user's promise (an ack or
   // error answering subscribe(), an open answering connect()), the rest of the batch waits for
   // setImmediate: the code after `await client.subscribe()` runs first and can attach its
   // listeners before the events that followed the ack. Returns false when it paused.
-  #process(text, meta, pos) {
+  #process(text, meta, pos, source) {
     const n = meta.length;
     const conn = this.#conn;
     for (let i = pos; i < n; i += STRIDE) {
@@ -171,6 +230,12 @@ class Dispatcher {
           text.slice(meta[i + 7], meta[i + 8]),
           server,
         ), meta[i + 12] > meta[i + 11] ? text.slice(meta[i + 11], meta[i + 12]) : null);
+        // An iterator is full: the rest waits until it has read down (flow.space).
+        if (i + STRIDE < n && this.#stalled()) {
+          this.#backlog.unshift([text, meta, i + STRIDE, source]);
+          if (source !== null) this.#holdSource(source);
+          return false;
+        }
         continue;
       }
       if (kind !== KIND_CONTROL && kind !== KIND_SERVER) continue;
@@ -183,17 +248,14 @@ class Dispatcher {
         continue;
       }
       try {
-        if (kind === KIND_CONTROL) this.#hooks.onControl(rec);
+        if (kind === KIND_CONTROL) this.#hooks.onControl(rec, source);
         else this.#hooks.onServer(rec);
       } catch (err) {
         rethrowLater(err);
       }
       if ((kind === KIND_SERVER || rec.type === 'open') && i + STRIDE < n) {
-        this.#backlog.unshift([text, meta, i + STRIDE]);
-        if (!this.#resumeScheduled) {
-          this.#resumeScheduled = true;
-          setImmediate(() => this.#resume());
-        }
+        this.#backlog.unshift([text, meta, i + STRIDE, source]);
+        this.#scheduleResume();
         return false;
       }
     }
@@ -202,10 +264,11 @@ class Dispatcher {
 
   #resume() {
     this.#resumeScheduled = false;
-    while (this.#backlog.length > 0) {
-      const [text, meta, pos] = this.#backlog.shift();
-      if (!this.#process(text, meta, pos)) return;
+    while (this.#backlog.length > 0 && !this.#stalled()) {
+      const [text, meta, pos, source] = this.#backlog.shift();
+      if (!this.#process(text, meta, pos, source)) break;
     }
+    this.#syncHold();
   }
 
   // `second` is another topic the event matched a pattern under (live dialect, usually null): a

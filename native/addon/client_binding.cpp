@@ -280,7 +280,7 @@ vr::client_config read_config(Napi::Object c) {
   cfg.tls.key = get_string(tls, "key", "tls.");
   cfg.tls.servername = get_string(tls, "servername", "tls.");
   cfg.connect_timeout_ms = static_cast<std::uint32_t>(std::min(get_number(c, "connectTimeout", ""), 4294967295.0));
-  cfg.max_payload = static_cast<std::uint64_t>(get_number(c, "maxPayload", ""));
+  cfg.max_payload = std::min(static_cast<std::uint64_t>(get_number(c, "maxPayload", "")), vr::kMaxPayload);
   cfg.max_queue = static_cast<std::size_t>(std::max(1.0, get_number(c, "maxQueue", "")));
   cfg.heartbeat_interval_ms = static_cast<std::uint32_t>(std::min(get_number(c, "heartbeatInterval", ""), 4294967295.0));
   cfg.heartbeat_timeout_ms = static_cast<std::uint32_t>(std::min(get_number(c, "heartbeatTimeout", ""), 4294967295.0));
@@ -292,6 +292,7 @@ vr::client_config read_config(Napi::Object c) {
   cfg.reconnect.jitter = get_number(r, "jitter", "reconnect.");
   const double max_attempts = get_number(r, "maxAttempts", "reconnect.", true);
   cfg.reconnect.max_attempts = std::isinf(max_attempts) ? 0 : max_attempts;
+  if (r.Has("resetAfter")) cfg.reconnect.reset_after_ms = get_number(r, "resetAfter", "reconnect.");
   cfg.seed = static_cast<std::uint64_t>(get_number(c, "seed", ""));
   cfg.token_per_attempt = get_bool(c, "tokenPerAttempt", "");
   const std::string dialect = get_string(c, "dialect", "");
@@ -307,7 +308,9 @@ vr::client_config read_config(Napi::Object c) {
   cfg.settle_ms = static_cast<std::uint32_t>(std::min(get_number(c, "settleTime", ""), 4294967295.0));
   cfg.user_agent = get_string(c, "userAgent", "");
   // Optional: absent = VoIPBIN (docs/protocol-natterbox.md for 'natterbox').
-  if (c.Has("protocol") && get_string(c, "protocol", "") == "natterbox") {
+  const std::string protocol = c.Has("protocol") ? get_string(c, "protocol", "") : std::string();
+  if (protocol == "natterbox-messages") cfg.protocol = vr::protocol_kind::natterbox_messages;
+  if (protocol == "natterbox") {
     cfg.protocol = vr::protocol_kind::natterbox_cti;
     cfg.credential = get_string(c, "credential", "");
     Napi::Object n = get_object(c, "natterbox", "");

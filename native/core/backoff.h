@@ -14,6 +14,9 @@ struct reconnect_policy {
   double factor = 2;
   double jitter = 0.5;
   double max_attempts = 0;  // 0 means unlimited
+  // How long a connection must stay open before the attempt count starts over (0: at once).
+  // A server that upgrades and then drops every connection keeps the delays growing.
+  double reset_after_ms = 10000;
 };
 
 class backoff {

@@ -52,6 +52,7 @@ struct failure {
   bool terminal = false;     // no further attempt whatever the reconnect policy says
   bool credential = false;   // the credential was refused: a fresh one from getToken may fix it
   const char* cause = nullptr;  // what failed before the attempt, for JS ("token" = getToken)
+  std::uint64_t count = 1;   // repeats of the same fault reported as one
   bool reported = false;     // JS already heard of it as a refused subscribe: no error of its own
 };
 
@@ -79,6 +80,10 @@ void append_error(std::string& out, const failure& f) {
     out += ",\"cause\":\"";
     out += f.cause;
     out += '"';
+  }
+  if (f.count > 1) {
+    out += ",\"count\":";
+    append_number(out, static_cast<double>(f.count));
   }
   out += '}';
 }
@@ -132,6 +137,7 @@ class client_impl final : public client,
         ping_timer_(strand_),
         pong_timer_(strand_),
         close_timer_(strand_),
+        healthy_timer_(strand_),
         queue_(config_.max_queue ? config_.max_queue : 1, std::move(wake)),
         backoff_(config_.reconnect, config_.seed ? config_.seed : std::random_device{}()),
         proto_(make_protocol(strand_, config_, matcher_, *this)) {}
@@ -186,7 +192,7 @@ class client_impl final : public client,
   void resume_reading() override {
     post([](client_impl& c) {
       // A resume posted before the last pause must not read past the bound.
-      if (!c.paused_ || c.queue_.depth() >= c.queue_.max_events()) return;
+      if (!c.paused_ || c.queue_.records() >= c.queue_.max_events()) return;
       c.paused_ = false;
       if ((c.phase_ == phase::open || c.phase_ == phase::handshake) && !c.reading_) c.read();
     });
@@ -225,6 +231,7 @@ class client_impl final : public client,
     if (!paused_ && reading_phase()) return true;
     reading_ = false;
     stamp_last_event();
+    flush_fault();
     queue_.publish();
     return false;
   }
@@ -255,9 +262,12 @@ class client_impl final : public client,
     finish(nullptr, 1000);
   }
 
+  // A ping from the server proves it writes, not that it reads what we send: only a pong (or a
+  // message) counts as an answer to the heartbeat, and a peer that pings while our writes stall
+  // is caught by the write check in on_ping_timer.
   void on_transport_control(std::uint64_t generation, bool pong) override {
-    if (generation != generation_) return;
-    if (pong) ping_outstanding_ = false;
+    if (generation != generation_ || !pong) return;
+    ping_outstanding_ = false;
     alive();
   }
 
@@ -266,6 +276,7 @@ class client_impl final : public client,
   void on_transport_starved(std::uint64_t generation) override {
     if (generation != generation_) return;
     stamp_last_event();
+    flush_fault();
     queue_.publish();
   }
 
@@ -279,7 +290,25 @@ class client_impl final : public client,
 
   template <class F>
   void post(F&& f) {
-    asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(*self); });
+    asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+      try {
+        f(*self);
+      } catch (const std::exception& e) {
+        self->on_exception(e);
+      }
+    });
+  }
+
+  // Work that threw (std::bad_alloc in practice) left this connection in an unknown state: it
+  // is reported and replaced, never left silent.
+  void on_exception(const std::exception& e) noexcept {
+    try {
+      const std::string what = e.what();
+      if (phase_ == phase::open) return lose_connection({"CLOSED", "the connection failed: " + what});
+      if (phase_ == phase::connecting) return fail_attempt({"CONNECT_FAILED", "the attempt failed: " + what});
+    } catch (...) {
+      // Out of memory again while reporting: the heartbeat still ends this connection.
+    }
   }
 
   // --- attempts --------------------------------------------------------------------------
@@ -364,7 +393,8 @@ class client_impl final : public client,
     } else {
       transport_ = detail::make_plain_transport(strand_, listener, generation_);
     }
-    detail::upgrade_request request{host_header(config_), config_.target, config_.user_agent, config_.max_payload};
+    detail::upgrade_request request{host_header(config_), config_.target, config_.user_agent,
+                                    std::min(config_.max_payload, kMaxPayload)};
     transport_->connect(results, request);
   }
 
@@ -476,7 +506,7 @@ class client_impl final : public client,
     connect_timer_.cancel();
     phase_ = phase::open;
     was_open_ = true;
-    retries_ = 0;
+    arm_healthy();
     if (opened_once_) bump(reconnects_);
     opened_once_ = true;
     push_state("connected");
@@ -487,7 +517,7 @@ class client_impl final : public client,
     json += ",\"dialect\":";
     proto_->append_name(json);
     json += '}';
-    queue_.push_control(json);
+    push_control(json);
     proto_->after_open();
     if (config_.heartbeat_interval_ms) arm_ping();
     if (!reading_) read();
@@ -496,6 +526,22 @@ class client_impl final : public client,
   void read() {
     reading_ = true;
     transport_->read();
+  }
+
+  // The attempt count starts over once the connection has stayed open for reset_after_ms, not
+  // at the upgrade: against a server that upgrades and drops, the delays keep growing instead
+  // of the whole fleet coming back every initialDelay.
+  void arm_healthy() {
+    if (config_.reconnect.reset_after_ms <= 0) {
+      retries_ = 0;
+      return;
+    }
+    healthy_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double, std::milli>(config_.reconnect.reset_after_ms)));
+    healthy_timer_.async_wait([self = shared_from_this(), generation = generation_](error_code ec) {
+      if (ec || generation != self->generation_ || self->phase_ != phase::open) return;
+      self->retries_ = 0;
+    });
   }
 
   void on_frame(const char* data, std::size_t size, bool text) {
@@ -508,7 +554,6 @@ class client_impl final : public client,
   // --- protocol_host: io thread, called by proto_ ----------------------------------------
 
   void send_text(std::string text) override { enqueue(write_kind::text, std::move(text)); }
-  void push_control(std::string_view json) override { queue_.push_control(json); }
   void count_received() override { bump(received_); }
   void count_filtered() override { bump(filtered_); }
   void count_duplicate() override { bump(duplicates_); }
@@ -526,9 +571,9 @@ class client_impl final : public client,
     // The clock is read for the first event of a burst, every 256 events within a long one, and
     // when the burst ends.
     if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
+    flush_fault();
     if (!queue_.stage_event(event_type, topic, timestamp, data, server_event_type, second_topic)) {
-      paused_ = true;
-      paused_since_ping_ = true;
+      pause();
     }
   }
 
@@ -542,7 +587,9 @@ class client_impl final : public client,
     std::string json = "{\"type\":\"warning\",\"message\":";
     append_json_string(json, "ignored " + reason);
     json += '}';
-    queue_.push_control(json);
+    // Made for a frame from the server, so bounded like the other records it causes.
+    flush_fault();
+    if (!queue_.push_control(json)) pause();
   }
 
   void ready() override {
@@ -561,6 +608,11 @@ class client_impl final : public client,
       return {"PAYLOAD_TOO_LARGE",
               "a message exceeded maxPayload (" + std::to_string(config_.max_payload) + " bytes)"};
     }
+    // The frame reader reports every broken framing rule (masked or reserved frames, bad close
+    // codes, ...) in the WebSocket error category.
+    if (ec != websocket::error::closed && ec.category() == websocket::make_error_code(websocket::error::closed).category()) {
+      return {"PROTOCOL_ERROR", "the server broke the WebSocket protocol: " + ec.message()};
+    }
     if (ec == websocket::error::closed) {
       std::string message = "the server closed the connection with code " + std::to_string(transport_->close_code());
       const std::string reason = transport_->close_reason();
@@ -574,7 +626,7 @@ class client_impl final : public client,
   void lose_connection(failure f) {
     // The live server refuses a topic with a bare TCP close; a close frame is something else.
     f.reported = proto_->on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
-    std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : 1006;
+    std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : f.code == "PROTOCOL_ERROR" ? 1002 : 1006;
     std::string reason;
     if (transport_ && transport_->close_code()) {
       code = transport_->close_code();
@@ -588,8 +640,22 @@ class client_impl final : public client,
   // record, the dialect's bookkeeping) are freed by now: their pages go back once the handlers
   // queued before it have run.
   void push_server(std::string_view json) override {
-    queue_.push_server(json);
+    flush_fault();
+    if (!queue_.push_server(json)) pause();
     if (json.size() >= kBulkAnswerBytes) asio::post(strand_, [] { release_free_memory(); });
+  }
+
+  // Every record for JS goes through here or push_server, so that a coalesced fault goes first
+  // and records keep their order. The client's own records (state, open, close, sent) follow
+  // its own actions, so they are bounded by those and do not stop the reads.
+  void push_control(std::string_view json) override {
+    flush_fault();
+    queue_.push_control(json);
+  }
+
+  void pause() noexcept {
+    paused_ = true;
+    paused_since_ping_ = true;
   }
 
   static constexpr std::size_t kBulkAnswerBytes = 1u << 20;
@@ -641,6 +707,10 @@ class client_impl final : public client,
   // previous one was answered and reading is not paused: a pong waits behind unread frames,
   // and servers drop clients whose pongs pile up (the ws server's maxPendingAutoPongs).
   void on_ping_timer() {
+    if (write_stalled()) {
+      return lose_connection({"HEARTBEAT_TIMEOUT", "the server read nothing of what was sent for " +
+                                                       std::to_string(config_.heartbeat_interval_ms) + " ms"});
+    }
     if (!awaiting_pong_ && !paused_) {
       awaiting_pong_ = true;
       paused_since_ping_ = false;
@@ -651,6 +721,18 @@ class client_impl final : public client,
       arm_pong_deadline();
     }
     arm_ping();
+  }
+
+  // True when the same write has been waiting since the previous tick: the peer stopped reading
+  // (its pings may still arrive, so incoming frames cannot tell).
+  bool write_stalled() {
+    if (!transport_) return false;
+    const bool waiting = transport_->write_waiting();
+    const std::uint64_t written = transport_->frames_written();
+    const bool stalled = waiting && stall_waiting_ && written == stall_written_;
+    stall_waiting_ = waiting;
+    stall_written_ = written;
+    return stalled;
   }
 
   void arm_pong_deadline() {
@@ -718,6 +800,7 @@ class client_impl final : public client,
     connect_timer_.cancel();
     ping_timer_.cancel();
     pong_timer_.cancel();
+    healthy_timer_.cancel();
     resolver_.cancel();
     if (transport_) {
       transport_->cut();
@@ -729,6 +812,8 @@ class client_impl final : public client,
     paused_ = false;
     awaiting_pong_ = false;
     ping_outstanding_ = false;
+    stall_waiting_ = false;
+    stall_written_ = 0;
   }
 
   // `within_burst`: more events of the same burst may follow without another stamp.
@@ -750,21 +835,39 @@ class client_impl final : public client,
     std::string json = "{\"type\":\"state\",\"state\":\"";
     json += state;
     json += "\"}";
-    queue_.push_control(json);
+    push_control(json);
   }
 
   void push_token_request(bool refused) {
-    queue_.push_control(refused ? "{\"type\":\"token_request\",\"refused\":true}"
+    push_control(refused ? "{\"type\":\"token_request\",\"refused\":true}"
                                 : "{\"type\":\"token_request\",\"refused\":false}");
   }
 
-  void push_fault(const char* code, const std::string& message) {
-    failure f{code, message};
+  // Repeats of one fault (the same code, back to back) become one record: the first one's
+  // message and how many there were. A server sending nothing but bad frames then costs JS one
+  // record per burst (or per kFaultsPerRecord), not one per frame.
+  void push_fault(const char* code, std::string message) {
+    if (fault_.count && fault_.code == code) {
+      if (++fault_.count == kFaultsPerRecord) flush_fault();
+      return;
+    }
+    flush_fault();
+    fault_ = {code, std::move(message), 1};
+  }
+
+  void flush_fault() {
+    if (!fault_.count) return;
+    failure f{fault_.code, fault_.message};
+    f.count = fault_.count;
+    if (fault_.count > 1) f.message += " (" + std::to_string(fault_.count) + " times)";
     std::string json = "{\"type\":\"fault\",\"error\":";
     append_error(json, f);
     json += '}';
-    queue_.push_control(json);
+    fault_.count = 0;
+    if (!queue_.push_control(json)) pause();
   }
+
+  static constexpr std::uint64_t kFaultsPerRecord = 4096;
 
   void push_close(std::uint16_t code, const std::string& reason, bool will_reconnect, std::uint32_t attempt,
                   double delay, const failure* f) {
@@ -790,7 +893,7 @@ class client_impl final : public client,
       json += "null";
     }
     json += '}';
-    queue_.push_control(json);
+    push_control(json);
   }
 
   client_config config_;
@@ -801,6 +904,7 @@ class client_impl final : public client,
   asio::steady_timer ping_timer_;
   asio::steady_timer pong_timer_;
   asio::steady_timer close_timer_;
+  asio::steady_timer healthy_timer_;
   event_queue queue_;
   topic_matcher matcher_;
   backoff backoff_;
@@ -811,7 +915,14 @@ class client_impl final : public client,
   phase phase_ = phase::idle;
   std::deque<outgoing> writes_;
   std::optional<failure> refused_;  // the 401/403 a per-attempt token may still fix
-  std::uint32_t retries_ = 0;       // attempts scheduled since the last successful upgrade
+  std::uint32_t retries_ = 0;       // attempts scheduled since the last healthy connection
+  struct {
+    std::string code;
+    std::string message;  // the first one's
+    std::uint64_t count = 0;
+  } fault_;                         // repeats of one fault, not yet pushed
+  std::uint64_t stall_written_ = 0; // transport's frames_written() at the last ping tick
+  bool stall_waiting_ = false;      // a write was waiting at the last ping tick
   static constexpr std::uint32_t kCredentialTries = 3;
   std::uint32_t credential_refusals_ = 0;  // credentials refused after the upgrade, in a row
   bool write_in_flight_ = false;

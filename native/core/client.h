@@ -21,7 +21,7 @@ namespace vr {
 enum class dialect { documented, live, automatic };
 
 // Which protocol a connection speaks (core/protocol.h).
-enum class protocol_kind { voipbin, natterbox_cti };
+enum class protocol_kind { voipbin, natterbox_cti, natterbox_messages };
 
 // Natterbox CTI settings (docs/protocol-natterbox.md); unused by VoIPBIN.
 struct natterbox_config {
@@ -38,6 +38,10 @@ struct tls_config {
   std::string key;              // PEM
   std::string servername;       // SNI and verification name; empty = host
 };
+
+// The largest maxPayload accepted. A dense message costs the JSON parser about fifteen times
+// its size while it is read, so this bounds what one frame can cost (about 1 GB).
+inline constexpr std::uint64_t kMaxPayload = std::uint64_t{64} << 20;
 
 struct client_config {
   std::string host;

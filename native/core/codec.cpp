@@ -379,6 +379,9 @@ const frame_view& documented_codec::classify(const char* data, std::size_t size,
     out_.reason.assign("frame buffer is not padded");
     return out_;
   }
+  shrink_parser(dom_, size);
+  shrink_parser(parser_, size);
+  shrink_parser(validator_, size);
   if (classify_fast(data, size, frame)) return out_;
   reset();
   return classify_slow(data, size, capacity, frame);
@@ -592,6 +595,8 @@ const frame_view& documented_codec::finish(fields& f, std::string_view frame) {
         !need(f.topic_s, "topic", "a string") ||
         !optional(f.timestamp_s, "timestamp", "a string") || !need(f.data_s, "data", ""))
       return out;
+    // Every event's payload is an object (the README's event reference lists its fields).
+    if (f.data.empty() || f.data.front() != '{') return malformed("data is not an object");
     topics.clear();
     out.kind = frame_kind::event;
     out.event_type = f.event_type;
@@ -603,13 +608,12 @@ const frame_view& documented_codec::finish(fields& f, std::string_view frame) {
 
   topics.clear();
   if (f.type_s == field_state::wrong_type) return malformed("type is not a string");
+  // A frame of an unknown type is a message this client does not know yet: skipped quietly.
+  // Without any type it is of no known shape, and is reported.
+  if (f.type_s != field_state::ok) return malformed("no event_type or type field");
   out.kind = frame_kind::ignored;
-  if (f.type_s == field_state::ok) {
-    out.reason = "unknown type ";
-    append_json_string(out.reason, f.type);
-  } else {
-    out.reason = "no event_type or type field";
-  }
+  out.reason = "unknown type ";
+  append_json_string(out.reason, f.type);
   return out;
 }
 

@@ -68,6 +68,28 @@ class documented_codec {
   frame_view out_;
 };
 
+// A simdjson parser keeps the capacity of the largest document it has parsed, and a dense frame
+// costs about fifteen times its size in parser memory: after one large frame that memory would
+// stay for the life of the connection. Called before each parse: a parser grown past
+// kRetainParserBytes by an earlier frame goes back to a small allocation when this frame is small.
+inline constexpr std::size_t kRetainParserBytes = std::size_t{1} << 20;
+template <class Parser>
+void shrink_parser(Parser& parser, std::size_t next_size) noexcept {
+  if (parser.capacity() <= kRetainParserBytes || next_size >= kRetainParserBytes) return;
+  const auto e = parser.allocate(4096, parser.max_depth());
+  static_cast<void>(e);  // on failure the next parse allocates what it needs
+}
+
+// The DOM parser keeps its document (tape and strings, about ten bytes per input byte) apart
+// from the parser's own buffers: both go back.
+inline void shrink_parser(simdjson::dom::parser& parser, std::size_t next_size) noexcept {
+  if (parser.capacity() <= kRetainParserBytes || next_size >= kRetainParserBytes) return;
+  const auto e = parser.allocate(4096, parser.max_depth());
+  const auto d = parser.doc.allocate(0);  // the next parse allocates what it needs
+  static_cast<void>(e);
+  static_cast<void>(d);
+}
+
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
 

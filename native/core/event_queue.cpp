@@ -96,7 +96,7 @@ void event_queue::move_staged_locked() {
   staged_.clear();
   staged_units_ = 0;
   staged_events_.store(0, std::memory_order_relaxed);
-  published_events_.store(pending_.events, std::memory_order_relaxed);
+  published_records_.store(pending_.meta.size() / kMetaStride, std::memory_order_relaxed);
   published_units_.store(utf16_len_, std::memory_order_relaxed);
 }
 
@@ -108,6 +108,10 @@ void event_queue::after_push_locked(std::unique_lock<std::mutex>& lock) {
   if (wake_) wake_();
 }
 
+bool event_queue::room_locked() const noexcept {
+  return pending_.meta.size() / kMetaStride < max_events_ && utf16_len_ < kSoftTextLimit;
+}
+
 // Runs on the io thread.
 bool event_queue::push_event(std::string_view event_type, std::string_view topic,
                              std::string_view timestamp, std::string_view data,
@@ -115,9 +119,9 @@ bool event_queue::push_event(std::string_view event_type, std::string_view topic
   std::unique_lock<std::mutex> lock(mutex_);
   move_staged_locked();
   append_event(pending_, utf16_len_, event_type, topic, timestamp, data, server_event_type, second_topic);
-  published_events_.store(pending_.events, std::memory_order_relaxed);
+  published_records_.store(pending_.meta.size() / kMetaStride, std::memory_order_relaxed);
   published_units_.store(utf16_len_, std::memory_order_relaxed);
-  const bool more = pending_.events < max_events_ && utf16_len_ < kSoftTextLimit;
+  const bool more = room_locked();
   if (!more) reader_stopped_ = true;
   after_push_locked(lock);
   return more;
@@ -129,7 +133,7 @@ bool event_queue::stage_event(std::string_view event_type, std::string_view topi
                               std::string_view server_event_type, std::string_view second_topic) {
   append_event(staged_, staged_units_, event_type, topic, timestamp, data, server_event_type, second_topic);
   staged_events_.store(staged_.events, std::memory_order_relaxed);
-  const bool more = published_events_.load(std::memory_order_relaxed) + staged_.events < max_events_ &&
+  const bool more = published_records_.load(std::memory_order_relaxed) + staged_.events < max_events_ &&
                     published_units_.load(std::memory_order_relaxed) + staged_units_ < kSoftTextLimit;
   if (!more) {
     // Published under the same lock that records the stop, so the drain that takes these
@@ -152,26 +156,31 @@ void event_queue::publish() {
   after_push_locked(lock);
 }
 
-// Runs on the io thread.
-void event_queue::push_control(std::string_view json) {
-  std::unique_lock<std::mutex> lock(mutex_);
+// Control and server records count towards the bound like events: a server that sends nothing
+// but frames producing them (malformed ones, acks) must not grow the queue without limit.
+bool event_queue::push_record_locked(std::unique_lock<std::mutex>& lock, record_kind kind, std::string_view json) {
   move_staged_locked();
-  std::int32_t r[kMetaStride] = {record_control};
+  std::int32_t r[kMetaStride] = {kind};
   append_field(pending_, utf16_len_, json, r[1], r[2]);
   pending_.meta.insert(pending_.meta.end(), r, r + kMetaStride);
+  published_records_.store(pending_.meta.size() / kMetaStride, std::memory_order_relaxed);
   published_units_.store(utf16_len_, std::memory_order_relaxed);
+  const bool more = room_locked();
+  if (!more) reader_stopped_ = true;
   after_push_locked(lock);
+  return more;
 }
 
 // Runs on the io thread.
-void event_queue::push_server(std::string_view json) {
+bool event_queue::push_control(std::string_view json) {
   std::unique_lock<std::mutex> lock(mutex_);
-  move_staged_locked();
-  std::int32_t r[kMetaStride] = {record_server};
-  append_field(pending_, utf16_len_, json, r[1], r[2]);
-  pending_.meta.insert(pending_.meta.end(), r, r + kMetaStride);
-  published_units_.store(utf16_len_, std::memory_order_relaxed);
-  after_push_locked(lock);
+  return push_record_locked(lock, record_control, json);
+}
+
+// Runs on the io thread.
+bool event_queue::push_server(std::string_view json) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return push_record_locked(lock, record_server, json);
 }
 
 // Runs on the JS thread.
@@ -182,7 +191,7 @@ std::size_t event_queue::drain(batch& out) {
   out.reader_stopped = reader_stopped_;
   reader_stopped_ = false;
   utf16_len_ = 0;
-  published_events_.store(0, std::memory_order_relaxed);
+  published_records_.store(0, std::memory_order_relaxed);
   published_units_.store(0, std::memory_order_relaxed);
   wake_outstanding_ = false;
   return out.events;
@@ -192,6 +201,12 @@ std::size_t event_queue::drain(batch& out) {
 std::size_t event_queue::depth() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return pending_.events + staged_events_.load(std::memory_order_relaxed);
+}
+
+// Any thread.
+std::size_t event_queue::records() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return pending_.meta.size() / kMetaStride + staged_events_.load(std::memory_order_relaxed);
 }
 
 }  // namespace vr

@@ -49,14 +49,15 @@ class event_queue {
   // records and no wake-up is outstanding; the consumer must then call drain().
   event_queue(std::size_t max_events, std::function<void()> wake);
 
-  // Any thread (io thread in practice). Returns false when the number of undrained events has
-  // reached max_events: the caller should stop reading until on_drained fires. The event is
-  // always stored.
+  // Any thread (io thread in practice). Returns false when the number of undrained records
+  // (events, control and server records alike) has reached max_events, or their text is very
+  // large: the caller should stop reading until the consumer drained and asked it to resume.
+  // The record is always stored.
   bool push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
                   std::string_view data, std::string_view server_event_type = {},
                   std::string_view second_topic = {});
-  void push_control(std::string_view json);
-  void push_server(std::string_view json);
+  bool push_control(std::string_view json);
+  bool push_server(std::string_view json);
 
   // The producer's burst path: one producer thread only. stage_event stores the event without
   // locking or waking; publish() hands everything staged to the consumer under one lock and at
@@ -76,6 +77,8 @@ class event_queue {
 
   // Undrained events, staged ones included.
   std::size_t depth() const;
+  // Undrained records of every kind, staged ones included: what the bound applies to.
+  std::size_t records() const;
   std::size_t max_events() const noexcept { return max_events_; }
 
  private:
@@ -85,6 +88,8 @@ class event_queue {
                            std::string_view topic, std::string_view timestamp, std::string_view data,
                            std::string_view server_event_type, std::string_view second_topic);
   void move_staged_locked();
+  bool push_record_locked(std::unique_lock<std::mutex>& lock, record_kind kind, std::string_view json);
+  bool room_locked() const noexcept;
   void after_push_locked(std::unique_lock<std::mutex>& lock);
 
   mutable std::mutex mutex_;
@@ -94,11 +99,11 @@ class event_queue {
   bool wake_outstanding_ = false;
   bool reader_stopped_ = false;  // a push or stage returned false since the last drain
   std::function<void()> wake_;
-  // Mirrors of pending_.events and utf16_len_, for the producer's lock-free checks.
-  std::atomic<std::size_t> published_events_{0};
+  // Mirrors of the pending record count and utf16_len_, for the producer's lock-free checks.
+  std::atomic<std::size_t> published_records_{0};
   std::atomic<std::int64_t> published_units_{0};
 
-  // Producer thread only, except staged_events_ (read by depth()).
+  // Producer thread only, except staged_events_ (read by depth() and records()).
   batch staged_;
   std::int64_t staged_units_ = 0;
   std::atomic<std::size_t> staged_events_{0};

@@ -252,13 +252,16 @@ void live_codec::scan(simdjson::dom::object object, resource_fields& f) const {
   for (const auto kv : object) {
     ++f.key_count;
     const slot s = index.find(kv.key);
-    if (s == no_slot || f.has(s)) continue;  // the first of duplicate keys wins
+    if (s == no_slot) continue;  // of duplicate keys the last one wins, as in JSON.parse
     f.present |= bit(s);
     if (s < s_value_count) {
       std::string_view v;
       if (kv.value.get_string().get(v) == simdjson::SUCCESS) {
         f.value[s] = v;
         f.strings |= bit(s);
+      } else {
+        f.value[s] = {};
+        f.strings &= ~bit(s);
       }
     } else if (s == k_type) {
       f.type = kv.value;
@@ -310,6 +313,8 @@ const frame_view& live_codec::classify(const char* data, std::size_t size, std::
     capacity = copy_.size();
   }
 
+  shrink_parser(dom_, size);
+  shrink_parser(spans_, size);
   // The DOM parser validates everything (structure, UTF-8, escapes, numbers) before we look.
   simdjson::dom::element root;
   if (auto ec = dom_.parse(buf, size, false).get(root); ec != simdjson::SUCCESS)
@@ -444,17 +449,29 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
 const frame_view& live_codec::envelope(simdjson::dom::object object, const char* buf,
                                        std::size_t size, std::size_t capacity) {
   std::string_view event_type, topic, timestamp;
-  simdjson::dom::element value;
-  if (object["event_type"].get_string().get(event_type) != simdjson::SUCCESS)
-    return fail("event_type is not a string");
-  if (object["topic"].get(value) != simdjson::SUCCESS || value.get_string().get(topic) != simdjson::SUCCESS)
+  // Of duplicate keys the last one counts, as in JSON.parse (the DOM's lookup finds the first).
+  simdjson::dom::element type_value, topic_value, time_value;
+  bool has_topic = false, has_time = false;
+  for (const auto kv : object) {
+    if (kv.key == "event_type") {
+      type_value = kv.value;
+    } else if (kv.key == "topic") {
+      topic_value = kv.value;
+      has_topic = true;
+    } else if (kv.key == "timestamp") {
+      time_value = kv.value;
+      has_time = true;
+    }
+  }
+  if (type_value.get_string().get(event_type) != simdjson::SUCCESS) return fail("event_type is not a string");
+  if (!has_topic || topic_value.get_string().get(topic) != simdjson::SUCCESS)
     return fail("event " + std::string(event_type) + " has no topic string");
-  if (object["timestamp"].get(value) == simdjson::SUCCESS && !value.is_null() &&
-      value.get_string().get(timestamp) != simdjson::SUCCESS)
+  if (has_time && !time_value.is_null() && time_value.get_string().get(timestamp) != simdjson::SUCCESS)
     return fail("event " + std::string(event_type) + " has a timestamp that is not a string");
   std::string_view data;
   if (!member_span(buf, size, capacity, "data", data))
     return fail("event " + std::string(event_type) + " has no data");
+  if (data.empty() || data.front() != '{') return fail("event " + std::string(event_type) + ": data is not an object");
   out_.kind = frame_kind::event;
   out_.event_type = event_type;
   out_.topic = topic;
@@ -503,6 +520,7 @@ bool live_codec::member_span(const char* buf, std::size_t size, std::size_t capa
   if (spans_.iterate(buf, size, capacity).get(doc) != simdjson::SUCCESS) return false;
   simdjson::ondemand::object object;
   if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
+  bool found = false;
   for (auto member : object) {
     simdjson::ondemand::field field;
     if (std::move(member).get(field) != simdjson::SUCCESS) return false;
@@ -524,10 +542,11 @@ bool live_codec::member_span(const char* buf, std::size_t size, std::size_t capa
     } else {
       raw = value.raw_json_token();
     }
+    // Duplicate keys: the last one wins, as in JSON.parse (and in scan()).
     out = trim(raw);
-    return true;
+    found = true;
   }
-  return false;
+  return found;
 }
 
 std::string_view live_documented_event(std::string_view live_event, std::string_view status,

@@ -72,7 +72,8 @@ struct upgrade_response {
 };
 
 // All members run on the io thread. At most one write/ping/close is outstanding at a time (the
-// client's write queue guarantees it); the transport queues its own pongs and close answers.
+// client's write queue guarantees it); the transport queues its own pongs (at most one waits)
+// and close answers, so its queue stays a few frames long whatever the peer does.
 class transport {
  public:
   virtual ~transport() = default;
@@ -87,6 +88,10 @@ class transport {
   virtual void ping() = 0;   // completes through on_transport_written
   virtual void close() = 0;  // close handshake with code 1000; ends in on_transport_closed
   virtual void cut() noexcept = 0;  // closes the socket at once; pending operations fail
+
+  // A write is waiting for the socket; with frames_written(), tells a peer that stopped reading.
+  virtual bool write_waiting() const noexcept = 0;
+  virtual std::uint64_t frames_written() const noexcept = 0;
 
   virtual const upgrade_response& response() const noexcept = 0;
   // The peer's close frame, when one arrived (code 0 otherwise).

@@ -9,6 +9,8 @@
 // parse, which checks UTF-8 anyway.
 #pragma once
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -96,17 +98,42 @@ class read_ahead_socket {
     end_ = socket_.read_some(boost::asio::buffer(data_.get(), kCapacity), ec);
   }
 
+  // Serves at most one TLS record per read. Handed several records at once, the TLS engine
+  // decrypted the first and then waited on the network for more instead of decrypting the
+  // others: records that arrived together stalled until the next packet came.
   template <class MutableBuffers>
   std::size_t take(const MutableBuffers& buffers) {
-    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(data_.get() + begin_, end_ - begin_));
+    const char* p = data_.get() + begin_;
+    std::size_t avail = end_ - begin_;
+    if (record_left_ == 0 && header_have_ + avail >= kRecordHeader) {
+      // A record header (type, version, 16-bit length) is complete: the record's size is known.
+      const std::size_t need = kRecordHeader - header_have_;
+      std::memcpy(header_ + header_have_, p, need);
+      record_left_ = kRecordHeader + ((std::size_t{header_[3]} << 8) | header_[4]) - header_have_;
+      header_have_ = 0;
+    }
+    if (record_left_ != 0) avail = std::min(avail, record_left_);
+    const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(p, avail));
+    if (record_left_ != 0) {
+      record_left_ -= n;
+    } else {
+      // Part of a header (fewer than kRecordHeader bytes have arrived).
+      std::memcpy(header_ + header_have_, p, n);
+      header_have_ += n;
+    }
     begin_ += n;
     return n;
   }
+
+  static constexpr std::size_t kRecordHeader = 5;
 
   socket_type socket_;
   std::unique_ptr<char[]> data_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::size_t record_left_ = 0;  // bytes of the current TLS record not handed out yet
+  unsigned char header_[kRecordHeader] = {};
+  std::size_t header_have_ = 0;  // bytes of a split record header handed out so far
   std::function<void()> starved_;
 };
 
@@ -183,6 +210,9 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     tcp_socket_of(stream_).close(ignored);
   }
 
+  bool write_waiting() const noexcept override { return writing_; }
+  std::uint64_t frames_written() const noexcept override { return frames_written_; }
+
   const upgrade_response& response() const noexcept override { return response_; }
   std::uint16_t close_code() const noexcept override { return close_code_; }
   std::string close_reason() const override { return close_reason_; }
@@ -217,7 +247,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   std::string verify_failure_;
 
  private:
-  enum class after { notify, nothing, close_sent, echo_sent, failure_sent };
+  enum class after { notify, pong, close_sent, echo_sent, failure_sent };
   struct out_frame {
     std::string bytes;
     after then;
@@ -278,6 +308,19 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     if (pumping_ || read_pending_ || cut_ || read_failed_ || !reader_) return;
     pumping_ = true;
     auto self = this->shared_from_this();  // listeners may drop their reference meanwhile
+    try {
+      pump_some();
+    } catch (const std::bad_alloc&) {
+      // A buffer for what arrived could not be had: this connection cannot go on, and the
+      // listener hears why instead of the failure vanishing in the io loop.
+      pumping_ = false;
+      return on_read_error(boost::system::errc::make_error_code(boost::system::errc::not_enough_memory));
+    }
+    pumping_ = false;
+  }
+
+  void pump_some() {
+    auto self = this->shared_from_this();
     for (unsigned reads = 0; deliver();) {
       if constexpr (kPlain) {
         error_code ec;
@@ -318,7 +361,6 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
         break;
       }
     }
-    pumping_ = false;
   }
 
   // Hands over every complete message in the buffer. Returns true when the buffer holds no
@@ -340,7 +382,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
           }
           break;
         case ws::message_reader::result::ping:
-          send(ws::pong, item.payload, after::nothing);
+          send_pong(item.payload);
           l->on_transport_control(generation_, false);
           break;
         case ws::message_reader::result::pong:
@@ -389,6 +431,20 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     write_next();
   }
 
+  // RFC 6455 5.5.3: a pong may answer only the most recent ping. So at most one pong waits: a
+  // newer ping replaces its payload, and a peer that pings without reading cannot grow the
+  // queue.
+  void send_pong(std::string_view payload) {
+    for (std::size_t i = writing_ ? 1 : 0; i < out_.size(); ++i) {
+      if (out_[i].then != after::pong) continue;
+      unsigned char mask[4];
+      random_bytes(mask, sizeof mask);
+      out_[i].bytes = ws::encode_frame(ws::pong, payload, mask);
+      return;
+    }
+    send(ws::pong, payload, after::pong);
+  }
+
   void write_next() {
     if (writing_ || out_.empty() || cut_) return;
     writing_ = true;
@@ -401,6 +457,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     if (out_.empty()) return;
     const after then = out_.front().then;
     out_.pop_front();
+    if (!ec) ++frames_written_;
     complete(then, ec);
     if (!ec) return write_next();
     // Nothing more will go out: every queued write ends with the same error.
@@ -413,7 +470,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
 
   void complete(after then, error_code ec) {
     switch (then) {
-      case after::nothing:
+      case after::pong:
         return;
       case after::notify:
         if (auto l = listener_.lock()) l->on_transport_written(generation_, ec);
@@ -473,6 +530,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   bool echo_done_ = false;
   bool closed_notified_ = false;
   bool cut_ = false;
+  std::uint64_t frames_written_ = 0;
 };
 
 }  // namespace vr::detail

@@ -138,7 +138,9 @@ message_reader::message_reader(std::uint64_t max_message, std::size_t chunk)
 }
 
 void message_reader::reallocate(std::size_t capacity) {
-  auto fresh = std::make_unique<char[]>(capacity + kPadding);
+  // Not value-initialised: zero-filling would touch every page of a buffer grown for a large
+  // frame before its bytes have arrived.
+  std::unique_ptr<char[]> fresh(new char[capacity + kPadding]);
   const std::size_t live = end_ - begin_;
   if (live) std::memcpy(fresh.get(), buffer_.get() + begin_, live);
   buffer_ = std::move(fresh);
@@ -152,12 +154,21 @@ char* message_reader::space() {
     begin_ = end_ = 0;
     // A message far above the usual size grew the buffer; give the memory back.
     if (capacity_ > 4 * chunk_) reallocate(chunk_);
-  } else if (capacity_ - end_ < chunk_ / 4) {
+  } else if (capacity_ - end_ < chunk_ / 4 && begin_ > 0) {
     std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (end_ == capacity_) reallocate(capacity_ + chunk_);
+  if (capacity_ - end_ < chunk_ / 4) {
+    // The buffer grows only as bytes arrive (doubling, so copying stays linear), never ahead of
+    // them to what a frame header announces: a header alone must not cost memory. It stops at
+    // the size of the frame being read, when that is known.
+    // (begin_ is 0 here: the data was moved to the front above.)
+    std::size_t grown = std::max(capacity_ * 2, capacity_ + chunk_);
+    const bool known = frame_bytes_ > end_;
+    if (known && frame_bytes_ < grown) grown = frame_bytes_;
+    if (!known || frame_bytes_ > capacity_) reallocate(grown);
+  }
   return buffer_.get() + end_;
 }
 
@@ -170,19 +181,6 @@ void message_reader::append(const char* p, std::size_t n) {
     p += k;
     n -= k;
   }
-}
-
-// Makes room for a frame of `bytes` from begin_ on, so that the next reads complete it in one
-// piece.
-void message_reader::reserve_frame(std::size_t bytes) {
-  if (capacity_ - begin_ >= bytes) return;
-  if (capacity_ >= bytes) {
-    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-    return;
-  }
-  reallocate(bytes);
 }
 
 message_reader::result message_reader::next(item& out) {
@@ -213,9 +211,10 @@ message_reader::result message_reader::next(item& out) {
     }
     const std::size_t frame_size = h.size + static_cast<std::size_t>(h.length);
     if (avail < frame_size) {
-      reserve_frame(frame_size);
+      frame_bytes_ = frame_size;
       return result::more;
     }
+    frame_bytes_ = 0;
     const char* payload = buffer_.get() + begin_ + h.size;
     const std::size_t length = static_cast<std::size_t>(h.length);
     begin_ += frame_size;

@@ -77,7 +77,6 @@ class message_reader {
   std::size_t buffered() const noexcept { return end_ - begin_; }
 
  private:
-  void reserve_frame(std::size_t bytes);
   void reallocate(std::size_t capacity);
 
   std::uint64_t max_message_;
@@ -86,6 +85,9 @@ class message_reader {
   std::size_t capacity_ = 0;  // usable bytes; kPadding more are allocated
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  // The size of the incomplete frame at begin_ (header included), 0 when unknown: the buffer
+  // never grows past it.
+  std::size_t frame_bytes_ = 0;
   // A fragmented message being put together.
   std::vector<char> assembled_;
   std::size_t assembled_size_ = 0;

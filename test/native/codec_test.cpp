@@ -209,25 +209,49 @@ TEST_CASE("codec: event fields in any order, escapes, optional timestamp", "[cod
   }
   {
     // A top-level type other than ack/error does not hide an event.
-    const frame f(R"({"type":"event","event_type":"agent.status","topic":"t","data":[]})");
+    const frame f(R"({"type":"event","event_type":"agent.status","topic":"t","data":{}})");
     const auto& out = f.classify(codec);
     REQUIRE(out.kind == vr::frame_kind::event);
-    CHECK(out.data == "[]");
+    CHECK(out.data == "{}");
   }
 }
 
-TEST_CASE("codec: data may be any JSON value", "[codec]") {
+TEST_CASE("codec: data must be an object", "[codec]") {
   vr::documented_codec codec;
-  const std::vector<std::string> values = {
-      "null",   "true", "false", "0", "-1.5e+3", "1e400", "123456789012345678901234567890",
-      R"("s")", "[]",   "{}",    R"([1,"two",{"3":[null]}])"};
-  for (const auto& value : values) {
+  for (const std::string value : {"{}", R"({"3":[null]})"}) {
     INFO(value);
     const frame f(minimal_event("  " + value + "\n "));
     const auto& out = f.classify(codec);
     REQUIRE(out.kind == vr::frame_kind::event);
     CHECK(out.data == value);
   }
+  const std::vector<std::string> values = {
+      "null",   "true", "false", "0", "5", "-1.5e+3", "1e400", "123456789012345678901234567890",
+      R"("s")", "[]",   R"([1,"two",{"3":[null]}])"};
+  for (const auto& value : values) {
+    INFO(value);
+    const frame f(minimal_event("  " + value + "\n "));
+    const auto& out = f.classify(codec);
+    CHECK(out.kind == vr::frame_kind::malformed);
+    CHECK(out.reason == "data is not an object");
+  }
+}
+
+TEST_CASE("codec: duplicate keys, the last one wins as in JSON.parse", "[codec]") {
+  vr::documented_codec codec;
+  const frame f(R"({"event_type":"a","topic":"t1","data":{"n":1},"event_type":"b","topic":"t2","data":{"n":2}})");
+  const auto& out = f.classify(codec);
+  REQUIRE(out.kind == vr::frame_kind::event);
+  CHECK(out.event_type == "b");
+  CHECK(out.topic == "t2");
+  CHECK(out.data == R"({"n":2})");
+  // The same frame through the on-demand path (nested deeper than the DOM path takes).
+  const std::string deep = std::string(300, '[') + std::string(300, ']');
+  const frame g(R"({"x":)" + deep + R"(,"event_type":"a","topic":"t1","data":{"n":1},"topic":"t2","data":{"n":2}})");
+  const auto& slow = g.classify(codec);
+  REQUIRE(slow.kind == vr::frame_kind::event);
+  CHECK(slow.topic == "t2");
+  CHECK(slow.data == R"({"n":2})");
 }
 
 TEST_CASE("codec: ack frames", "[codec]") {
@@ -361,7 +385,7 @@ TEST_CASE("codec: truncated, trailing, empty, binary and deep frames", "[codec]"
   nested_objects += "1" + std::string(5000, '}');
   check_malformed(codec, nested_objects, invalid(DEPTH_ERROR));
   // 500 levels is within the limit.
-  const frame ok(minimal_event(std::string(500, '[') + std::string(500, ']')));
+  const frame ok(minimal_event("{\"a\":" + std::string(500, '[') + std::string(500, ']') + "}"));
   CHECK(ok.classify(codec).kind == vr::frame_kind::event);
 }
 
@@ -391,8 +415,17 @@ TEST_CASE("codec: ignored frames", "[codec]") {
   check_ignored(R"({"type":"subscribe","topics":["customer_id:abc:call:*"]})",
                 R"(unknown type "subscribe")");
   check_ignored(R"({"type":"a\"b"})", R"(unknown type "a\"b")");
-  check_ignored("{}", "no event_type or type field");
-  check_ignored(R"({"id":"x","status":"ringing","data":{"a":1}})", "no event_type or type field");
+}
+
+TEST_CASE("codec: a frame with neither event_type nor type is malformed", "[codec]") {
+  vr::documented_codec codec;
+  for (const std::string text : {"{}", R"({"foo":1})", R"({"id":"x","status":"ringing","data":{"a":1}})"}) {
+    INFO(text);
+    const frame f(text);
+    const auto& out = f.classify(codec);
+    CHECK(out.kind == vr::frame_kind::malformed);
+    CHECK(out.reason == "no event_type or type field");
+  }
 }
 
 TEST_CASE("codec: results do not leak into the next frame", "[codec]") {

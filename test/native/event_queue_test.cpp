@@ -146,15 +146,33 @@ TEST_CASE("event_queue: backpressure at max_events", "[event_queue]") {
   vr::event_queue q(3, [] {});
   CHECK(q.max_events() == 3);
   CHECK(q.push_event("a", "t", "", "1"));
-  CHECK(q.push_event("a", "t", "", "2"));
-  q.push_control("{}");  // control records do not count
+  CHECK(q.push_control("{}"));  // control records count towards the bound too
   CHECK_FALSE(q.push_event("a", "t", "", "3"));
   CHECK_FALSE(q.push_event("a", "t", "", "4"));
-  CHECK(q.depth() == 4);
+  CHECK(q.depth() == 3);
+  CHECK(q.records() == 4);
   vr::batch b;
-  CHECK(q.drain(b) == 4);
-  CHECK(b.text == "at1at2{}at3at4");
+  CHECK(q.drain(b) == 3);
+  CHECK(b.text == "at1{}at3at4");
+  CHECK(b.reader_stopped);
   CHECK(q.push_event("a", "t", "", "5"));
+}
+
+TEST_CASE("event_queue: control and server records alone stop the reader at the bound", "[event_queue]") {
+  vr::event_queue q(3, [] {});
+  CHECK(q.push_server("{}"));
+  CHECK(q.push_control("{}"));
+  CHECK_FALSE(q.push_server("{}"));
+  CHECK_FALSE(q.push_control("{}"));
+  // Staged events see the published records as well.
+  vr::batch b;
+  CHECK(q.drain(b) == 0);
+  CHECK(b.reader_stopped);
+  CHECK(b.meta.size() == 4 * vr::kMetaStride);
+  CHECK(q.push_control("{}"));
+  CHECK(q.push_control("{}"));
+  CHECK_FALSE(q.stage_event("a", "t", "", "1"));
+  CHECK(q.records() == 3);
 }
 
 TEST_CASE("event_queue: only the drain after a stop tells the consumer to resume the reader", "[event_queue]") {

@@ -479,12 +479,27 @@ TEST_CASE("live_codec: documented envelope, ack and error pass through", "[live]
     CHECK(f.alt_topic.empty());
     CHECK(f.dedupe_key == 0);
   }
-  SECTION("envelope with a null timestamp and scalar data") {
-    const auto& f = run(R"({"event_type":"x","timestamp":null,"topic":"t","data":12.5 })");
+  SECTION("envelope with a null timestamp") {
+    const auto& f = run(R"({"event_type":"x","timestamp":null,"topic":"t","data":{"a":1} })");
     REQUIRE(f.kind == vr::frame_kind::event);
     CHECK(f.timestamp.empty());
-    CHECK(f.data == "12.5");
+    CHECK(f.data == R"({"a":1})");
     CHECK(f.resource.empty());
+  }
+  SECTION("envelope data that is not an object is malformed") {
+    for (const char* value : {"12.5", "null", "[]", R"("s")", "true"}) {
+      INFO(value);
+      const auto& f = run(std::string(R"({"event_type":"x","topic":"t","data":)") + value + "}");
+      CHECK(f.kind == vr::frame_kind::malformed);
+      CHECK(f.reason == "event x: data is not an object");
+    }
+  }
+  SECTION("duplicate envelope keys: the last one wins, as in JSON.parse") {
+    const auto& f = run(R"({"event_type":"a","topic":"t1","data":{"n":1},"event_type":"b","topic":"t2","data":{"n":2}})");
+    REQUIRE(f.kind == vr::frame_kind::event);
+    CHECK(f.event_type == "b");
+    CHECK(f.topic == "t2");
+    CHECK(f.data == R"({"n":2})");
   }
   SECTION("broken envelopes") {
     CHECK(run(R"({"event_type":1,"topic":"t","data":{}})").reason == "event_type is not a string");

@@ -334,12 +334,12 @@ TEST_CASE("prefilter: escapes at every offset of a 16- and a 64-byte block", "[p
       const std::string filler(pad, 'a');
       const std::vector<std::string> frames = {
           R"({"event_type":"x","data":{"k":")" + filler + escape + R"("},"topic":"t"})",
-          R"({"event_type":"x","data":[")" + filler + escape + R"(",{"q":")" + escape +
-              R"("}],"topic":"t"})",
+          R"({"event_type":"x","data":{"a":[")" + filler + escape + R"(",{"q":")" + escape +
+              R"("}]},"topic":"t"})",
           R"({"event_type":")" + filler + escape + R"(","topic":"t","data":{}})",
           R"({"timestamp":")" + filler + escape + R"(","event_type":"x","topic":"t","data":{}})",
-          R"({)" + std::string(pad, ' ') + R"("event_type":"x","topic":"t","data":")" + escape +
-              R"("})",
+          R"({)" + std::string(pad, ' ') + R"("event_type":"x","topic":"t","data":{"s":")" + escape +
+              R"("}})",
       };
       for (const std::string& text : frames) {
         INFO("frame: " << text);
@@ -456,7 +456,8 @@ class frame_generator {
           members.push_back(R"("timestamp":)" + (pick(2) ? quoted(word()) : value(1)));
           break;
         case 10:
-          members.push_back(R"("data":)" + value(0));
+          // An event's data is an object (anything else is malformed for the codec).
+          members.push_back(R"("data":{"k":)" + value(1) + "}");
           break;
         default:
           members.push_back(quoted(word()) + ":" + value(0));
@@ -601,7 +602,8 @@ TEST_CASE("prefilter: differential against the full codec", "[prefilter]") {
   // Each kind of outcome was reached, so the checks above were not vacuous.
   CHECK(peeked_events > 800);
   CHECK(refused > 2000);
-  CHECK(codec_events > 800);
+  // (Fewer than the peeked events: an event whose data is not an object is malformed.)
+  CHECK(codec_events > 400);
   CHECK(codec_malformed > 50);
   CHECK(mutated_valid > 200);
   CHECK(mutated_events > 100);

@@ -239,3 +239,39 @@ TEST_CASE("message_reader: an empty close frame has no code", "[ws_frame]") {
   const seen s = feed(vr::ws::encode_frame(vr::ws::close, ""), 1);
   CHECK(s.items == std::vector<std::string>{"close:0:"});
 }
+
+TEST_CASE("message_reader: the buffer grows with the bytes that arrive, not with what a header announces",
+          "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  constexpr std::size_t announced = 60u << 20;
+  vr::ws::message_reader reader(64u << 20, chunk);
+  // A 10-byte header claiming 60 MiB, then 10 KiB of its payload.
+  std::string header = vr::ws::encode_frame(vr::ws::text, std::string(1, 'x'));
+  header.resize(2);
+  header[1] = 127;
+  for (int shift = 56; shift >= 0; shift -= 8) header += static_cast<char>((announced >> shift) & 0xff);
+  reader.append(header.data(), header.size());
+  vr::ws::message_reader::item item;
+  REQUIRE(reader.next(item) == vr::ws::message_reader::result::more);
+  CHECK(reader.buffered() + reader.space_size() <= chunk);
+  std::size_t received = header.size();
+  for (int i = 0; i < 10; ++i) {
+    const std::string part(1024, 'a');
+    reader.append(part.data(), part.size());
+    received += part.size();
+    REQUIRE(reader.next(item) == vr::ws::message_reader::result::more);
+    // At most about twice what arrived (doubling), never the announced size.
+    CHECK(reader.buffered() + reader.space_size() <= 2 * received + chunk);
+  }
+}
+
+TEST_CASE("message_reader: appended bytes grow the buffer to at most about twice their size", "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  vr::ws::message_reader reader(1u << 20, chunk);
+  const std::string frame = vr::ws::encode_frame(vr::ws::text, std::string(5000, 'b'));
+  reader.append(frame.data(), frame.size());
+  vr::ws::message_reader::item item;
+  REQUIRE(reader.next(item) == vr::ws::message_reader::result::message);
+  CHECK(item.payload.size() == 5000);
+  CHECK(reader.space_size() + frame.size() <= 2 * frame.size() + chunk);
+}
