@@ -151,8 +151,9 @@ async function soak(opts) {
     const cycleEnd = Math.min(end, Date.now() + opts.cycle * 1000);
     while (Date.now() < cycleEnd) {
       const tick = Date.now();
-      await command('publish', { from: counts.sent, count: perTick });
-      counts.sent += perTick;
+      const from = counts.sent;
+      counts.sent += perTick;  // counted first: the events may arrive before the command returns
+      await command('publish', { from, count: perTick });
       await sleep(Math.max(0, TICK_MS - (Date.now() - tick)));
     }
     // Everything sent on this connection arrives before it is taken away.
