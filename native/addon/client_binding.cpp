@@ -24,6 +24,10 @@ struct client_slot final : env_member {
   bool want_ref = true;
   bool active = false;  // from connect() until the final close record reached JS
   bool referenced = true;
+  // JS thread. hold(): the consumer asked the reader to stay stopped once the queue fills; a
+  // resume the queue asked for meanwhile is owed until hold(false).
+  bool held = false;
+  bool resume_owed = false;
   vr::batch batch;
 
   // io thread.
@@ -198,7 +202,13 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     slot.active = false;
     slot.update_ref(env);
   }
-  if (slot.client && resume) slot.client->resume_reading();
+  if (slot.client && resume) {
+    if (slot.held) {
+      slot.resume_owed = true;
+    } else {
+      slot.client->resume_reading();
+    }
+  }
 }
 
 // JS thread: the thread-safe function is gone (released, aborted or torn down with the env).
@@ -296,6 +306,17 @@ vr::client_config read_config(Napi::Object c) {
   }
   cfg.settle_ms = static_cast<std::uint32_t>(std::min(get_number(c, "settleTime", ""), 4294967295.0));
   cfg.user_agent = get_string(c, "userAgent", "");
+  // Optional: absent = VoIPBIN (docs/protocol-natterbox.md for 'natterbox').
+  if (c.Has("protocol") && get_string(c, "protocol", "") == "natterbox") {
+    cfg.protocol = vr::protocol_kind::natterbox_cti;
+    cfg.credential = get_string(c, "credential", "");
+    Napi::Object n = get_object(c, "natterbox", "");
+    cfg.natterbox.client_name = get_string(n, "clientName", "natterbox.");
+    cfg.natterbox.client_version = get_string(n, "clientVersion", "natterbox.");
+    cfg.natterbox.seed_paths = get_bool(n, "seedPaths", "natterbox.");
+    cfg.natterbox.snapshot_window_ms =
+        static_cast<std::uint32_t>(std::min(get_number(n, "snapshotWindow", "natterbox."), 4294967295.0));
+  }
   return cfg;
 }
 
@@ -310,9 +331,11 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
                            InstanceMethod<&client_wrap::drop>("drop"),
                            InstanceMethod<&client_wrap::set_target>("setTarget"),
                            InstanceMethod<&client_wrap::token_failed>("tokenFailed"),
+                           InstanceMethod<&client_wrap::refresh>("refresh"),
                            InstanceMethod<&client_wrap::close>("close"),
                            InstanceMethod<&client_wrap::ref>("ref"),
                            InstanceMethod<&client_wrap::unref>("unref"),
+                           InstanceMethod<&client_wrap::hold>("hold"),
                            InstanceMethod<&client_wrap::stats>("stats"),
                        });
   }
@@ -386,7 +409,14 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
 
   Napi::Value set_target(const Napi::CallbackInfo& info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Expected a string for target");
-    core(info.Env())->set_target(info[0].As<Napi::String>().Utf8Value());
+    std::string credential;
+    if (info.Length() > 1 && info[1].IsString()) credential = info[1].As<Napi::String>().Utf8Value();
+    core(info.Env())->set_target(info[0].As<Napi::String>().Utf8Value(), std::move(credential));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value refresh(const Napi::CallbackInfo& info) {
+    core(info.Env())->refresh();
     return info.Env().Undefined();
   }
 
@@ -412,6 +442,17 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
   Napi::Value unref(const Napi::CallbackInfo& info) {
     slot_->want_ref = false;
     slot_->update_ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // hold(true): once the bounded queue fills, the io thread stops reading the socket (TCP pushes
+  // back on the server) until hold(false); events already queued are still delivered.
+  Napi::Value hold(const Napi::CallbackInfo& info) {
+    slot_->held = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (!slot_->held && slot_->resume_owed) {
+      slot_->resume_owed = false;
+      if (slot_->client) slot_->client->resume_reading();
+    }
     return info.Env().Undefined();
   }
 
