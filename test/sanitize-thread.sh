@@ -12,7 +12,7 @@ node native/build.js --tests --sanitize=thread --build-dir=build-tsan
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
 ctest --test-dir build-tsan --output-on-failure
 tests=(test/client-delivery.test.js test/client-burst.test.js test/client-lifecycle.test.js test/client-emulator.test.js
-  test/live-client.test.js)
+  test/live-client.test.js test/natterbox-client.test.js)
 [ $# -gt 0 ] && tests=("$@")
 TSAN_OPTIONS="$TSAN_OPTIONS ignore_noninstrumented_modules=1" \
 VOIP_REALTIME_NATIVE="$PWD/build-tsan/Release/voip_realtime.node" \

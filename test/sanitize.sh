@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 node native/build.js --tests --sanitize=address,undefined --build-dir=build-asan
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 ctest --test-dir build-asan --output-on-failure
-tests=(test/client-*.test.js test/live-*.test.js test/emulator*.test.js)
+tests=(test/client-*.test.js test/live-*.test.js test/emulator*.test.js test/natterbox-client.test.js
+  test/natterbox-emulator.test.js)
 [ $# -gt 0 ] && tests=("$@")
 ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0 \
 VOIP_REALTIME_NATIVE="$PWD/build-asan/Release/voip_realtime.node" \
