@@ -22,6 +22,7 @@ const ERROR_CODES = Object.freeze([
   'INVALID_OPTION',
   'QUEUE_OVERFLOW',
   'CLOSED',
+  'NATIVE_LOAD_FAILED',
 ]);
 
 /** The one error type of the library: `code` says what happened, the rest says where. */

@@ -144,7 +144,8 @@ export type ClientErrorCode =
   | 'INSECURE_URL'
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'NATIVE_LOAD_FAILED';
 export type RealtimeErrorCode = ServerErrorCode | ClientErrorCode;
 
 /** Every RealtimeErrorCode, in the order of the README's error table. */
