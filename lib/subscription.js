@@ -3,7 +3,7 @@
 const { EventEmitter } = require('node:events');
 const { EventIterator, emitEvent } = require('./events.js');
 
-// Internals shared with client.js only.
+// Internals shared with the client (lib/client/ledger.js, lib/client/dispatch.js) only.
 const CREATE = Symbol('create');
 const DELIVER = Symbol('deliver');
 const RELEASE = Symbol('release');

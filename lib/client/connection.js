@@ -1,0 +1,225 @@
+'use strict';
+
+// The connection side of a client: the native handle, the client's state, connect() and close()
+// promises, token requests from native, and the close/reconnect records that end a connection
+// or the whole client.
+
+const { RealtimeError, fromNative } = require('../errors.js');
+const { loadBinding } = require('../native.js');
+const { closedError } = require('./ledger.js');
+
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * `hooks` are the facade's: `onBatch(text, meta)` (records from the native thread), `started()`
+ * (the handle exists: flush what was booked before), `lost()` (a connection ended), `ended(error)`
+ * (the client ends: settle everything else), `emit(name, ...args)`, `log(level, message)`,
+ * `reportError(err)`.
+ */
+class Connection {
+  /** Resolved options (lib/options.js). */
+  opts;
+  /** The native client, null before the first connect and after the end. */
+  native = null;
+  /** `'disconnected' | 'connecting' | 'connected' | 'subscribed' | 'reconnecting' | 'closed'` */
+  state = 'disconnected';
+  /** True once the client ended; nothing is emitted after. */
+  final = false;
+  /** True once close() was called. */
+  closing = false;
+  /** 'documented' | 'live' once known; null while 'auto' has not decided. */
+  dialect = null;
+  #closePromise = null;
+  #closeResolve = null;
+  #connectWaiters = [];
+  #wantRef = true;
+  #tokenError = null;
+  #lastToken = null;
+  #lastStats = null;
+  #hooks;
+
+  constructor(opts, hooks) {
+    this.opts = opts;
+    this.dialect = opts.dialect === 'auto' ? null : opts.dialect;
+    this.#hooks = hooks;
+  }
+
+  /** See RealtimeClient#connect. */
+  connect() {
+    if (this.closing || this.final) {
+      return Promise.reject(closedError('connect() was called on a closed client'));
+    }
+    if (this.state === 'connected' || this.state === 'subscribed') return Promise.resolve();
+    const err = this.start();
+    if (err) return Promise.reject(err);
+    return new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+  }
+
+  /** See RealtimeClient#close. */
+  close() {
+    if (this.#closePromise) return this.#closePromise;
+    this.closing = true;
+    this.#closePromise = new Promise((resolve) => { this.#closeResolve = resolve; });
+    if (this.final) {
+      this.#closeResolve();
+    } else if (this.native) {
+      this.native.close();
+    } else {
+      this.finish(null, { code: 1000, reason: '', wasOpen: false });
+    }
+    return this.#closePromise;
+  }
+
+  ref() {
+    this.#wantRef = true;
+    if (this.native) this.native.ref();
+  }
+
+  unref() {
+    this.#wantRef = false;
+    if (this.native) this.native.unref();
+  }
+
+  /** The native pipeline's counters, or the last ones read before the end; null before start. */
+  nativeStats() {
+    if (this.native && !this.final) return this.native.stats();
+    return this.#lastStats;
+  }
+
+  // Creates the native client and starts it; returns an error instead of throwing.
+  start() {
+    if (this.native) return null;
+    let binding;
+    try {
+      binding = loadBinding();
+    } catch (err) {
+      return new RealtimeError('CONNECT_FAILED', err.message, { cause: err });
+    }
+    try {
+      this.native = new binding.Client(this.opts.native, (text, meta) => this.#hooks.onBatch(text, meta));
+    } catch (err) {
+      return new RealtimeError('CONNECT_FAILED', `The native client refused its configuration: ${err.message}`,
+        { cause: err });
+    }
+    if (!this.#wantRef) this.native.unref();
+    this.#hooks.started();
+    this.setState('connecting');
+    this.native.connect();
+    return null;
+  }
+
+  setState(next) {
+    if (this.final || next === this.state) return;
+    const prev = this.state;
+    this.state = next;
+    this.#hooks.log('debug', `voip-realtime: state ${prev} -> ${next}`);
+    this.#hooks.emit('state', next, prev);
+  }
+
+  /** The 'open' control record: the upgrade succeeded. */
+  onOpen() {
+    this.#tokenError = null;
+    const waiters = this.#connectWaiters;
+    this.#connectWaiters = [];
+    for (const w of waiters) w.resolve();
+    this.#hooks.log('info', `voip-realtime: connected to ${this.opts.url}`);
+    this.#hooks.emit('open');
+  }
+
+  onDialect(rec) {
+    if (rec.dialect !== 'documented' && rec.dialect !== 'live') return;
+    const reason = typeof rec.reason === 'string' ? rec.reason : '';
+    this.dialect = rec.dialect;
+    this.#hooks.log('info', `voip-realtime: dialect ${rec.dialect}${reason ? ` (${reason})` : ''}`);
+    this.#hooks.emit('dialect', rec.dialect, reason);
+  }
+
+  onTokenRequest(refused) {
+    const getToken = this.opts.getToken;
+    const native = this.native;
+    if (!getToken || !native) {
+      if (native) native.tokenFailed('', '');
+      return;
+    }
+    let pending;
+    try {
+      pending = Promise.resolve(getToken());
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then((token) => {
+      if (this.final || this.closing) return;
+      if (typeof token !== 'string' || token === '' || CONTROL_CHARS.test(token)) {
+        const what = typeof token === 'string' ? 'an empty or multi-line string' : typeof token;
+        native.tokenFailed('AUTH_FAILED', `getToken() returned ${what} instead of a token`);
+        return;
+      }
+      if (refused && token === this.#lastToken) {
+        native.tokenFailed('', '');
+        return;
+      }
+      this.#lastToken = token;
+      this.#tokenError = null;
+      native.setTarget(this.opts.targetFor(token));
+    }, (err) => {
+      if (this.final || this.closing) return;
+      if (refused) {
+        native.tokenFailed('', '');
+        return;
+      }
+      this.#tokenError = err;
+      const why = err && typeof err.message === 'string' ? err.message : String(err);
+      native.tokenFailed('CONNECT_FAILED', `getToken() failed: ${why}`);
+    });
+  }
+
+  onClose(rec) {
+    const cause = this.#tokenError !== null && rec.error && typeof rec.error.message === 'string' &&
+      rec.error.message.startsWith('getToken() failed') ? this.#tokenError : undefined;
+    const error = fromNative(rec.error, cause);
+    const info = {
+      code: typeof rec.code === 'number' ? rec.code : 1006,
+      reason: typeof rec.reason === 'string' ? rec.reason : '',
+      wasOpen: rec.wasOpen === true,
+    };
+    this.#hooks.lost();
+    if (rec.willReconnect === true && !this.closing) {
+      if (error) this.#hooks.reportError(error);
+      this.#hooks.emit('close', { ...info, willReconnect: true, error });
+      this.setState('reconnecting');
+      this.#hooks.emit('reconnecting', {
+        attempt: typeof rec.attempt === 'number' ? rec.attempt : 1,
+        delay: typeof rec.delay === 'number' ? rec.delay : 0,
+        error,
+      });
+      return;
+    }
+    if (rec.willReconnect === true) return;
+    this.finish(error, info);
+  }
+
+  // The terminal end: 'error' (unless a promise carries it), 'state' closed, then 'close' last.
+  finish(error, info) {
+    if (this.final) return;
+    if (this.native) {
+      try {
+        this.#lastStats = this.native.stats();
+      } catch {
+        this.#lastStats = null;
+      }
+    }
+    const waiters = this.#connectWaiters;
+    this.#connectWaiters = [];
+    for (const w of waiters) w.reject(error || closedError('The client was closed before it connected'));
+    if (error && waiters.length === 0) this.#hooks.reportError(error);
+    this.#hooks.ended(error);
+    this.setState('closed');
+    this.#hooks.emit('close', { ...info, willReconnect: false, error });
+    this.final = true;
+    this.native = null;
+    if (this.#closeResolve) this.#closeResolve();
+    else this.#closePromise = Promise.resolve();
+  }
+}
+
+module.exports = { Connection };

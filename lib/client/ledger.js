@@ -1,0 +1,461 @@
+'use strict';
+
+// The subscription ledger: which patterns are held by which Subscriptions, what is on the wire,
+// which subscribe()/unsubscribe() calls wait for an answer, and how acks and refusals settle
+// them. It never touches the socket itself: it hands pattern lists to the native handle the
+// Connection owns.
+
+const { RealtimeError } = require('../errors.js');
+const topicHelpers = require('../topic.js');
+const {
+  Subscription, CREATE, RELEASE, END, HOLDS,
+} = require('../subscription.js');
+const { Entry } = require('./entry.js');
+
+function closedError(message, cause) {
+  return new RealtimeError('CLOSED', message, cause ? { cause } : undefined);
+}
+
+function normaliseTopics(list) {
+  if (!Array.isArray(list)) return [];
+  const out = [];
+  for (const t of list) {
+    if (typeof t !== 'string') continue;
+    try {
+      out.push(topicHelpers.normalize(t));
+    } catch {
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+// Validates a pattern argument: every pattern is checked before anything is sent, duplicates
+// (also in different spellings of the same UUID) count once, order is kept.
+function patternList(patterns, name) {
+  let list;
+  if (typeof patterns === 'string') list = [patterns];
+  else if (Array.isArray(patterns)) list = patterns;
+  else {
+    throw new RealtimeError('INVALID_OPTION',
+      `Expected a topic pattern or an array of them for ${name} but received ${typeof patterns === 'object' ? JSON.stringify(patterns) : String(patterns)}`);
+  }
+  if (list.length === 0) {
+    throw new RealtimeError('INVALID_OPTION', `Expected at least one topic pattern for ${name} but received []`);
+  }
+  const seen = new Set();
+  const bad = [];
+  let first = null;
+  for (const p of list) {
+    try {
+      seen.add(topicHelpers.normalize(p));
+    } catch (err) {
+      if (!first) first = err;
+      bad.push(p);
+    }
+  }
+  if (first) throw new RealtimeError('INVALID_TOPIC', first.message, { topics: bad });
+  return [...seen];
+}
+
+/**
+ * The subscription book of one client.
+ *
+ * `conn` is the client's Connection (read: `native`, `final`, `state`, `dialect`, `opts`);
+ * `hooks` are the facade's: `indexChanged()` (routing must be rebuilt), `refreshState()`,
+ * `reportError(err)`.
+ */
+class Ledger {
+  /** pattern -> Entry */
+  entries = new Map();
+  #toFlush = new Set();
+  #flushScheduled = false;
+  #flushGroups = [];     // new patterns per subscribe() call, for one message per call (live)
+  #calls = new Set();
+  #unsubCalls = new Set();
+  #outstanding = [];
+  #conn;
+  #hooks;
+  #owner;
+
+  constructor(conn, hooks) {
+    this.#conn = conn;
+    this.#hooks = hooks;
+    this.#owner = {
+      interestChanged: () => hooks.indexChanged(),
+      release: (sub) => this.release(sub),
+    };
+  }
+
+  /** Subscribe() calls and unsubscribe() calls waiting for the server. */
+  get pending() {
+    return this.#calls.size + this.#unsubCalls.size;
+  }
+
+  /** Active (acknowledged) patterns, normalised and sorted. */
+  activeTopics() {
+    const out = [];
+    for (const [p, e] of this.entries) if (e.everAcked && e.held) out.push(p);
+    return out.sort();
+  }
+
+  /** Whether some held pattern is acknowledged on the current connection. */
+  anyActive() {
+    for (const e of this.entries.values()) {
+      if (e.wire === 'active' && e.held) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Books a subscribe() call for validated, normalised patterns; resolves with its Subscription
+   * once every pattern is acknowledged.
+   */
+  subscribe(list) {
+    return new Promise((resolve, reject) => {
+      const sub = new Subscription(CREATE, this.#owner, list);
+      const call = { sub, patterns: list, waiting: new Set(), resolve, reject, timer: null };
+      let inFlight = false;
+      const fresh = [];
+      for (const p of list) {
+        let e = this.entries.get(p);
+        if (!e) {
+          e = new Entry();
+          this.entries.set(p, e);
+          this.#toFlush.add(p);
+          fresh.push(p);
+        }
+        e.hold(sub);
+        if (e.wire !== 'active') {
+          e.addCall(call);
+          call.waiting.add(p);
+          if (e.wire === 'sent') inFlight = true;
+        }
+      }
+      if (fresh.length > 0) this.#flushGroups.push(fresh);
+      this.#hooks.indexChanged();
+      if (call.waiting.size === 0) {
+        resolve(sub);
+        return;
+      }
+      this.#calls.add(call);
+      if (inFlight) this.#startAckTimer(call);
+      this.scheduleFlush();
+    });
+  }
+
+  /** Removes every hold on validated patterns and tells the server; see RealtimeClient#unsubscribe. */
+  unsubscribe(list) {
+    const send = [];
+    const interrupted = new Map();
+    for (const p of list) {
+      const e = this.entries.get(p);
+      if (!e) continue;
+      for (const call of e.calls()) interrupted.set(call, p);
+      for (const sub of e.takeHolders()) sub[RELEASE](p);
+      if (this.#forget(p, e)) send.push(p);
+    }
+    for (const [call, p] of interrupted) {
+      this.#failCall(call, closedError(`unsubscribe() removed ${p} before the server acknowledged it`), []);
+    }
+    this.#hooks.indexChanged();
+    this.#hooks.refreshState();
+    return this.#sendUnsubscribe(send);
+  }
+
+  scheduleFlush() {
+    if (this.#flushScheduled || !this.#conn.native) return;
+    this.#flushScheduled = true;
+    process.nextTick(() => this.flush());
+  }
+
+  // Sends every pattern subscribed in this tick in one native call (one wire message). The live
+  // server answers a refused topic by closing the connection, so there each subscribe() call is
+  // a native call of its own: native sends them one at a time and blames a close on exactly one.
+  flush() {
+    this.#flushScheduled = false;
+    const groups = this.#flushGroups;
+    this.#flushGroups = [];
+    const native = this.#conn.native;
+    if (!native || this.#conn.final || this.#toFlush.size === 0) return;
+    const batches = [];
+    if (this.#conn.dialect === 'live') {
+      for (const group of groups) {
+        const list = group.filter((p) => this.#toFlush.delete(p));
+        if (list.length > 0) batches.push(list);
+      }
+    }
+    if (this.#toFlush.size > 0) batches.push([...this.#toFlush]);
+    this.#toFlush.clear();
+    for (const list of batches) {
+      for (const p of list) this.entries.get(p).given = true;
+      native.subscribe(list);
+    }
+  }
+
+  /** Native put a subscribe or unsubscribe for these (normalised) patterns on the wire. */
+  onSent(action, topics) {
+    if (topics.length === 0) return;
+    this.#outstanding.push({ action, topics: new Set(topics) });
+    if (action !== 'subscribe') return;
+    for (const p of topics) {
+      const e = this.entries.get(p);
+      if (!e || e.wire === 'active') continue;
+      e.wire = 'sent';
+      for (const call of e.calls()) this.#startAckTimer(call);
+    }
+  }
+
+  // In the live dialect the answer is the settle time itself, so the wait starts after it.
+  #startAckTimer(call) {
+    if (call.timer) return;
+    const opts = this.#conn.opts;
+    const ms = opts.ackTimeout + (this.#conn.dialect === 'live' ? opts.settleTime : 0);
+    call.timer = setTimeout(() => {
+      call.timer = null;
+      const topics = [...call.waiting];
+      this.#failCall(call, new RealtimeError('ACK_TIMEOUT',
+        `The server did not acknowledge the subscription to ${topics.join(', ')} within ${ms} ms`,
+        { topics, action: 'subscribe' }), []);
+      this.#hooks.refreshState();
+    }, ms);
+    call.timer.unref();
+  }
+
+  // Finds the wire message an ack or error answers: by its topics, else the oldest of its action.
+  #takeOutstanding(action, topics) {
+    const list = this.#outstanding;
+    let idx = -1;
+    if (topics.length > 0) {
+      idx = list.findIndex((m) => (!action || m.action === action) && topics.some((t) => m.topics.has(t)));
+    } else {
+      idx = list.findIndex((m) => !action || m.action === action);
+    }
+    if (idx < 0) return null;
+    return list[idx];
+  }
+
+  /** A server record (ack or error) handed over by native. */
+  onServer(rec) {
+    const action = typeof rec.action === 'string' ? rec.action : '';
+    const topics = normaliseTopics(rec.topics);
+    const msg = this.#takeOutstanding(action, topics);
+    if (rec.type === 'ack') {
+      const acked = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);
+      if (msg) {
+        for (const t of acked) msg.topics.delete(t);
+        if (msg.topics.size === 0) this.#outstanding.splice(this.#outstanding.indexOf(msg), 1);
+      }
+      if ((msg ? msg.action : action) === 'unsubscribe') this.#ackUnsubscribe(acked);
+      else this.#ackSubscribe(acked);
+      return true;
+    }
+    if (rec.type !== 'error') return false;
+    const code = typeof rec.code === 'string' && rec.code ? rec.code : 'INVALID_MESSAGE';
+    const message = typeof rec.message === 'string' && rec.message ? rec.message : code;
+    const refused = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);
+    const effective = msg ? msg.action : action;
+    // An error answers its whole message: topics it does not name are taken as accepted.
+    const accepted = msg ? [...msg.topics].filter((t) => !refused.includes(t)) : [];
+    if (msg) this.#outstanding.splice(this.#outstanding.indexOf(msg), 1);
+    if (effective === 'unsubscribe') {
+      this.#failUnsubscribe(code, message, refused);
+      return true;
+    }
+    if (!msg && !refused.some((t) => this.entries.has(t))) {
+      this.#hooks.reportError(new RealtimeError(code, message, { topics: refused, action: effective || undefined }));
+      return true;
+    }
+    this.#refuse(code, message, refused, effective || 'subscribe');
+    if (accepted.length > 0) this.#ackSubscribe(accepted);
+    return true;
+  }
+
+  #ackSubscribe(topics) {
+    for (const p of topics) {
+      const e = this.entries.get(p);
+      if (!e || e.wire === 'active') continue;
+      e.wire = 'active';
+      e.everAcked = true;
+      for (const call of e.takeCalls()) {
+        call.waiting.delete(p);
+        if (call.waiting.size === 0) this.#resolveCall(call);
+      }
+    }
+    this.#hooks.refreshState();
+  }
+
+  #refuse(code, message, refused, action) {
+    const orphaned = [];
+    const failing = new Map();
+    for (const p of refused) {
+      const e = this.entries.get(p);
+      if (!e) continue;
+      for (const call of e.calls()) {
+        if (!failing.has(call)) failing.set(call, []);
+        failing.get(call).push(p);
+      }
+    }
+    for (const [call, mine] of failing) {
+      this.#failCall(call, new RealtimeError(code, message, { topics: mine, action }), mine);
+    }
+    // Patterns held by subscriptions that had already resolved (a resubscribe after a reconnect
+    // was refused): those subscriptions lose them, and the error goes to 'error'.
+    for (const p of refused) {
+      const e = this.entries.get(p);
+      if (!e) continue;
+      for (const sub of e.takeHolders()) sub[RELEASE](p);
+      orphaned.push(p);
+      this.#forget(p, e, true);
+    }
+    this.#hooks.indexChanged();
+    if (orphaned.length > 0) {
+      this.#hooks.reportError(new RealtimeError(code, message, { topics: orphaned, action }));
+    }
+    this.#hooks.refreshState();
+  }
+
+  // Rejects a pending subscribe and releases everything it held (all or nothing). `refused`
+  // patterns were never subscribed on the server and are only dropped locally.
+  #failCall(call, err, refused) {
+    if (!this.#calls.delete(call)) return;
+    if (call.timer) clearTimeout(call.timer);
+    call.timer = null;
+    const send = [];
+    for (const p of call.patterns) {
+      const e = this.entries.get(p);
+      if (!e) continue;
+      e.deleteCall(call);
+      e.unhold(call.sub);
+      if (!e.held) {
+        if (this.#forget(p, e, refused.includes(p))) send.push(p);
+      }
+    }
+    call.sub[END]();
+    this.#hooks.indexChanged();
+    const native = this.#conn.native;
+    if (send.length > 0 && native && !this.#conn.final) native.unsubscribe(send);
+    call.reject(err);
+  }
+
+  #resolveCall(call) {
+    if (!this.#calls.delete(call)) return;
+    if (call.timer) clearTimeout(call.timer);
+    call.timer = null;
+    call.resolve(call.sub);
+  }
+
+  // Forgets a pattern nobody holds. Returns true when the server must be told (unsubscribe);
+  // refused patterns and patterns never handed to native need no message.
+  #forget(p, e, refused = false) {
+    this.entries.delete(p);
+    if (this.#toFlush.delete(p)) return false;
+    if (!e.given) return false;
+    if (refused) {
+      const native = this.#conn.native;
+      if (native && !this.#conn.final) native.drop([p]);
+      return false;
+    }
+    return true;
+  }
+
+  /** Subscription#unsubscribe(): drops that Subscription's holds. */
+  release(sub) {
+    const send = [];
+    for (const p of [...sub[HOLDS]]) {
+      const e = this.entries.get(p);
+      sub[RELEASE](p);
+      if (!e) continue;
+      e.unhold(sub);
+      if (!e.held && this.#forget(p, e)) send.push(p);
+    }
+    sub[END]();
+    this.#hooks.indexChanged();
+    this.#hooks.refreshState();
+    return this.#sendUnsubscribe(send);
+  }
+
+  #sendUnsubscribe(list) {
+    const native = this.#conn.native;
+    if (list.length === 0 || !native || this.#conn.final) return Promise.resolve();
+    native.unsubscribe(list);
+    const state = this.#conn.state;
+    if (state !== 'connected' && state !== 'subscribed') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const call = { waiting: new Set(list), resolve, reject, timer: null };
+      const ms = this.#conn.opts.ackTimeout;
+      call.timer = setTimeout(() => {
+        this.#unsubCalls.delete(call);
+        reject(new RealtimeError('ACK_TIMEOUT',
+          `The server did not acknowledge the unsubscribe from ${list.join(', ')} within ${ms} ms`,
+          { topics: [...call.waiting], action: 'unsubscribe' }));
+      }, ms);
+      call.timer.unref();
+      this.#unsubCalls.add(call);
+    });
+  }
+
+  #ackUnsubscribe(topics) {
+    for (const call of [...this.#unsubCalls]) {
+      for (const t of topics) call.waiting.delete(t);
+      if (call.waiting.size === 0) {
+        clearTimeout(call.timer);
+        this.#unsubCalls.delete(call);
+        call.resolve();
+      }
+    }
+  }
+
+  #failUnsubscribe(code, message, topics) {
+    let tied = false;
+    for (const call of [...this.#unsubCalls]) {
+      const mine = topics.filter((t) => call.waiting.has(t));
+      if (mine.length === 0 && topics.length > 0) continue;
+      tied = true;
+      clearTimeout(call.timer);
+      this.#unsubCalls.delete(call);
+      call.reject(new RealtimeError(code, message, { topics: mine.length ? mine : [...call.waiting], action: 'unsubscribe' }));
+      if (topics.length === 0) break;
+    }
+    if (!tied) this.#hooks.reportError(new RealtimeError(code, message, { topics, action: 'unsubscribe' }));
+  }
+
+  #settleUnsubscribes() {
+    for (const call of this.#unsubCalls) {
+      clearTimeout(call.timer);
+      call.resolve();
+    }
+    this.#unsubCalls.clear();
+  }
+
+  // Every connection starts without subscriptions on the server: native resends the active set
+  // with the next 'open', so acks are awaited again.
+  connectionLost() {
+    this.#outstanding = [];
+    for (const e of this.entries.values()) if (e.wire !== 'idle') e.wire = 'idle';
+    for (const call of this.#calls) {
+      if (call.timer) clearTimeout(call.timer);
+      call.timer = null;
+    }
+    this.#settleUnsubscribes();
+  }
+
+  /** The client ended: every waiting call is rejected and every Subscription ends. */
+  finish(error) {
+    this.connectionLost();
+    const calls = [...this.#calls];
+    this.#calls.clear();
+    for (const call of calls) {
+      if (call.timer) clearTimeout(call.timer);
+      call.sub[END]();
+      call.reject(closedError('The client closed before the subscription was acknowledged', error || undefined));
+    }
+    for (const e of this.entries.values()) for (const sub of e.holders()) sub[END]();
+    this.entries.clear();
+    this.#toFlush.clear();
+  }
+}
+
+module.exports = {
+  Ledger, patternList, normaliseTopics, closedError,
+};
