@@ -4,7 +4,7 @@
 // The `voip-realtime` command: emulator, tail and demo. Exit codes: 0 done, 1 runtime failure
 // (connection, authentication, subscription), 2 bad command line.
 
-const { UsageError } = require('./cli/args');
+const { UsageError, closest } = require('./cli/args');
 
 const COMMANDS = {
   emulator: () => require('./cli/emulator'),
@@ -40,7 +40,8 @@ async function main(argv, io = {}) {
     return 0;
   }
   if (!Object.prototype.hasOwnProperty.call(COMMANDS, name)) {
-    stderr.write(`voip-realtime: unknown command ${JSON.stringify(name)}\n\n${USAGE}\n`);
+    const meant = closest(name, Object.keys(COMMANDS));
+    stderr.write(`voip-realtime: unknown command ${JSON.stringify(name)}${meant ? ` (did you mean ${meant}?)` : ''}\n\n${USAGE}\n`);
     return 2;
   }
   try {

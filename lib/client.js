@@ -4,9 +4,10 @@ const { EventEmitter } = require('node:events');
 const { RealtimeError, fromNative } = require('./errors.js');
 const { resolveOptions } = require('./options.js');
 const { rethrowLater } = require('./events.js');
-const { Ledger, patternList, normaliseTopics, closedError } = require('./client/ledger.js');
+const { Ledger, patternList, normaliseTopics } = require('./client/ledger.js');
 const { Connection } = require('./client/connection.js');
 const { Dispatcher } = require('./client/dispatch.js');
+const { WarnOnce } = require('./client/waits.js');
 
 /**
  * A connection to VoIPBIN's real-time WebSocket API. The socket, reconnects and heartbeat live
@@ -18,6 +19,7 @@ class RealtimeClient extends EventEmitter {
   #conn;
   #ledger;
   #dispatch;
+  #warnings = new WarnOnce();
 
   /**
    * @param {object} [options] see the README; validated here (INVALID_OPTION, INSECURE_URL)
@@ -39,6 +41,7 @@ class RealtimeClient extends EventEmitter {
       emit,
       log,
       reportError,
+      pendingCalls: () => this.#ledger.subscribing,
     });
     this.#ledger = new Ledger(this.#conn, {
       indexChanged: () => { this.#dispatch.indexDirty = true; },
@@ -77,12 +80,15 @@ class RealtimeClient extends EventEmitter {
   }
 
   /**
-   * Starts connecting (once). Resolves when the WebSocket upgrade succeeded; rejects on a terminal
-   * failure, on a failed attempt with reconnect disabled, or when closed first.
+   * Starts connecting (once). Resolves when the WebSocket upgrade succeeded; rejects with the
+   * terminal error itself (AUTH_FAILED, TLS_ERROR, ...), on a failed attempt with reconnect
+   * disabled, or when closed first. `timeout` (ms) rejects with CONNECT_TIMEOUT and an aborted
+   * `signal` with an AbortError (code ABORT_ERR, as events.once()); either then closes the client.
+   * @param {{ signal?: AbortSignal, timeout?: number }} [options]
    * @returns {Promise<void>}
    */
-  connect() {
-    return this.#conn.connect();
+  connect(options) {
+    return this.#conn.connect(options);
   }
 
   /**
@@ -100,9 +106,7 @@ class RealtimeClient extends EventEmitter {
       return Promise.reject(err);
     }
     const conn = this.#conn;
-    if (conn.closing || conn.final) {
-      return Promise.reject(closedError('subscribe() was called on a closed client'));
-    }
+    if (conn.closing || conn.final) return Promise.reject(conn.closedReason('subscribe()'));
     if (conn.state === 'disconnected') {
       const err = conn.start();
       if (err) return Promise.reject(err);
@@ -157,7 +161,8 @@ class RealtimeClient extends EventEmitter {
   }
 
   /**
-   * Counters of the native pipeline plus the JS side's bookkeeping.
+   * Counters of the native pipeline plus the JS side's bookkeeping. `reconnects` counts attempts
+   * (failed ones too); `dropped` counts events lost to an iterator's overflow or after close().
    * @returns {{ received: number, filtered: number, delivered: number, dropped: number, bytesReceived: number,
    *   reconnects: number, queueDepth: number, lastEventAt: number | null }}
    */
@@ -168,6 +173,8 @@ class RealtimeClient extends EventEmitter {
     };
     return {
       ...base,
+      dropped: base.dropped + this.#dispatch.dropped,
+      reconnects: this.#conn.attempts,
       lastEventAt: base.lastEventAt ? base.lastEventAt : null,
       patterns: this.#ledger.entries.size,
       pendingAcks: this.#ledger.pending,
@@ -236,10 +243,13 @@ class RealtimeClient extends EventEmitter {
     }
   }
 
+  // Nobody may wait unseen on a failure: without an 'error' listener it goes to the logger, and
+  // without a logger to a process warning (once per distinct failure).
   #reportError(err) {
     if (this.#conn.final) return;
     if (this.listenerCount('error') > 0) this.#emit('error', err);
-    else this.#log('warn', `voip-realtime: ${err.code}: ${err.message}`);
+    else if (this.#conn.opts.logger && this.#conn.opts.logger.warn) this.#log('warn', `voip-realtime: ${err.code}: ${err.message}`);
+    else this.#warnings.warn(err);
   }
 
   #log(level, message) {

@@ -6,6 +6,7 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const util = require('node:util');
 const { EventEmitter } = require('node:events');
@@ -65,6 +66,25 @@ function pemText(value, name) {
   return value;
 }
 
+// Checked here so that a start() failure past validation can only be the listening socket.
+function checkKeyPair(cert, key) {
+  let certificate;
+  let privateKey;
+  try {
+    certificate = new crypto.X509Certificate(cert);
+  } catch (err) {
+    throw new RealtimeError('INVALID_OPTION', `Expected a PEM certificate for tls.cert but it does not parse: ${err.message}`);
+  }
+  try {
+    privateKey = crypto.createPrivateKey(key);
+  } catch (err) {
+    throw new RealtimeError('INVALID_OPTION', `Expected a PEM private key for tls.key but it does not parse: ${err.message}`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new RealtimeError('INVALID_OPTION', 'Expected tls.key to be the private key of tls.cert but it belongs to another certificate');
+  }
+}
+
 function base64url(input) {
   return Buffer.from(input).toString('base64url');
 }
@@ -76,7 +96,7 @@ function resolveStartOptions(options) {
     if (!KNOWN.has(key)) throw fail(`one of ${[...KNOWN].join(', ')}`, 'option name', key);
   }
   const host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || host === '') throw fail('an IP address string', 'host', host);
+  if (typeof host !== 'string' || net.isIP(host) === 0) throw fail('an IP address string', 'host', host);
   const dialect = options.dialect === undefined ? 'documented' : options.dialect;
   if (!DIALECTS.includes(dialect)) throw fail("'documented' or 'live'", 'dialect', dialect);
   let secret = options.secret;
@@ -89,6 +109,7 @@ function resolveStartOptions(options) {
     if (!isPlainObject(options.tls)) throw fail('an object with cert and key', 'tls', options.tls);
     tlsCert = pemText(options.tls.cert, 'tls.cert');
     tlsKey = pemText(options.tls.key, 'tls.key');
+    checkKeyPair(tlsCert, tlsKey);
   }
   const frozen = options.frozen === undefined ? [] : options.frozen;
   if (!Array.isArray(frozen)) throw fail('an array of customer UUIDs', 'frozen', frozen);
@@ -154,7 +175,8 @@ class Emulator extends EventEmitter {
   #listen() {
     const binding = loadBinding();
     if (typeof binding.Emulator !== 'function') {
-      throw new Error('voip-realtime: the native addon does not export Emulator (stale build?)');
+      throw new RealtimeError('NATIVE_LOAD_FAILED',
+        'The native addon does not export Emulator: it is older than this package; rebuild it (npm rebuild voip-realtime)');
     }
     const c = this.#config;
     const native = new binding.Emulator({
@@ -167,7 +189,8 @@ class Emulator extends EventEmitter {
       this.#port = native.start();
     } catch (err) {
       native.join();
-      throw new RealtimeError('CONNECT_FAILED', `emulator: ${err.message}`, { cause: err });
+      // Options, TLS material included, were checked above: what is left is the socket.
+      throw new RealtimeError('LISTEN_FAILED', err.message, { cause: err });
     }
     for (const id of c.frozen) native.setFrozen(id, true);
     this.#native = native;
@@ -332,8 +355,14 @@ class Emulator extends EventEmitter {
     this.#live();
     const mod = require(file);
     const run = typeof mod === 'function' ? mod : mod.start;
-    if (typeof run !== 'function') throw new Error(`scenario ${name} exports no function`);
-    const handle = await run(this, options);
+    if (typeof run !== 'function') throw fail('a scenario module exporting a function', 'scenario', name);
+    let handle;
+    try {
+      handle = await run(this, options);
+    } catch (err) {
+      if (err instanceof RealtimeError) throw err;
+      throw new RealtimeError('INVALID_OPTION', `scenario ${name} could not start: ${err && err.message}`, { cause: err });
+    }
     if (handle && typeof handle.stop === 'function') {
       this.#scenarios.add(handle);
       if (handle.done && typeof handle.done.then === 'function') {

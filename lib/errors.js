@@ -2,7 +2,8 @@
 
 /**
  * Every code a RealtimeError can carry. The first four come from the server's error frames,
- * the rest are raised by the client itself.
+ * the next ones are raised by the client itself, the last two by loading the addon and by the
+ * emulator.
  */
 const ERROR_CODES = Object.freeze([
   'PERMISSION_DENIED',
@@ -23,6 +24,7 @@ const ERROR_CODES = Object.freeze([
   'QUEUE_OVERFLOW',
   'CLOSED',
   'NATIVE_LOAD_FAILED',
+  'LISTEN_FAILED',
 ]);
 
 /** The one error type of the library: `code` says what happened, the rest says where. */
@@ -68,4 +70,50 @@ function fromNative(e, cause) {
   return new RealtimeError(code, message, details);
 }
 
-module.exports = { RealtimeError, ERROR_CODES, fromNative };
+/**
+ * What an aborted operation rejects with, shaped like Node's own (`events.once`, `events.on`):
+ * name 'AbortError', code 'ABORT_ERR', the signal's reason as `cause`.
+ */
+class AbortError extends Error {
+  /**
+   * @param {string} [message]
+   * @param {{ cause?: unknown }} [options]
+   */
+  constructor(message = 'The operation was aborted', options = undefined) {
+    super(message, options);
+    this.code = 'ABORT_ERR';
+  }
+}
+
+Object.defineProperty(AbortError.prototype, 'name', {
+  value: 'AbortError',
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
+
+/**
+ * The AbortError for an aborted signal.
+ * @param {AbortSignal} signal
+ * @returns {AbortError}
+ */
+function abortError(signal) {
+  return new AbortError(undefined, { cause: signal.reason });
+}
+
+/**
+ * Checks an optional `signal` option the way Node's APIs do.
+ * @param {unknown} signal
+ * @param {string} name how the caller spells the option, for the message
+ * @returns {AbortSignal | undefined}
+ */
+function validateSignal(signal, name) {
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean' ||
+      typeof signal.addEventListener !== 'function' || typeof signal.removeEventListener !== 'function') {
+    throw new RealtimeError('INVALID_OPTION', `Expected an AbortSignal for ${name} but received ${String(signal)}`);
+  }
+  return signal;
+}
+
+module.exports = { RealtimeError, ERROR_CODES, fromNative, AbortError, abortError, validateSignal };

@@ -3,7 +3,7 @@
 // Hot-path helpers shared by RealtimeClient and Subscription: the event object, the pattern
 // index used to route events, and the pull-based iterator behind events().
 
-const { RealtimeError } = require('./errors.js');
+const { RealtimeError, abortError } = require('./errors.js');
 
 // Marks an event whose `data` has not been parsed yet. Never visible outside this module.
 const UNPARSED = Symbol('unparsed');
@@ -193,9 +193,10 @@ class EventIterator {
     if (signal) {
       this.#signal = signal;
       if (signal.aborted) {
-        this.#done = true;
+        this.#error = abortError(signal);
+        this.#ending = true;
       } else {
-        this.#onAbort = () => this.#finish(true);
+        this.#onAbort = () => this.#abort();
         signal.addEventListener('abort', this.#onAbort, { once: true });
       }
     }
@@ -203,6 +204,23 @@ class EventIterator {
 
   get done() {
     return this.#done || this.#ending;
+  }
+
+  // As Node's events.on(): events already buffered are still read, then the next read rejects
+  // with an AbortError (a read already waiting rejects at once), then the iterator is done.
+  #abort() {
+    if (this.#done || this.#error) return;
+    const err = abortError(this.#signal);
+    this.#detach(0);
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      this.#done = true;
+      this.#ending = false;
+      w.reject(err);
+      return;
+    }
+    this.#error = err;
   }
 
   /** Called by the dispatcher for every matching event. */
@@ -257,11 +275,15 @@ class EventIterator {
     if (this.#waiter !== null) {
       // A second concurrent next(): chain it after the first so the order stays intact.
       const prev = this.#waiter.promise;
-      return prev.then(() => this.next());
+      return prev.then(() => this.next(), () => this.next());
     }
     let resolve;
-    const promise = new Promise((r) => { resolve = r; });
-    this.#waiter = { promise, resolve };
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#waiter = { promise, resolve, reject };
     return promise;
   }
 

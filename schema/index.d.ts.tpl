@@ -141,9 +141,10 @@ export type ClientErrorCode =
   | 'INSECURE_URL'
   | 'INVALID_OPTION'
   | 'QUEUE_OVERFLOW'
-  | 'CLOSED'
-  | 'NATIVE_LOAD_FAILED';
-export type RealtimeErrorCode = ServerErrorCode | ClientErrorCode;
+  | 'CLOSED';
+/** Codes of loading the native addon and of the emulator. */
+export type PackageErrorCode = 'NATIVE_LOAD_FAILED' | 'LISTEN_FAILED';
+export type RealtimeErrorCode = ServerErrorCode | ClientErrorCode | PackageErrorCode;
 
 /** Every RealtimeErrorCode, in the order of the README's error table. */
 export declare const ERROR_CODES: readonly RealtimeErrorCode[];
@@ -226,8 +227,17 @@ export interface ClientStats {
 /** The parts of an AbortSignal events() uses (a real AbortSignal fits). */
 export interface AbortSignalLike {
   readonly aborted: boolean;
+  /** becomes the `cause` of the AbortError */
+  readonly reason?: unknown;
   addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
   removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export interface ConnectOptions {
+  /** aborting rejects with an AbortError (name 'AbortError', code 'ABORT_ERR') and closes the client */
+  signal?: AbortSignalLike;
+  /** ms to wait for the connection; then rejects with CONNECT_TIMEOUT and closes the client */
+  timeout?: number;
 }
 
 export interface EventsFilter<T extends EventType = EventType> {
@@ -235,7 +245,7 @@ export interface EventsFilter<T extends EventType = EventType> {
   topics?: string | readonly string[];
   /** event types to keep; narrows the iterator's element type */
   types?: T | readonly T[];
-  /** ends the iterator when aborted */
+  /** when aborted, the read after the buffered events rejects with an AbortError, then the iterator is done */
   signal?: AbortSignalLike;
   /** unread events before the iterator throws QUEUE_OVERFLOW; default 10000 */
   highWaterMark?: number;
@@ -271,13 +281,13 @@ export declare class RealtimeClient {
   readonly url: string;
   /** the configured dialect, or with 'auto' null until decided (see the 'dialect' event) */
   readonly dialect: WireDialect | null;
-  /** Resolves once connected; rejects with a RealtimeError on a terminal failure. */
-  connect(): Promise<void>;
+  /** Resolves once connected; rejects with a RealtimeError on a terminal failure, CONNECT_TIMEOUT or an AbortError. */
+  connect(options?: ConnectOptions): Promise<void>;
   /** Resolves when the server acknowledges every pattern. */
   subscribe(patterns: string | readonly string[]): Promise<Subscription>;
   /** Drops every hold on the patterns and tells the server. */
   unsubscribe(patterns: string | readonly string[]): Promise<void>;
-  /** Pull-based delivery; ends when the client closes or the signal aborts. */
+  /** Pull-based delivery; ends when the client closes; an aborted signal makes the read after the buffered events reject with an AbortError. */
   events<T extends EventType = EventType>(filter?: EventsFilter<T>): AsyncIterableIterator<EventMap[T]>;
   /** Idempotent; stops reconnecting and closes the socket. */
   close(): Promise<void>;

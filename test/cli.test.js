@@ -5,10 +5,10 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('node:net');
 const path = require('node:path');
 
 const { cli } = require('./helpers/pty');
+const { freePort } = require('./helpers/util');
 const callcenter = require('../lib/scenarios/callcenter');
 
 const CUSTOMER = '5013bc52-da9a-11ee-844f-2fa34248de28';
@@ -18,14 +18,6 @@ async function run(args, options) {
   const p = cli(args, options);
   const code = await p.exited(15000);
   return { code, stdout: p.stdout, stderr: p.stderr };
-}
-
-async function freePort() {
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 test('bad arguments exit 2 with the problem and a usage hint', async () => {
@@ -41,6 +33,17 @@ test('bad arguments exit 2 with the problem and a usage hint', async () => {
     [['tail', 'extra', '--topic', TOPIC], 'voip-realtime tail: unexpected argument "extra"'],
     [['emulator', '--port', '70000'], 'voip-realtime emulator: --port must be an integer from 0 to 65535, got "70000"'],
     [['emulator', '--rate', 'fast'], 'voip-realtime emulator: --rate must be a number greater than 0 and at most 1000000, got "fast"'],
+    // A negative number is the option's value, checked against its range like any other.
+    [['emulator', '--rate', '-5'], 'voip-realtime emulator: --rate must be a number greater than 0 and at most 1000000, got "-5"'],
+    [['emulator', '--rate=-5'], 'voip-realtime emulator: --rate must be a number greater than 0 and at most 1000000, got "-5"'],
+    [['emulator', '--port', '-1'], 'voip-realtime emulator: --port must be an integer from 0 to 65535, got "-1"'],
+    [['demo', '--agents', '-3'], 'voip-realtime demo: --agents must be an integer from 1 to 200, got "-3"'],
+    [['emulator', '--seed', '--json'], 'voip-realtime emulator: option --seed needs a value'],
+    [['emulator', '--seed', '-abc'], 'voip-realtime emulator: option --seed needs a value (a value that starts with \'-\' is written --seed=-abc)'],
+    [['emulator', '--prot', '0'], 'voip-realtime emulator: unknown option --prot (did you mean --port?)'],
+    [['emulator', '--cust', CUSTOMER], 'voip-realtime emulator: unknown option --cust (did you mean --customer-id?)'],
+    [['emulator', '--xyzzy'], 'voip-realtime emulator: unknown option --xyzzy'],
+    [['tail', '--topic', TOPIC, '--token', 't', '--tpye', 'call.*'], 'voip-realtime tail: unknown option --tpye (did you mean --type?)'],
     [['emulator', '--dialect', 'natterbox'], 'voip-realtime emulator: --dialect must be one of documented, live, got "natterbox"'],
     [['emulator', '--customer-id', 'abc'], 'voip-realtime emulator: --customer-id must be a UUID, got "abc"'],
     [['emulator', '--tls-cert', 'cert.pem'], 'voip-realtime emulator: --tls-cert and --tls-key go together'],
@@ -65,6 +68,12 @@ test('bad arguments exit 2 with the problem and a usage hint', async () => {
   const unknown = await run(['frob']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^voip-realtime: unknown command "frob"\n\nUsage: voip-realtime <command>/);
+  for (const [typed, meant] of [['emulater', 'emulator'], ['tial', 'tail'], ['demp', 'demo'], ['emu', 'emulator']]) {
+    const r = await run([typed, '--port', '0']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`^voip-realtime: unknown command "${typed}" \\(did you mean ${meant}\\?\\)\n\nUsage: voip-realtime <command>`));
+  }
   const none = await run([]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^Usage: voip-realtime <command>/);
@@ -145,8 +154,10 @@ test('the emulator command prints URL, token and a tail line, and tail --json re
     assert.ok(token.length > 20);
     assert.match(emu.stdout, /^ {2}scenario +callcenter, 200 events\/s, 5 agents, seed cli-test$/m);
     for (const a of roster.agents) assert.match(emu.stdout, new RegExp(`^ {2}agent ${a.name} +${a.id}$`, 'm'));
-    // The printed tail command is complete: same URL, token and topic.
-    assert.ok(emu.stdout.includes(`npx voip-realtime tail --url ${url} --token ${token} --topic '${topic}'`), emu.stdout);
+    // The printed tail command is complete: same URL, token and topic, the token in the
+    // environment rather than among the arguments.
+    assert.ok(emu.stdout.includes(`\n  VOIPBIN_TOKEN=${token} npx voip-realtime tail --url ${url} --topic '${topic}'\n`), emu.stdout);
+    assert.equal(emu.stdout.split(token).length - 1, 2, 'the token is printed once as itself and once in the tail line');
 
     const tail = cli(['tail', '--url', url, '--token', token, '--topic', topic, '--json', '--count', '30']);
     assert.equal(await tail.exited(20000), 0, tail.stderr);
@@ -160,7 +171,12 @@ test('the emulator command prints URL, token and a tail line, and tail --json re
     const start = expected.findIndex((e) => JSON.stringify(e) === JSON.stringify(received[0]));
     assert.ok(start >= 0, `first event not in the generated stream: ${lines[0]}`);
     assert.deepEqual(received, expected.slice(start, start + 30));
-    assert.match(tail.stderr, /^connected to ws:\/\/127\.0\.0\.1:\d+\/v1\.0\/ws/m);
+    // Progress on stderr, in order: before the connection is up, once it is, once subscribed.
+    assert.deepEqual(tail.stderr.split('\n').slice(0, 3), [
+      `connecting to ${url}?token=*** ...`,
+      `connected to ${url}?token=***; subscribing ...`,
+      `subscribed to ${topic}`,
+    ]);
 
     // Human output: one line per event, no colour when not a terminal, filtered by --type.
     const human = cli(['tail', '--url', url, '--token', token, '--topic', topic, '--type', 'call.*', '--count', '5']);
@@ -190,9 +206,12 @@ test('emulator --json prints one machine-readable line; a taken port is exit 1',
     assert.match(info.url, /^ws:\/\/127\.0\.0\.1:\d+\/v1\.0\/ws$/);
 
     const port = Number(/:(\d+)\//.exec(info.url)[1]);
+    // A taken port: one message naming address and reason, and what to do; nothing else.
     const taken = await run(['emulator', '--port', String(port)]);
     assert.equal(taken.code, 1);
-    assert.match(taken.stderr, new RegExp(`^voip-realtime emulator: cannot listen on 127\\.0\\.0\\.1:${port}: `));
+    assert.equal(taken.stdout, '');
+    assert.equal(taken.stderr, `voip-realtime emulator: cannot listen on 127.0.0.1:${port}: Address already in use\n` +
+      'Pick another port with --port <n>, or --port 0 to let the system choose a free one.\n');
   } finally {
     emu.kill('SIGTERM');
   }

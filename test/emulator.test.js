@@ -575,5 +575,5 @@ test('options are validated with INVALID_OPTION', T, async () => {
   await assert.rejects(Emulator.start({ port: 70000 }), { code: 'INVALID_OPTION', message: /port/ });
   await assert.rejects(Emulator.start({ tls: { cert: 'x' } }), { code: 'INVALID_OPTION', message: /tls\.cert/ });
   await assert.rejects(Emulator.start({ nope: 1 }), { code: 'INVALID_OPTION' });
-  await assert.rejects(Emulator.start({ host: '256.0.0.1' }), { code: 'CONNECT_FAILED' });
+  await assert.rejects(Emulator.start({ host: '256.0.0.1' }), { code: 'INVALID_OPTION', message: 'Expected an IP address string for host but received "256.0.0.1"' });
 });

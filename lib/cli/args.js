@@ -13,32 +13,86 @@ class UsageError extends Error {
   }
 }
 
+// Edit distance counting an insertion, a deletion, a substitution or a swap of two neighbouring
+// letters as one edit: '--prot' is one slip away from '--port'.
 function distance(a, b) {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  let before = null;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = row[j];
-      row[j] = next;
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (before && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, before[j - 2] + 1);
+      row.push(d);
     }
+    before = prev;
+    prev = row;
   }
-  return row[b.length];
+  return prev[b.length];
 }
 
-function suggest(flag, options) {
-  const name = flag.replace(/^-+/, '').split('=')[0];
+/**
+ * The candidate closest to `word` by edit distance, or null when none is close enough to be
+ * what was meant (one edit per three letters, at least one and at most two), else the only
+ * candidate that starts with `word`.
+ * @param {string} word
+ * @param {Iterable<string>} candidates
+ * @returns {string | null}
+ */
+function closest(word, candidates) {
   let best = null;
-  let bestDistance = 3;
-  for (const known of Object.keys(options)) {
-    const d = distance(name, known);
+  let bestDistance = Math.min(2, Math.max(1, Math.floor(word.length / 3))) + 1;
+  for (const known of candidates) {
+    const d = distance(word, known);
     if (d < bestDistance) {
       best = known;
       bestDistance = d;
     }
   }
+  if (best !== null || word.length < 2) return best;
+  // A shortened name ('emu') means the one candidate it starts.
+  const starting = [...candidates].filter((known) => known.startsWith(word));
+  return starting.length === 1 ? starting[0] : null;
+}
+
+function suggest(flag, options) {
+  const best = closest(flag.replace(/^-+/, '').split('=')[0], Object.keys(options));
   return best === null ? '' : ` (did you mean --${best}?)`;
+}
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d|Infinity$)/;
+
+// parseArgs refuses any value that starts with '-' ("ambiguous"). A negative number after an
+// option that takes a value is that value (`--rate -5` then gets the option's own range
+// message); anything else starting with '-' is reported as a missing value, with the '=' form
+// for a value that really starts with a dash.
+function joinDashValues(argv, options) {
+  const shorts = new Map();
+  for (const [name, o] of Object.entries(options)) if (o.short) shorts.set(o.short, name);
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    out.push(arg);
+    if (arg === '--') {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+    let name = null;
+    if (/^--[^=]+$/.test(arg)) name = arg.slice(2);
+    else if (/^-[^-]$/.test(arg)) name = shorts.get(arg[1]) ?? null;
+    if (name === null || options[name]?.type !== 'string') continue;
+    const next = argv[i + 1];
+    if (next === undefined || !next.startsWith('-') || next === '-') continue;
+    if (NEGATIVE_NUMBER.test(next)) {
+      out[out.length - 1] = `--${name}=${next}`;
+      i++;
+      continue;
+    }
+    const hint = /^--?[A-Za-z]/.test(next) && (options[next.replace(/^-+/, '').split('=')[0]] || shorts.has(next.slice(1)))
+      ? '' : ` (a value that starts with '-' is written --${name}=${next})`;
+    throw new UsageError(`option ${arg.startsWith('--') ? arg : `--${name}`} needs a value${hint}`);
+  }
+  return out;
 }
 
 /**
@@ -48,7 +102,7 @@ function suggest(flag, options) {
  */
 function parse(argv, options) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+    return parseArgs({ args: joinDashValues(argv, options), options, strict: true, allowPositionals: false }).values;
   } catch (err) {
     if (typeof err.code !== 'string' || !err.code.startsWith('ERR_PARSE_ARGS')) throw err;
     const quoted = /'([^']*)'/.exec(err.message);
@@ -91,4 +145,4 @@ function oneOf(flag, value, allowed) {
   return value;
 }
 
-module.exports = { UsageError, parse, number, oneOf };
+module.exports = { UsageError, parse, number, oneOf, closest };

@@ -115,7 +115,10 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     if (tls) startOptions.tls = tls;
     emu = await Emulator.start(startOptions);
   } catch (err) {
-    stderr.write(`voip-realtime emulator: cannot listen on ${host}:${port}: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+    if (err.code !== 'LISTEN_FAILED') throw err;
+    // The message already names the address and the reason; the hint is what to do about it.
+    stderr.write(`voip-realtime emulator: ${err.message}\n` +
+      `Pick another port with --port <n>, or --port 0 to let the system choose a free one.\n`);
     return 1;
   }
 
@@ -132,10 +135,11 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   const token = emu.issueToken({ customerId: so.customerId, permissions: ['admin'] });
   const topic = `customer_id:${so.customerId}:*:*`;
   const agents = handle && handle.roster ? handle.roster.agents : [];
-  const tail = ['npx', 'voip-realtime', 'tail', '--url', emu.url, '--token', token, '--topic', topic];
+  // The token goes through the environment: a command line is visible to every local user.
+  const tail = ['npx', 'voip-realtime', 'tail', '--url', emu.url, '--topic', topic];
   if (so.dialect === 'live') tail.push('--dialect', 'live');
   if (tls) tail.push('--ca', values['tls-ca'] ?? values['tls-cert']);
-  const tailLine = tail.map(shellQuote).join(' ');
+  const tailLine = `VOIPBIN_TOKEN=${shellQuote(token)} ${tail.map(shellQuote).join(' ')}`;
 
   if (values.json) {
     stdout.write(`${JSON.stringify({

@@ -19,7 +19,8 @@ Options:
   -t, --topic <pattern> topic pattern to subscribe to, repeatable, for example
                         customer_id:<uuid>:call:*
   --type <event_type>   only print these event types, repeatable; a trailing * matches a
-                        prefix (--type 'call.*')
+                        prefix (--type 'call.*'); '.' and '_' are the same, so call.* also
+                        matches the live dialect's call_ringing
   --json                one JSON object per line: {"event_type","timestamp","topic","data"}
   --count <n>           exit after printing n events
   --dialect <d>         documented, live or auto (default: the client's default)
@@ -50,16 +51,25 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 };
 
+// Documented names use '.', the live dialect's '_' (call.status, call_ringing): both spellings
+// name the same thing, so the filter compares the event's own event_type with either separator.
+function sameSeparators(name) {
+  return name.replace(/_/g, '.');
+}
+
 function typeFilter(types) {
   if (!types || types.length === 0) return () => true;
   const exact = new Set();
   const prefixes = [];
   for (const t of types) {
     if (t === '' || /\s/.test(t)) throw new UsageError(`--type must be an event type such as call.status, got ${JSON.stringify(t)}`);
-    if (t.endsWith('*')) prefixes.push(t.slice(0, -1));
-    else exact.add(t);
+    if (t.endsWith('*')) prefixes.push(sameSeparators(t.slice(0, -1)));
+    else exact.add(sameSeparators(t));
   }
-  return (type) => exact.has(type) || prefixes.some((p) => type.startsWith(p));
+  return (eventType) => {
+    const type = sameSeparators(String(eventType));
+    return exact.has(type) || prefixes.some((p) => type.startsWith(p));
+  };
 }
 
 /**
@@ -158,10 +168,11 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
       if (printed >= limit) finish(0);
     });
 
+    note(`connecting to ${client.url} ...`);
     client.connect()
       .then(() => {
         opened = true;
-        note(`connected to ${client.url}`);
+        note(`connected to ${client.url}; subscribing ...`);
         return client.subscribe(topics);
       })
       .then(() => {
@@ -171,4 +182,4 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   });
 }
 
-module.exports = { run, USAGE };
+module.exports = { run, USAGE, typeFilter };

@@ -1,12 +1,13 @@
 'use strict';
 
 // The connection side of a client: the native handle, the client's state, connect() and close()
-// promises, token requests from native, and the close/reconnect records that end a connection
-// or the whole client.
+// promises (bounded by connect()'s signal and timeout), token requests from native, and the
+// close/reconnect records that end a connection or the whole client.
 
-const { RealtimeError, fromNative } = require('../errors.js');
+const { RealtimeError, fromNative, abortError } = require('../errors.js');
 const { loadBinding } = require('../native.js');
 const { closedError } = require('./ledger.js');
+const { connectOptions, ConnectWaiter } = require('./waits.js');
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -14,7 +15,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
  * `hooks` are the facade's: `onBatch(text, meta)` (records from the native thread), `started()`
  * (the handle exists: flush what was booked before), `lost()` (a connection ended), `ended(error)`
  * (the client ends: settle everything else), `emit(name, ...args)`, `log(level, message)`,
- * `reportError(err)`.
+ * `reportError(err)`, `pendingCalls()` (subscribe() calls still waiting).
  */
 class Connection {
   /** Resolved options (lib/options.js). */
@@ -29,6 +30,12 @@ class Connection {
   closing = false;
   /** 'documented' | 'live' once known; null while 'auto' has not decided. */
   dialect = null;
+  /** The error the client ended with (AUTH_FAILED, ...), for calls made after the end; null after close(). */
+  terminal = null;
+  /** Reconnect attempts, failed ones included (one per 'reconnecting'). */
+  attempts = 0;
+  #lastError = null;    // why the last connection or attempt ended, for CONNECT_TIMEOUT's cause
+  #giveUpError = null;  // a connect() timeout that closes the client: its pending calls get it too
   #closePromise = null;
   #closeResolve = null;
   #connectWaiters = [];
@@ -45,14 +52,50 @@ class Connection {
   }
 
   /** See RealtimeClient#connect. */
-  connect() {
-    if (this.closing || this.final) {
-      return Promise.reject(closedError('connect() was called on a closed client'));
+  connect(options) {
+    let bounds;
+    try {
+      bounds = connectOptions(options);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // As events.once(): an aborted signal rejects before anything starts.
+    if (bounds.signal && bounds.signal.aborted) return Promise.reject(abortError(bounds.signal));
+    if (this.closing || this.final) return Promise.reject(this.closedReason('connect()'));
     if (this.state === 'connected' || this.state === 'subscribed') return Promise.resolve();
     const err = this.start();
     if (err) return Promise.reject(err);
-    return new Promise((resolve, reject) => this.#connectWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      this.#connectWaiters.push(new ConnectWaiter({
+        resolve,
+        reject,
+        signal: bounds.signal,
+        timeout: bounds.timeout,
+        lastError: () => this.#lastError,
+        onGiveUp: (waiter, why) => this.#giveUp(waiter, why),
+      }));
+    });
+  }
+
+  /** What a call on an ended client rejects with: the error it ended with, else CLOSED. */
+  closedReason(call) {
+    return this.terminal || closedError(`${call} was called on a closed client`);
+  }
+
+  // A connect() whose timeout passed or whose signal aborted: the client is closed with it, as ws
+  // closes after its handshake timeout, so nothing goes on retrying unseen. A timeout is also
+  // what the other pending calls reject with; an abort leaves them CLOSED.
+  #giveUp(waiter, why) {
+    const i = this.#connectWaiters.indexOf(waiter);
+    if (i < 0) return;
+    this.#connectWaiters.splice(i, 1);
+    if (this.closing || this.final) {
+      waiter.reject(why);
+      return;
+    }
+    if (why instanceof RealtimeError) this.#giveUpError = why;
+    // Rejected once closed: whoever catches it finds nothing left running.
+    this.close().then(() => waiter.reject(why));
   }
 
   /** See RealtimeClient#close. */
@@ -120,6 +163,7 @@ class Connection {
   /** The 'open' control record: the upgrade succeeded. */
   onOpen() {
     this.#tokenError = null;
+    this.#lastError = null;
     const waiters = this.#connectWaiters;
     this.#connectWaiters = [];
     for (const w of waiters) w.resolve();
@@ -184,8 +228,10 @@ class Connection {
       wasOpen: rec.wasOpen === true,
     };
     this.#hooks.lost();
+    if (error) this.#lastError = error;
     if (rec.willReconnect === true && !this.closing) {
       if (error) this.#hooks.reportError(error);
+      this.attempts++;
       this.#hooks.emit('close', { ...info, willReconnect: true, error });
       this.setState('reconnecting');
       this.#hooks.emit('reconnecting', {
@@ -202,6 +248,10 @@ class Connection {
   // The terminal end: 'error' (unless a promise carries it), 'state' closed, then 'close' last.
   finish(error, info) {
     if (this.final) return;
+    if (!error && this.#giveUpError) error = this.#giveUpError;
+    // A connect() timeout was already handed to its caller; a terminal failure is kept for later calls.
+    const handedOver = error !== null && error === this.#giveUpError;
+    if (error && !handedOver) this.terminal = error;
     if (this.native) {
       try {
         this.#lastStats = this.native.stats();
@@ -211,8 +261,9 @@ class Connection {
     }
     const waiters = this.#connectWaiters;
     this.#connectWaiters = [];
+    // A failure that rejects a promise (connect() or a pending subscribe()) is not emitted as well.
+    if (error && !handedOver && waiters.length === 0 && this.#hooks.pendingCalls() === 0) this.#hooks.reportError(error);
     for (const w of waiters) w.reject(error || closedError('The client was closed before it connected'));
-    if (error && waiters.length === 0) this.#hooks.reportError(error);
     this.#hooks.ended(error);
     this.setState('closed');
     this.#hooks.emit('close', { ...info, willReconnect: false, error });

@@ -4,7 +4,7 @@
 // emitter, to Subscriptions (through a pattern index) and to events() iterators, and handing
 // control and server records to the facade.
 
-const { RealtimeError } = require('../errors.js');
+const { RealtimeError, validateSignal } = require('../errors.js');
 const {
   createEvent, emitEvent, PatternIndex, EventIterator, rethrowLater,
 } = require('../events.js');
@@ -30,6 +30,7 @@ class Dispatcher {
   #subIndex = new PatternIndex();
   #iterators = new Map();
   #overflowed = 0;
+  #droppedLate = 0;
   #backlog = [];  // [text, meta, position] of batches waiting behind a paused one
   #resumeScheduled = false;
   #lastType = '';
@@ -53,6 +54,11 @@ class Dispatcher {
   /** Events iterators dropped because they were full. */
   get overflowed() {
     return this.#overflowed;
+  }
+
+  /** Events lost here: discarded by a full iterator, or arriving after close(). */
+  get dropped() {
+    return this.#overflowed + this.#droppedLate;
   }
 
   /** See RealtimeClient#events. */
@@ -81,12 +87,7 @@ class Dispatcher {
       }
       types = new Set(list);
     }
-    const signal = f.signal;
-    if (signal !== undefined && (signal === null || typeof signal !== 'object' ||
-        typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
-      throw new RealtimeError('INVALID_OPTION',
-        `Expected an AbortSignal for filter.signal but received ${String(signal)}`);
-    }
+    const signal = validateSignal(f.signal, 'filter.signal');
     const hwm = f.highWaterMark === undefined ? DEFAULT_HIGH_WATER_MARK : f.highWaterMark;
     if (typeof hwm !== 'number' || !(hwm >= 1) || (!Number.isInteger(hwm) && hwm !== Infinity)) {
       throw new RealtimeError('INVALID_OPTION',
@@ -132,7 +133,10 @@ class Dispatcher {
     for (let i = pos; i < n; i += STRIDE) {
       const kind = meta[i];
       if (kind === KIND_EVENT) {
-        if (conn.closing || conn.final) continue;
+        if (conn.closing || conn.final) {
+          this.#droppedLate++;
+          continue;
+        }
         // Consecutive events mostly share their type. Passing on the previous, equal string
         // lets emit() and the RESERVED check reuse its cached hash and internalised form
         // instead of hashing a fresh copy: about 25% of the cost of an event nobody parses.

@@ -12,6 +12,14 @@ const {
 } = require('../subscription.js');
 const { Entry } = require('./entry.js');
 
+// A refused topic's message names the topics, unless the server's text already does. Other
+// refusals (RATE_LIMITED) are about the message, not about its topics.
+function namingTopics(code, message, topics) {
+  if (code !== 'PERMISSION_DENIED' && code !== 'INVALID_TOPIC') return message;
+  if (topics.length === 0 || topics.every((t) => message.includes(t))) return message;
+  return `${message}: ${topics.join(', ')}`;
+}
+
 function closedError(message, cause) {
   return new RealtimeError('CLOSED', message, cause ? { cause } : undefined);
 }
@@ -90,6 +98,11 @@ class Ledger {
   /** Subscribe() calls and unsubscribe() calls waiting for the server. */
   get pending() {
     return this.#calls.size + this.#unsubCalls.size;
+  }
+
+  /** subscribe() calls waiting for their answer. */
+  get subscribing() {
+    return this.#calls.size;
   }
 
   /** Active (acknowledged) patterns, normalised and sorted. */
@@ -263,7 +276,7 @@ class Ledger {
       return true;
     }
     if (!msg && !refused.some((t) => this.entries.has(t))) {
-      this.#hooks.reportError(new RealtimeError(code, message, { topics: refused, action: effective || undefined }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, refused), { topics: refused, action: effective || undefined }));
       return true;
     }
     this.#refuse(code, message, refused, effective || 'subscribe');
@@ -297,7 +310,7 @@ class Ledger {
       }
     }
     for (const [call, mine] of failing) {
-      this.#failCall(call, new RealtimeError(code, message, { topics: mine, action }), mine);
+      this.#failCall(call, new RealtimeError(code, namingTopics(code, message, mine), { topics: mine, action }), mine);
     }
     // Patterns held by subscriptions that had already resolved (a resubscribe after a reconnect
     // was refused): those subscriptions lose them, and the error goes to 'error'.
@@ -310,7 +323,7 @@ class Ledger {
     }
     this.#hooks.indexChanged();
     if (orphaned.length > 0) {
-      this.#hooks.reportError(new RealtimeError(code, message, { topics: orphaned, action }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, orphaned), { topics: orphaned, action }));
     }
     this.#hooks.refreshState();
   }
@@ -448,7 +461,8 @@ class Ledger {
     for (const call of calls) {
       if (call.timer) clearTimeout(call.timer);
       call.sub[END]();
-      call.reject(closedError('The client closed before the subscription was acknowledged', error || undefined));
+      // The error the client ended with (AUTH_FAILED 401, ...) itself; CLOSED after close().
+      call.reject(error || closedError('The client closed before the subscription was acknowledged'));
     }
     for (const e of this.entries.values()) for (const sub of e.holders()) sub[END]();
     this.entries.clear();

@@ -87,6 +87,22 @@ async function settle(promise, ms = 5000) {
   }
 }
 
+/** The outcome of `promise` within `ms`, in Promise.allSettled's shape: `{ status, value | reason }`. */
+async function outcome(promise, ms = 5000) {
+  const r = await settle(promise, ms);
+  return 'error' in r ? { status: 'rejected', reason: r.error } : { status: 'fulfilled', value: r.value };
+}
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function freePort() {
+  const net = require('node:net');
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /**
  * Runs `node <args>` and resolves with `{ code, signal, stdout, stderr, ms, timedOut }`.
  * The child is killed after `timeout` ms so a hang fails the test instead of stalling it.
@@ -119,4 +135,4 @@ function runNode(args, { timeout = 10000, env = {}, onStdout } = {}) {
   });
 }
 
-module.exports = { FAST, makeClient, startServer, record, next, until, settle, runNode, delay };
+module.exports = { FAST, makeClient, startServer, record, next, until, settle, outcome, freePort, runNode, delay };

@@ -238,3 +238,17 @@ async function emulator(): Promise<void> {
   new Emulator();
 }
 void emulator;
+
+// connect() takes an AbortSignal and a timeout; the codes of the loader and the emulator are codes.
+async function boundedConnect(): Promise<void> {
+  await client.connect({ signal: AbortSignal.timeout(5000), timeout: 2000 });
+  await client.connect({});
+  // @ts-expect-error the timeout is a number of milliseconds
+  await client.connect({ timeout: '2s' });
+  // @ts-expect-error connect() takes signal and timeout only
+  await client.connect({ retries: 3 });
+  const listen: RealtimeErrorCode = 'LISTEN_FAILED';
+  const load: RealtimeErrorCode = 'NATIVE_LOAD_FAILED';
+  void [listen, load];
+}
+void boundedConnect;
