@@ -5,12 +5,14 @@ const { RealtimeError, fromNative } = require('./errors.js');
 const { resolveOptions } = require('./options.js');
 const { rethrowLater } = require('./events.js');
 const { Ledger, patternList, normaliseTopics } = require('./client/ledger.js');
+const { grammarFor } = require('./client/grammar.js');
 const { Connection } = require('./client/connection.js');
 const { Dispatcher } = require('./client/dispatch.js');
 const { WarnOnce } = require('./client/waits.js');
 
 /**
- * A connection to VoIPBIN's real-time WebSocket API. The socket, reconnects and heartbeat live
+ * A connection to VoIPBIN's real-time WebSocket API, or with `protocol: 'natterbox'` to
+ * Natterbox's CTI presence socket (docs/protocol-natterbox.md). The socket, reconnects and heartbeat live
  * on a native thread; this object validates, keeps the subscription book (lib/client/ledger.js)
  * and dispatches events (lib/client/dispatch.js); lib/client/connection.js owns the native
  * handle and the client's state.
@@ -19,6 +21,7 @@ class RealtimeClient extends EventEmitter {
   #conn;
   #ledger;
   #dispatch;
+  #grammar;
   #warnings = new WarnOnce();
 
   /**
@@ -27,6 +30,7 @@ class RealtimeClient extends EventEmitter {
   constructor(options) {
     const opts = resolveOptions(options);
     super();
+    this.#grammar = grammarFor(opts.protocol);
     const emit = (name, ...args) => this.#emit(name, ...args);
     const log = (level, message) => this.#log(level, message);
     const reportError = (err) => this.#reportError(err);
@@ -48,7 +52,7 @@ class RealtimeClient extends EventEmitter {
       refreshState: () => this.#refreshState(),
       reportError,
     });
-    this.#dispatch = new Dispatcher(this, this.#conn, this.#ledger.entries, {
+    this.#dispatch = new Dispatcher(this, this.#conn, this.#ledger, this.#grammar, {
       onControl: (rec) => this.#onControl(rec),
       onServer: (rec) => this.#onServer(rec),
       reportError,
@@ -101,7 +105,7 @@ class RealtimeClient extends EventEmitter {
   subscribe(patterns) {
     let list;
     try {
-      list = patternList(patterns, 'patterns');
+      list = patternList(patterns, 'patterns', this.#grammar.normalize);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -123,7 +127,7 @@ class RealtimeClient extends EventEmitter {
   unsubscribe(patterns) {
     let list;
     try {
-      list = patternList(patterns, 'patterns');
+      list = patternList(patterns, 'patterns', this.#grammar.normalize);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -198,7 +202,10 @@ class RealtimeClient extends EventEmitter {
         break;
       }
       case 'sent':
-        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics));
+        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics), rec.request);
+        break;
+      case 'members':
+        this.#ledger.setMembers(rec.pattern, rec.topics);
         break;
       case 'token_request':
         conn.onTokenRequest(rec.refused === true);

@@ -13,10 +13,11 @@ const { EventEmitter } = require('node:events');
 const { loadBinding } = require('./native.js');
 const { RealtimeError } = require('./errors.js');
 const topicHelpers = require('./topic.js');
+const { resolveNatterboxStart, NatterboxWorld } = require('./emulator/natterbox.js');
 
 const DIALECTS = ['documented', 'live'];
 const PERMISSIONS = ['admin', 'manager', 'agent'];
-const FAULTS = ['noPong', 'stall', 'malformed', 'binary', 'oversized', 'drop', 'refuseUpgrades'];
+const FAULTS = ['noPong', 'stall', 'malformed', 'binary', 'oversized', 'drop', 'refuseUpgrades', 'expireToken'];
 const TOGGLES = new Set(['noPong', 'stall', 'refuseUpgrades']);
 const DEFAULT_TOKEN_LIFETIME_S = 7 * 24 * 3600;
 const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]*$/;
@@ -24,7 +25,7 @@ const MAX_U32 = 4294967295;
 const KNOWN = new Set([
   'host', 'port', 'dialect', 'secret', 'tls', 'pingInterval', 'readTimeout', 'rateLimit',
   'upgradeRateLimit', 'retryAfter', 'bufferSize', 'liveWrapper', 'maxMessage', 'threads',
-  'customerId', 'frozen',
+  'customerId', 'frozen', 'protocol', 'natterbox',
 ]);
 
 function show(value) {
@@ -97,6 +98,12 @@ function resolveStartOptions(options) {
   }
   const host = options.host === undefined ? '127.0.0.1' : options.host;
   if (typeof host !== 'string' || net.isIP(host) === 0) throw fail('an IP address string', 'host', host);
+  const protocol = options.protocol === undefined ? 'voipbin' : options.protocol;
+  if (protocol !== 'voipbin' && protocol !== 'natterbox') throw fail("'voipbin' or 'natterbox'", 'protocol', protocol);
+  if (protocol === 'natterbox' && options.dialect !== undefined) throw fail('no dialect with protocol natterbox', 'dialect', options.dialect);
+  if (protocol !== 'natterbox' && options.natterbox !== undefined) {
+    throw new RealtimeError('INVALID_OPTION', "Expected protocol: 'natterbox' with the natterbox option");
+  }
   const dialect = options.dialect === undefined ? 'documented' : options.dialect;
   if (!DIALECTS.includes(dialect)) throw fail("'documented' or 'live'", 'dialect', dialect);
   let secret = options.secret;
@@ -119,7 +126,9 @@ function resolveStartOptions(options) {
   return {
     host,
     port: integer(options.port, 'port', 0, 0, 65535),
-    dialect,
+    protocol,
+    natterbox: protocol === 'natterbox' ? resolveNatterboxStart(options.natterbox) : null,
+    dialect: protocol === 'natterbox' ? 'natterbox' : dialect,
     secret,
     tlsCert,
     tlsKey,
@@ -152,6 +161,7 @@ class Emulator extends EventEmitter {
   #running = false;
   #blasts = new Map();
   #scenarios = new Set();
+  #world = null;  // NatterboxWorld with protocol 'natterbox'
 
   /**
    * Starts an emulator. Resolves once it listens.
@@ -184,6 +194,7 @@ class Emulator extends EventEmitter {
       pingInterval: c.pingInterval, readTimeout: c.readTimeout, rateLimit: c.rateLimit,
       upgradeRateLimit: c.upgradeRateLimit, retryAfter: c.retryAfter, bufferSize: c.bufferSize,
       liveWrapper: c.liveWrapper, maxMessage: c.maxMessage, threads: c.threads,
+      natterbox: c.natterbox ?? undefined,
     }, (record) => this.#onNotify(record));
     try {
       this.#port = native.start();
@@ -193,6 +204,7 @@ class Emulator extends EventEmitter {
       throw new RealtimeError('LISTEN_FAILED', err.message, { cause: err });
     }
     for (const id of c.frozen) native.setFrozen(id, true);
+    if (c.natterbox) this.#world = new NatterboxWorld(native, c.natterbox.org);
     this.#native = native;
     this.#running = true;
   }
@@ -207,6 +219,9 @@ class Emulator extends EventEmitter {
     switch (rec.type) {
       case 'connection':
         this.emit('connection', { connection: rec.connection, customerId: rec.customerId, agentId: rec.agentId, accessKey: rec.accessKey });
+        break;
+      case 'auth':
+        this.emit('auth', { connection: rec.connection, client: rec.client });
         break;
       case 'subscribe':
       case 'unsubscribe':
@@ -236,11 +251,47 @@ class Emulator extends EventEmitter {
     return this.#native;
   }
 
-  /** @returns {string} `ws://host:port/v1.0/ws` (or `wss://` with tls) */
+  /** @returns {string} `ws://host:port/v1.0/ws` (or `wss://` with tls); Natterbox: `ws://host:port/` */
   get url() {
     const host = this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host;
-    return `${this.secure ? 'wss' : 'ws'}://${host}:${this.#port}/v1.0/ws`;
+    const path = this.#world ? '/' : '/v1.0/ws';
+    return `${this.secure ? 'wss' : 'ws'}://${host}:${this.#port}${path}`;
   }
+
+  /** `'voipbin'` or `'natterbox'`. */
+  get protocol() { return this.#config.protocol; }
+
+  #natterbox(what) {
+    this.#live();
+    if (!this.#world) throw new RealtimeError('INVALID_OPTION', `${what} needs an emulator started with protocol: 'natterbox'`);
+    return this.#world;
+  }
+
+  /** Natterbox: the organisation tokens and paths belong to. */
+  get org() { return this.#world ? this.#world.org : null; }
+
+  /**
+   * Natterbox: merges presence fields into a user's state and pushes them to every connection
+   * subscribed to the user or to one of the user's groups. Returns the user's whole state.
+   * @param {number|string} userId
+   * @param {{ presence?: 'RINGING'|'ANSWERED'|'BRIDGED'|'', logicalDirection?: string, callChannelUUID?: string,
+   *   availability?: string, availabilityStateId?: number, availabilityProfileId?: number }} fields
+   * @returns {object}
+   */
+  presence(userId, fields) { return this.#natterbox('presence()').presence(userId, fields); }
+
+  /** Natterbox: a user's current presence state, or null. */
+  user(userId) { return this.#natterbox('user()').user(userId); }
+
+  /**
+   * Natterbox: sets a group's members.
+   * @param {number|string} groupId
+   * @param {(number|string)[]} userIds
+   */
+  group(groupId, userIds) { this.#natterbox('group()').group(groupId, userIds); }
+
+  /** Natterbox: a group's members, or null. */
+  members(groupId) { return this.#natterbox('members()').members(groupId); }
 
   get host() { return this.#config.host; }
   get port() { return this.#port; }
@@ -260,6 +311,8 @@ class Emulator extends EventEmitter {
    */
   issueToken(claims = {}) {
     if (!isPlainObject(claims)) throw fail('an object', 'issueToken(claims)', claims);
+    // Natterbox: { userId, orgId, expiresIn, scope } as an unsigned JWT with namespaced claims.
+    if (this.#world) return this.#world.token(claims);
     const customerId = claims.customerId === undefined ? this.#config.customerId : uuid(claims.customerId, 'customerId');
     const agentId = claims.agentId === undefined || claims.agentId === null ? null : uuid(claims.agentId, 'agentId');
     const permissions = claims.permissions === undefined ? [agentId ? 'agent' : 'admin'] : claims.permissions;
@@ -409,13 +462,21 @@ class Emulator extends EventEmitter {
    * Switches a fault on (or off) for every connection, current and new.
    * Toggles: 'noPong', 'stall', 'refuseUpgrades' ({ status, retryAfter } seconds); pass `false`
    * (or { enabled: false }) to switch one off. One shots on current connections: 'malformed'
-   * ({ text }), 'binary' ({ data }), 'oversized' ({ size }), 'drop'.
+   * ({ text }), 'binary' ({ data }), 'oversized' ({ size }), 'drop'; Natterbox: 'expireToken'
+   * (an error frame, then close 4001, on every connection).
    * @param {string} name
    * @param {object|boolean} [options]
    */
   fault(name, options = {}) {
     const native = this.#live();
     if (!FAULTS.includes(name)) throw fail(`one of ${FAULTS.join(', ')}`, 'fault', name);
+    if (name === 'expireToken') {
+      // Natterbox: what the server does when a connection's token expires.
+      this.#natterbox("fault('expireToken')");
+      native.fault('malformed', { enabled: true, text: '{"type":"error","message":"token expired"}' });
+      native.disconnectAll(false, 4001);
+      return;
+    }
     if (options === false || options === true) options = { enabled: options };
     if (!isPlainObject(options)) throw fail('an object or a boolean', 'fault options', options);
     const enabled = options.enabled === undefined ? true : options.enabled;

@@ -5,8 +5,11 @@
 
 const util = require('node:util');
 const { RealtimeError } = require('./errors.js');
+const { natterboxOptions } = require('./client/natterbox.js');
 
 const DEFAULT_URL = 'wss://api.voipbin.net/v1.0/ws';
+// docs/protocol-natterbox.md: the host is known, the path is not ('/' by default).
+const NATTERBOX_DEFAULT_URL = 'wss://cti.natterbox.net/';
 const RECONNECT_DEFAULTS = Object.freeze({
   initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 0.5, maxAttempts: Infinity,
 });
@@ -14,7 +17,8 @@ const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
 // 'auto' (the default) starts documented on the wire and switches once the server shows which
 // dialect it speaks (native/core/wire_dialect.h).
 const DIALECTS = ['auto', 'documented', 'live'];
-const PROTOCOLS = ['voipbin'];
+const PROTOCOLS = ['voipbin', 'natterbox'];
+const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'pathStyle', 'snapshotWindow'];
 const MAX_TIMER_MS = 2147483647;
 const CREDENTIAL_PARAMS = ['token', 'accesskey'];
 const REDACTED = '***';
@@ -22,7 +26,7 @@ const REDACTED = '***';
 const KNOWN = new Set([
   'url', 'token', 'accessKey', 'getToken', 'protocol', 'dialect', 'reconnect', 'heartbeat',
   'connectTimeout', 'ackTimeout', 'tls', 'maxPayload', 'maxQueue', 'allowInsecure', 'logger',
-  'seed', 'userAgent', 'settleTime',
+  'seed', 'userAgent', 'settleTime', ...NATTERBOX_ONLY,
 ]);
 
 let packageVersion = '0.0.0';
@@ -209,7 +213,24 @@ function resolveOptions(options) {
   }
   const o = options;
 
-  const { u, secure, host, port, urlCredential } = parseUrl(o.url === undefined ? DEFAULT_URL : o.url);
+  const protocol = o.protocol === undefined ? 'voipbin' : o.protocol;
+  if (!PROTOCOLS.includes(protocol)) {
+    throw new RealtimeError('INVALID_OPTION',
+      `Expected 'voipbin' or 'natterbox' for protocol but received ${show(protocol)}`);
+  }
+  const natterbox = protocol === 'natterbox';
+  let natterboxConfig = null;
+  if (natterbox) {
+    natterboxConfig = natterboxOptions(o, packageVersion);
+  } else {
+    const extra = NATTERBOX_ONLY.find((k) => o[k] !== undefined);
+    if (extra) {
+      throw new RealtimeError('INVALID_OPTION', `Expected protocol: 'natterbox' with ${extra} but received protocol ${show(protocol)}`);
+    }
+  }
+
+  const { u, secure, host, port, urlCredential } =
+    parseUrl(o.url === undefined ? (natterbox ? NATTERBOX_DEFAULT_URL : DEFAULT_URL) : o.url);
 
   const token = o.token === undefined ? undefined : secret(o.token, 'token');
   const accessKey = o.accessKey === undefined ? undefined : secret(o.accessKey, 'accessKey');
@@ -233,12 +254,6 @@ function resolveOptions(options) {
       'or set allowInsecure: true if the network path is trusted');
   }
 
-  const protocol = o.protocol === undefined ? 'voipbin' : o.protocol;
-  if (!PROTOCOLS.includes(protocol)) {
-    const soon = protocol === 'natterbox' ? " ('natterbox' is not available yet)" : '';
-    throw new RealtimeError('INVALID_OPTION',
-      `Expected 'voipbin' for protocol but received ${show(protocol)}${soon}`);
-  }
   const dialect = o.dialect === undefined ? 'auto' : o.dialect;
   if (!DIALECTS.includes(dialect)) {
     throw new RealtimeError('INVALID_OPTION',
@@ -301,6 +316,26 @@ function resolveOptions(options) {
 
   let target = `${path}${baseQuery}`;
   let shownQuery = redactQuery(baseQuery);
+  if (natterbox) {
+    // The credential travels in the first frame, not in the URL.
+    const url = `${u.protocol}//${u.host}${path}${shownQuery}`;
+    const base = target;
+    return {
+      url,
+      protocol,
+      ackTimeout,
+      dialect: null,
+      settleTime,
+      logger,
+      getToken: getToken || null,
+      targetFor: () => base,
+      native: {
+        host, port, target, secure, tls, connectTimeout, maxPayload, maxQueue, heartbeatInterval,
+        heartbeatTimeout, reconnect, seed, tokenPerAttempt: Boolean(getToken), dialect: 'documented',
+        settleTime, userAgent, protocol, credential: token === undefined ? '' : token, natterbox: natterboxConfig,
+      },
+    };
+  }
   if (getToken) {
     target = '';
     shownQuery = `${baseQuery ? `${shownQuery}&` : '?'}token=${REDACTED}`;
@@ -315,6 +350,7 @@ function resolveOptions(options) {
 
   return {
     url,
+    protocol,
     ackTimeout,
     dialect,
     settleTime,

@@ -14,6 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const schema = require('./events');
+const { renderNatterboxDts, renderNatterboxMd } = require('./generate-natterbox');
 
 const ROOT = path.resolve(__dirname, '..');
 const README_START = '<!-- events:start -->';
@@ -252,8 +253,9 @@ function renderEventsMd() {
 function outputs(root = ROOT) {
   const files = [
     ['types/events.d.ts', renderEventsDts()],
+    ['types/natterbox.d.ts', renderNatterboxDts({ members, jsdoc, header: HEADER })],
     ['types/index.d.ts', renderIndexDts()],
-    ['schema/EVENTS.md', renderEventsMd()]
+    ['schema/EVENTS.md', `${renderEventsMd()}\n${renderNatterboxMd(fieldTable)}`]
   ];
   const readmePath = path.join(root, 'README.md');
   if (fs.existsSync(readmePath)) {

@@ -57,7 +57,7 @@ test('a scenario that fails to start rejects with a coded error; a stopped emula
   const emu = await Emulator.start();
   try {
     await assert.rejects(emu.scenario('callcenter', { rate: -1 }), { name: 'RealtimeError', code: 'INVALID_OPTION', message: /for rate/ });
-    await assert.rejects(emu.scenario('nope'), { code: 'INVALID_OPTION', message: /^Expected one of blast, callcenter/ });
+    await assert.rejects(emu.scenario('nope'), { code: 'INVALID_OPTION', message: /^Expected one of blast, agents, callcenter/ });
   } finally {
     await emu.stop();
   }

@@ -11,6 +11,7 @@ const path = require('node:path');
 
 const { node, ROOT } = require('./helpers/pty');
 const callcenter = require('../lib/scenarios/callcenter');
+const agentsScenario = require('../lib/scenarios/agents');
 const { topic } = require('../lib/index');
 
 const CUSTOMER = '12345678-1234-4234-8234-123456789012';
@@ -38,7 +39,7 @@ function matchingAny(patterns) {
 
 test('every example is exercised by this file and uses only the public entry point', () => {
   const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.js')).sort();
-  assert.deepEqual(examples, ['agent-desktop.js', 'call-dashboard.js', 'crm-sync.js']);
+  assert.deepEqual(examples, ['agent-desktop.js', 'call-dashboard.js', 'crm-sync.js', 'presence-panel.js']);
   for (const file of examples) {
     const source = fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8');
     const requires = [...source.matchAll(/require\(([^)]*)\)/g)].map((m) => m[1]);
@@ -120,4 +121,40 @@ test('crm-sync turns call endings, recordings and transcripts into CRM records',
   assert.deepEqual(body, expected);
   assert.equal(Number(m[2]), ended.size);
   assert.ok(body.some((l) => l.startsWith('crm recording')), 'no recording within the run');
+});
+
+test('presence-panel shows the team, then each presence and availability change of the seeded agents', async () => {
+  const { body, summary } = await runExample('presence-panel');
+  const m = /^summary: (\d+) agents, (\d+) changes, (\d+) on a call$/.exec(summary);
+  assert.ok(m, summary);
+  const options = { agents: 4, group: 100, seed: 'presence-panel' };
+  const { users } = agentsScenario.roster(options);
+  assert.equal(body[0], `team: ${users.join(', ')}`);
+  assert.equal(Number(m[1]), users.length);
+  // Replays the scenario: every update derives a line per change, showing the board after it.
+  const labels = { RINGING: 'ringing', ANSWERED: 'on a call', BRIDGED: 'on a call', '': 'idle' };
+  const state = new Map(users.map((u) => [u, { presence: '', availability: 'Available', availabilityStateId: 1 }]));
+  const expected = [];
+  const onCallAfter = [];
+  const plan = agentsScenario.updates(options);
+  while (expected.length < body.length) {
+    const { user, fields } = plan.next().value;
+    const s = state.get(user);
+    const presenceChanged = fields.presence !== undefined && fields.presence !== s.presence;
+    const availabilityChanged = (fields.availabilityStateId !== undefined && fields.availabilityStateId !== s.availabilityStateId) ||
+      (fields.availability !== undefined && fields.availability !== s.availability);
+    Object.assign(s, fields);
+    const line = `agent ${user}: ${labels[s.presence]} | ${s.availability}`;
+    const onCall = [...state.values()].filter((x) => x.presence === 'ANSWERED' || x.presence === 'BRIDGED').length;
+    for (const changed of [presenceChanged, availabilityChanged]) {
+      if (!changed) continue;
+      expected.push(line);
+      onCallAfter.push(onCall);
+    }
+  }
+  const changes = Number(m[2]);
+  assert.equal(changes, body.length - 1);
+  assert.ok(changes >= 10, `only ${changes} changes`);
+  assert.deepEqual(body.slice(1), expected.slice(0, changes));
+  assert.equal(Number(m[3]), onCallAfter[changes - 1]);
 });

@@ -33,7 +33,7 @@ test('--check names a stale file and exits 1, and passes on a fresh copy', (t) =
 
   const written = run(GENERATE, ['--root', dir]);
   assert.equal(written.status, 0);
-  assert.equal(written.stdout, 'Wrote types/events.d.ts, types/index.d.ts, schema/EVENTS.md\n');
+  assert.equal(written.stdout, 'Wrote types/events.d.ts, types/natterbox.d.ts, types/index.d.ts, schema/EVENTS.md\n');
   assert.equal(run(GENERATE, ['--check', '--root', dir]).status, 0);
   assert.equal(fs.readFileSync(path.join(dir, 'types', 'index.d.ts'), 'utf8'),
     fs.readFileSync(path.join(ROOT, 'types', 'index.d.ts'), 'utf8'));
@@ -72,7 +72,7 @@ test('a README without the markers is left alone', (t) => {
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'README.md'), '# no markers\n');
   const r = run(GENERATE, ['--root', dir]);
-  assert.equal(r.stdout, 'Wrote types/events.d.ts, types/index.d.ts, schema/EVENTS.md\n');
+  assert.equal(r.stdout, 'Wrote types/events.d.ts, types/natterbox.d.ts, types/index.d.ts, schema/EVENTS.md\n');
   assert.equal(fs.readFileSync(path.join(dir, 'README.md'), 'utf8'), '# no markers\n');
 });
 

@@ -6,8 +6,10 @@
 // typings and in either module system.
 
 import type { EventMap, EventType, RealtimeEvent } from './events';
+import type { NatterboxEventMap, NatterboxEventType, NatterboxEvent, NatterboxPattern, UserPresenceData } from './natterbox';
 
 export * from './events';
+export * from './natterbox';
 
 // ---------------------------------------------------------------------------------------------
 // Typed EventEmitter surface
@@ -15,23 +17,26 @@ export * from './events';
 /** Listener argument lists by event name. */
 export type EventArgs = { [name: string]: unknown[] };
 
+/** A listener's argument list (E[K] of an event map; resolved per protocol). */
+export type ListenerArgs<T> = T extends unknown[] ? T : never;
+
 /**
  * The EventEmitter methods, typed for the events an emitter actually emits. The instance is a
  * real Node.js EventEmitter, so it can be passed wherever one is expected.
  */
-export interface TypedEventEmitter<E extends { [K in keyof E]: unknown[] }> {
-  on<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  once<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  off<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  addListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  removeListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  prependListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
-  prependOnceListener<K extends keyof E>(eventName: K, listener: (...args: E[K]) => void): this;
+export interface TypedEventEmitter<E> {
+  on<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  once<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  off<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  addListener<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  removeListener<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  prependListener<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
+  prependOnceListener<K extends keyof E>(eventName: K, listener: (...args: ListenerArgs<E[K]>) => void): this;
   removeAllListeners(eventName?: keyof E): this;
-  emit<K extends keyof E>(eventName: K, ...args: E[K]): boolean;
-  listeners<K extends keyof E>(eventName: K): Array<(...args: E[K]) => void>;
-  rawListeners<K extends keyof E>(eventName: K): Array<(...args: E[K]) => void>;
-  listenerCount<K extends keyof E>(eventName: K, listener?: (...args: E[K]) => void): number;
+  emit<K extends keyof E>(eventName: K, ...args: ListenerArgs<E[K]>): boolean;
+  listeners<K extends keyof E>(eventName: K): Array<(...args: ListenerArgs<E[K]>) => void>;
+  rawListeners<K extends keyof E>(eventName: K): Array<(...args: ListenerArgs<E[K]>) => void>;
+  listenerCount<K extends keyof E>(eventName: K, listener?: (...args: ListenerArgs<E[K]>) => void): number;
   eventNames(): Array<string | symbol>;
   setMaxListeners(n: number): this;
   getMaxListeners(): number;
@@ -124,6 +129,27 @@ export interface RealtimeClientOptions {
   /** fixes the reconnect jitter's random sequence (tests); 0 = random */
   seed?: number;
 }
+
+/** Options of a client speaking Natterbox's CTI presence socket (docs/protocol-natterbox.md). */
+export interface NatterboxClientOptions
+  extends Omit<RealtimeClientOptions, 'protocol' | 'dialect' | 'accessKey' | 'settleTime' | 'url'> {
+  protocol: 'natterbox';
+  /** the CTI socket; default 'wss://cti.natterbox.net/' (the path is not published) */
+  url?: string;
+  /** `client` of the auth frame; default { name: 'CTI 2.0', version: <this package's> } */
+  clientInfo?: { name?: string; version?: string };
+  /** 'organisation' (default): /organisation/O/user/U; 'org': /org/O/user/U/presence */
+  pathStyle?: 'organisation' | 'org';
+  /** longest wait in ms for a subscribe's snapshot; default 2000 */
+  snapshotWindow?: number;
+}
+
+/** The options a client of protocol P takes. */
+export type ClientOptionsOf<P extends Protocol> = P extends 'natterbox' ? NatterboxClientOptions : RealtimeClientOptions;
+/** Event name -> event type for a client of protocol P. */
+export type EventMapOf<P extends Protocol> = P extends 'natterbox' ? NatterboxEventMap : EventMap;
+/** The patterns subscribe() takes for protocol P. */
+export type PatternOf<P extends Protocol> = P extends 'natterbox' ? NatterboxPattern : string;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -243,9 +269,9 @@ export interface ConnectOptions {
   timeout?: number;
 }
 
-export interface EventsFilter<T extends EventType = EventType> {
+export interface EventsFilter<T extends string = EventType, Pattern extends string = string> {
   /** patterns (same grammar as subscribe) the events must match */
-  topics?: string | readonly string[];
+  topics?: Pattern | readonly Pattern[];
   /** event types to keep; narrows the iterator's element type */
   types?: T | readonly T[];
   /** when aborted, the read after the buffered events rejects with an AbortError, then the iterator is done */
@@ -271,11 +297,38 @@ export interface SubscriptionEvents extends EventTypeListeners {
   event: [event: RealtimeEvent];
 }
 
-export interface RealtimeClient extends TypedEventEmitter<RealtimeClientEvents> {}
+/** One listener signature per Natterbox event type. */
+export type NatterboxTypeListeners = { [K in NatterboxEventType]: [event: NatterboxEventMap[K]] };
 
-/** A connection to VoIPBIN's real-time API (an EventEmitter). */
-export declare class RealtimeClient {
-  constructor(options?: RealtimeClientOptions);
+export interface NatterboxClientEvents extends NatterboxTypeListeners {
+  /** every delivered event */
+  event: [event: NatterboxEvent];
+  state: [state: ClientState, previous: ClientState];
+  open: [];
+  close: [info: CloseInfo];
+  reconnecting: [info: ReconnectingInfo];
+  error: [error: RealtimeError];
+}
+
+export interface NatterboxSubscriptionEvents extends NatterboxTypeListeners {
+  /** every event of this subscription's users and groups, once each */
+  event: [event: NatterboxEvent];
+}
+
+/** The client's listener map for protocol P. */
+export type ClientEventsOf<P extends Protocol> = P extends 'natterbox' ? NatterboxClientEvents : RealtimeClientEvents;
+/** A subscription's listener map for protocol P. */
+export type SubscriptionEventsOf<P extends Protocol> =
+  P extends 'natterbox' ? NatterboxSubscriptionEvents : SubscriptionEvents;
+
+export interface RealtimeClient<P extends Protocol = 'voipbin'> extends TypedEventEmitter<ClientEventsOf<P>> {}
+
+/**
+ * A connection to VoIPBIN's real-time API, or with `protocol: 'natterbox'` to Natterbox's CTI
+ * presence socket (an EventEmitter). The protocol narrows events, patterns and payloads.
+ */
+export declare class RealtimeClient<P extends Protocol = 'voipbin'> {
+  constructor(options?: ClientOptionsOf<P> & { protocol?: P });
   /** current connection state */
   readonly state: ClientState;
   /** active patterns, sorted */
@@ -287,11 +340,12 @@ export declare class RealtimeClient {
   /** Resolves once connected; rejects with a RealtimeError on a terminal failure, CONNECT_TIMEOUT or an AbortError. */
   connect(options?: ConnectOptions): Promise<void>;
   /** Resolves when the server acknowledges every pattern. */
-  subscribe(patterns: string | readonly string[]): Promise<Subscription>;
+  subscribe(patterns: PatternOf<P> | readonly PatternOf<P>[]): Promise<Subscription<P>>;
   /** Drops every hold on the patterns and tells the server. */
-  unsubscribe(patterns: string | readonly string[]): Promise<void>;
+  unsubscribe(patterns: PatternOf<P> | readonly PatternOf<P>[]): Promise<void>;
   /** Pull-based delivery; ends when the client closes; an aborted signal makes the read after the buffered events reject with an AbortError. */
-  events<T extends EventType = EventType>(filter?: EventsFilter<T>): AsyncIterableIterator<EventMap[T]>;
+  events<T extends keyof EventMapOf<P> & string = keyof EventMapOf<P> & string>(
+    filter?: EventsFilter<T, PatternOf<P>>): AsyncIterableIterator<EventMapOf<P>[T]>;
   /** Idempotent; stops reconnecting and closes the socket. */
   close(): Promise<void>;
   ref(): this;
@@ -299,17 +353,17 @@ export declare class RealtimeClient {
   stats(): ClientStats;
 }
 
-export interface Subscription extends TypedEventEmitter<SubscriptionEvents> {}
+export interface Subscription<P extends Protocol = 'voipbin'> extends TypedEventEmitter<SubscriptionEventsOf<P>> {}
 
 /** The events of some patterns, released with unsubscribe(). Made by RealtimeClient#subscribe. */
-export declare class Subscription {
+export declare class Subscription<P extends Protocol = 'voipbin'> {
   private constructor();
   /** this subscription's patterns */
   readonly topics: string[];
   /** Releases only this subscription's holds. */
   unsubscribe(): Promise<void>;
   /** Buffers from this call on; throws QUEUE_OVERFLOW past highWaterMark (default 10000) unread events. */
-  [Symbol.asyncIterator](options?: { highWaterMark?: number }): AsyncIterableIterator<RealtimeEvent>;
+  [Symbol.asyncIterator](options?: { highWaterMark?: number }): AsyncIterableIterator<EventMapOf<P>[keyof EventMapOf<P>]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,6 +405,11 @@ export interface EmulatorOptions {
   host?: string;
   /** default 0 (any free port) */
   port?: number;
+  /** default 'voipbin'; 'natterbox' serves the CTI presence socket (no dialect) */
+  protocol?: Protocol;
+  /** protocol 'natterbox': the organisation (default '1'), accepted tokens (default any; an
+   * expired JWT is refused), strict client names, group snapshots one frame per member */
+  natterbox?: { org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean };
   /** default 'documented' */
   dialect?: 'documented' | 'live';
   /** HS256 key for the JWTs it accepts */
@@ -369,7 +428,13 @@ export interface IssueTokenOptions {
   permissions?: Permission[];
   /** lifetime in seconds */
   expiresIn?: number;
+  /** Natterbox emulator: the user and organisation claims */
+  userId?: number | string;
+  orgId?: number | string;
 }
+
+/** A Natterbox user's presence fields, as the emulator's presence() takes them. */
+export type PresenceFields = Partial<Omit<UserPresenceData, 'userId'>>;
 
 /** An event to publish; topic defaults to customer_id:<data.customer_id>:<resource>:<data.id>. */
 export interface PublishInput<T extends EventType = EventType> {
@@ -466,6 +531,18 @@ export declare class Emulator {
   publish(event: CustomPublishInput): void;
   scenario(name: 'blast', options?: BlastOptions): Promise<BlastReport>;
   scenario(name: string, options?: Record<string, unknown>): ScenarioHandle;
+  /** 'voipbin' or 'natterbox' */
+  readonly protocol: Protocol;
+  /** Natterbox: the organisation; null otherwise */
+  readonly org: string | null;
+  /** Natterbox: merges fields into a user's state and pushes them to subscribers */
+  presence(userId: number | string, fields: PresenceFields): PresenceFields & { userId: number };
+  /** Natterbox: a user's state, or null */
+  user(userId: number | string): (PresenceFields & { userId: number }) | null;
+  /** Natterbox: sets a group's members */
+  group(groupId: number | string, userIds: Array<number | string>): void;
+  /** Natterbox: a group's members, or null */
+  members(groupId: number | string): string[] | null;
   disconnectAll(): void;
   stats(): EmulatorStats;
   stop(): Promise<void>;

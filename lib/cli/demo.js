@@ -6,7 +6,8 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const { UsageError, parse, number } = require('./args');
+const { UsageError, parse, number, oneOf } = require('./args');
+const { PresenceBoard, renderBoard, presenceLine } = require('./presence-board');
 const { colorEnabled, formatLine } = require('./format');
 const { DashboardModel, render } = require('./dashboard');
 const { scenarioOptions } = require('./emulator');
@@ -24,6 +25,8 @@ Options:
   --seed <s>        repeat a run: same seed, same events (the seed in use is shown)
   --agents <n>      agents in the contact centre (default 5)
   --dialect <d>     documented (default) or live
+  --protocol <p>    voipbin (default) or natterbox: a team of agents on Natterbox's CTI
+                    presence socket, shown as a presence board
   -h, --help        show this help`;
 
 const OPTIONS = {
@@ -32,6 +35,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   agents: { type: 'string' },
   dialect: { type: 'string' },
+  protocol: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -126,6 +130,9 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, std
   }
   const duration = values.duration === undefined ? undefined
     : number('duration', values.duration, { min: 0, minExclusive: true, max: 1e7 });
+  if (oneOf('protocol', values.protocol ?? 'voipbin', ['voipbin', 'natterbox']) === 'natterbox') {
+    return runNatterbox(values, duration, { stdout, stderr, stdin, env });
+  }
   // Always seeded, so any run can be replayed; a fresh seed runs on today's clock.
   const replay = values.seed !== undefined;
   const so = scenarioOptions({ ...values, seed: values.seed ?? crypto.randomBytes(4).toString('hex') });
@@ -231,6 +238,86 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, std
     if (client) await client.close().catch(() => {});
     if (emu) await emu.stop().catch(() => {});
   }
+}
+
+// The Natterbox demo: the agents scenario on a Natterbox emulator, watched through a natterbox
+// client subscribed to the team's group; a presence board on a terminal, a plain log otherwise.
+async function runNatterbox(values, duration, { stdout, stderr, stdin, env }) {
+  if (values.dialect !== undefined) throw new UsageError('--dialect is VoIPBIN\'s; leave it out with --protocol natterbox');
+  const agents = values.agents === undefined ? 5 : number('agents', values.agents, { min: 1, max: 200, integer: true });
+  const rate = values.rate === undefined ? 4 : number('rate', values.rate, { min: 0, minExclusive: true, max: 1000 });
+  const seed = values.seed ?? crypto.randomBytes(4).toString('hex');
+  const { Emulator, RealtimeClient } = require('../index');
+  const tty = Boolean(stdout.isTTY);
+  const board = new PresenceBoard();
+  const started = Date.now();
+  let emu = null;
+  let client = null;
+  let handle = null;
+  let screen = null;
+  // The first way out wins: its code and message are what the run ends with.
+  const exit = { code: null, notice: '' };
+  const done = new Promise((resolve) => {
+    exit.quit = (code, message) => {
+      if (exit.code !== null) return;
+      exit.code = code;
+      if (message) exit.notice = message;
+      resolve();
+    };
+  });
+  const quit = exit.quit;
+  const onSignal = () => quit(0);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const shutdown = async () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGHUP', onSignal);
+    if (screen) screen.close();
+    if (handle) handle.stop();
+    if (client) await client.close().catch(() => {});
+    if (emu) await emu.stop().catch(() => {});
+  };
+  try {
+    emu = await Emulator.start({ protocol: 'natterbox' });
+    // The changes start once the board has its snapshot.
+    handle = await emu.scenario('agents', { agents, rate, seed, startAfter: 1000 });
+    client = new RealtimeClient({ protocol: 'natterbox', url: emu.url, token: emu.issueToken({ userId: handle.users[0] }) });
+    client.on('error', (err) => { exit.notice = `${err.code}: ${err.message}`; });
+    client.on('close', ({ willReconnect, error }) => {
+      if (!willReconnect) quit(1, error ? `${error.code}: ${error.message}` : 'connection closed');
+    });
+    if (tty) {
+      screen = new Screen(stdout, stdin, (width, height) => renderBoard(board, {
+        width, height, color: colorEnabled(stdout, env), title: emu.url, state: client.state, notice: exit.notice,
+      }), (key) => {
+        if (key === 'q' || key === 'Q' || key === '\x03' || key === '\x04') quit(0);
+      });
+      client.on('event', (event) => board.apply(event));
+      screen.open();
+    } else {
+      stdout.write(`voip-realtime demo: emulator ${emu.url}, Natterbox presence, agents scenario, ${rate} changes/s, ${agents} agents, seed ${seed}\n`);
+      client.on('event', (event) => {
+        board.apply(event);
+        stdout.write(`${presenceLine(event)}\n`);
+      });
+    }
+    await client.subscribe(`org:${emu.org}:group:${handle.group}:presence`);
+    if (duration !== undefined) setTimeout(() => quit(0), duration * 1000).unref();
+    await done;
+  } catch (err) {
+    await shutdown();
+    stderr.write(`voip-realtime demo: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+    return 1;
+  }
+  await shutdown();
+  const c = board.counts();
+  const summary = `voip-realtime demo: ${board.total} events in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+    `(${board.agents.size} agents: ${c.ringing} ringing, ${c.onCall} on a call, ${c.idle} idle; seed ${seed})`;
+  if (exit.code === 0) stdout.write(`${summary}\n`);
+  else stderr.write(`${summary}; stopped: ${exit.notice}\n`);
+  return exit.code;
 }
 
 module.exports = { run, USAGE, Screen, ENTER, LEAVE };

@@ -17,7 +17,10 @@ Options:
   --port <n>            port to listen on, 0 picks a free one (default 8080)
   --host <addr>         address to bind (default 127.0.0.1)
   --dialect <d>         documented (default) or live: what the server speaks
-  --scenario <name>     callcenter (default), or none for a silent server
+  --protocol <p>        voipbin (default) or natterbox: serve Natterbox's CTI presence socket
+                        instead, with a team of agents (docs/protocol-natterbox.md)
+  --scenario <name>     callcenter (default; agents with --protocol natterbox), or none for a
+                        silent server
   --rate <n>            events per second the scenario aims for (default 20)
   --seed <s>            make the scenario repeatable: same seed, same events
   --agents <n>          agents in the contact centre (default 5)
@@ -33,6 +36,7 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   dialect: { type: 'string' },
+  protocol: { type: 'string' },
   scenario: { type: 'string' },
   rate: { type: 'string' },
   seed: { type: 'string' },
@@ -96,7 +100,13 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   if (host === '' || /[\s/]/.test(host)) throw new UsageError(`--host must be an address to bind, got ${JSON.stringify(host)}`);
   // blast is a one-shot benchmark burst (its promise settles when the burst is out), not a
   // scenario that runs until Ctrl-C, so it is not offered here.
-  const scenario = oneOf('scenario', values.scenario ?? 'callcenter', ['callcenter', 'none']);
+  const protocol = oneOf('protocol', values.protocol ?? 'voipbin', ['voipbin', 'natterbox']);
+  if (protocol === 'natterbox') {
+    if (values.dialect !== undefined) throw new UsageError('--dialect is VoIPBIN\'s; leave it out with --protocol natterbox');
+    if (values['customer-id'] !== undefined) throw new UsageError('--customer-id is VoIPBIN\'s; leave it out with --protocol natterbox');
+  }
+  const scenario = protocol === 'natterbox' ? oneOf('scenario', values.scenario ?? 'agents', ['agents', 'none'])
+    : oneOf('scenario', values.scenario ?? 'callcenter', ['callcenter', 'none']);
   const so = scenarioOptions(values);
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
@@ -109,6 +119,9 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
   }
 
   const { Emulator } = require('../index');
+  if (protocol === 'natterbox') {
+    return runNatterbox({ Emulator, host, port, tls, scenario, so, values, stdout, stderr, env });
+  }
   let emu;
   try {
     const startOptions = { host, port, dialect: so.dialect };
@@ -166,6 +179,58 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     stdout.write(`${lines.join('\n')}\n`);
   }
 
+  return untilStopped(emu, handle, stderr);
+}
+
+// The Natterbox CTI emulator with the agents scenario: prints what tail needs.
+async function runNatterbox({ Emulator, host, port, tls, scenario, so, values, stdout, stderr, env }) {
+  let emu;
+  try {
+    emu = await Emulator.start({ host, port, protocol: 'natterbox', ...(tls ? { tls } : {}) });
+  } catch (err) {
+    stderr.write(`voip-realtime emulator: cannot listen on ${host}:${port}: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+    return 1;
+  }
+  const agents = require('../scenarios/agents');
+  const { group, users } = agents.roster({ agents: so.agents });
+  const rate = values.rate === undefined ? 4 : so.rate;  // presence changes per second
+  let handle = null;
+  try {
+    if (scenario !== 'none') handle = await emu.scenario('agents', { agents: so.agents, rate, seed: so.seed });
+    else emu.group(group, users);
+  } catch (err) {
+    await emu.stop();
+    throw err;
+  }
+  const token = emu.issueToken({ userId: users[0] });
+  const topic = `org:${emu.org}:group:${group}:presence`;
+  const tail = ['npx', 'voip-realtime', 'tail', '--protocol', 'natterbox', '--url', emu.url, '--token', token, '--topic', topic];
+  if (tls) tail.push('--ca', values['tls-ca'] ?? values['tls-cert']);
+  const tailLine = tail.map(shellQuote).join(' ');
+  if (values.json) {
+    stdout.write(`${JSON.stringify({
+      url: emu.url, token, protocol: 'natterbox', org: emu.org, group, users, scenario, seed: so.seed ?? null, tail: tailLine,
+    })}\n`);
+  } else {
+    const c = colorEnabled(stdout, env);
+    const label = (s) => paint(c, 'dim', s.padEnd(13));
+    const lines = [
+      `${paint(c, 'bold', 'voip-realtime emulator')} listening (Natterbox CTI presence)`,
+      `  ${label('URL')}${emu.url}`,
+      `  ${label('organisation')}${emu.org}`,
+      `  ${label('token')}${token}`,
+      `  ${label('topic')}${topic}`,
+      `  ${label('agents')}${users.join(', ')} (group ${group})`,
+    ];
+    if (scenario !== 'none') lines.push(`  ${label('scenario')}agents, ${rate} changes/s${so.seed !== undefined ? `, seed ${so.seed}` : ''}`);
+    lines.push('', 'Watch it from another terminal:', `  ${tailLine}`, '', 'Ctrl-C to stop.');
+    stdout.write(`${lines.join('\n')}\n`);
+  }
+  return untilStopped(emu, handle, stderr);
+}
+
+// Resolves with the exit code once Ctrl-C (or SIGTERM) stopped the emulator.
+function untilStopped(emu, handle, stderr) {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = async () => {

@@ -7,6 +7,7 @@
 const fs = require('node:fs');
 const { UsageError, parse, number, oneOf } = require('./args');
 const { colorEnabled, formatLine, paint } = require('./format');
+const { presenceLine } = require('./presence-board');
 
 const USAGE = `Usage: voip-realtime tail --topic <pattern> [--topic <pattern> ...] [options]
 
@@ -24,6 +25,9 @@ Options:
   --json                one JSON object per line: {"event_type","timestamp","topic","data"}
   --count <n>           exit after printing n events
   --dialect <d>         documented, live or auto (default: the client's default)
+  --protocol <p>        voipbin (default) or natterbox: Natterbox CTI presence, topics such
+                        as org:<org>:group:<group>:presence, credential --token or
+                        $NATTERBOX_TOKEN, URL $NATTERBOX_URL
   --ca <file>           PEM file of certificate authorities to trust (wss:// with a private CA)
   --insecure            allow ws:// with a credential to a host other than this machine
   --no-color            never colour the output (colour is used only on a terminal and
@@ -45,6 +49,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   count: { type: 'string' },
   dialect: { type: 'string' },
+  protocol: { type: 'string' },
   ca: { type: 'string' },
   insecure: { type: 'boolean' },
   'no-color': { type: 'boolean' },
@@ -84,23 +89,29 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     return 0;
   }
   const { RealtimeClient, topic: topicHelpers } = require('../index');
+  const protocol = values.protocol === undefined ? 'voipbin' : oneOf('protocol', values.protocol, ['voipbin', 'natterbox']);
+  const natterbox = protocol === 'natterbox';
+  // docs/protocol-natterbox.md: Natterbox topics have their own grammar.
+  const checkTopic = natterbox ? require('../client/natterbox').normalize : topicHelpers.parse;
   const topics = values.topic ?? [];
   if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
   for (const t of topics) {
     try {
-      topicHelpers.parse(t);
+      checkTopic(t);
     } catch (err) {
       throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
     }
   }
   const wanted = typeFilter(values.type);
   const limit = values.count === undefined ? Infinity : number('count', values.count, { min: 1, integer: true });
-  const token = values.token ?? env.VOIPBIN_TOKEN;
-  const accessKey = values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
+  const token = values.token ?? (natterbox ? env.NATTERBOX_TOKEN : env.VOIPBIN_TOKEN);
+  const accessKey = natterbox ? undefined : values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
   if (!token && !accessKey) {
-    throw new UsageError('a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
+    throw new UsageError(natterbox ? 'a credential is required: --token (or $NATTERBOX_TOKEN)'
+      : 'a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
   }
-  const options = { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
+  const options = natterbox ? { protocol, url: values.url ?? env.NATTERBOX_URL ?? 'wss://cti.natterbox.net/' }
+    : { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
   if (token) options.token = token;
   if (accessKey) options.accessKey = accessKey;
   if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);
@@ -162,7 +173,8 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
       if (values.json) {
         stdout.write(`${JSON.stringify({ event_type: event.event_type, timestamp: event.timestamp, topic: event.topic, data: event.data })}\n`);
       } else {
-        stdout.write(`${formatLine(event, { color, width: stdout.isTTY ? stdout.columns || 120 : Infinity })}\n`);
+        const line = natterbox ? presenceLine(event, { color }) : formatLine(event, { color, width: stdout.isTTY ? stdout.columns || 120 : Infinity });
+        stdout.write(`${line}\n`);
       }
       printed++;
       if (printed >= limit) finish(0);

@@ -7,7 +7,11 @@
 const { RealtimeError, fromNative, abortError } = require('../errors.js');
 const { loadBinding } = require('../native.js');
 const { closedError } = require('./ledger.js');
+const { tokenExpiry } = require('./natterbox.js');
 const { connectOptions, ConnectWaiter } = require('./waits.js');
+
+// A token is replaced this long before its `exp` (docs/protocol-natterbox.md).
+const REFRESH_BEFORE_MS = 60000;
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -43,6 +47,7 @@ class Connection {
   #tokenError = null;
   #lastToken = null;
   #lastStats = null;
+  #refreshTimer = null;
   #hooks;
 
   constructor(opts, hooks) {
@@ -205,7 +210,8 @@ class Connection {
       }
       this.#lastToken = token;
       this.#tokenError = null;
-      native.setTarget(this.opts.targetFor(token));
+      native.setTarget(this.opts.targetFor(token), token);
+      this.#scheduleRefresh(token);
     }, (err) => {
       if (this.final || this.closing) return;
       if (refused) {
@@ -214,13 +220,33 @@ class Connection {
       }
       this.#tokenError = err;
       const why = err && typeof err.message === 'string' ? err.message : String(err);
+      // marked `cause: 'token'` by native: onClose attaches err as the cause
       native.tokenFailed('CONNECT_FAILED', `getToken() failed: ${why}`);
     });
   }
 
+  // Natterbox with getToken: a planned reconnect with a fresh token before this one expires (a
+  // token that lives less than two minutes is replaced halfway).
+  #scheduleRefresh(token) {
+    if (this.opts.protocol !== 'natterbox' || !this.opts.native.reconnect.enabled) return;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+    const exp = tokenExpiry(token);
+    if (exp === null) return;
+    const left = exp - Date.now();
+    const wait = Math.max(1000, left > 2 * REFRESH_BEFORE_MS ? left - REFRESH_BEFORE_MS : left / 2);
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      if (this.native && !this.final && !this.closing) {
+        this.#hooks.log('info', 'voip-realtime: reconnecting with a fresh token before the current one expires');
+        this.native.refresh();
+      }
+    }, Math.min(wait, 2147483647));
+    this.#refreshTimer.unref();
+  }
+
   onClose(rec) {
-    const cause = this.#tokenError !== null && rec.error && typeof rec.error.message === 'string' &&
-      rec.error.message.startsWith('getToken() failed') ? this.#tokenError : undefined;
+    const cause = this.#tokenError !== null && rec.error && rec.error.cause === 'token' ? this.#tokenError : undefined;
     const error = fromNative(rec.error, cause);
     const info = {
       code: typeof rec.code === 'number' ? rec.code : 1006,
@@ -241,13 +267,15 @@ class Connection {
       });
       return;
     }
-    if (rec.willReconnect === true) return;
+    if (rec.final !== true) return;
     this.finish(error, info);
   }
 
   // The terminal end: 'error' (unless a promise carries it), 'state' closed, then 'close' last.
   finish(error, info) {
     if (this.final) return;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
     if (!error && this.#giveUpError) error = this.#giveUpError;
     // A connect() timeout was already handed to its caller; a terminal failure is kept for later calls.
     const handedOver = error !== null && error === this.#giveUpError;

@@ -6,7 +6,7 @@
 
 const { RealtimeError, validateSignal } = require('../errors.js');
 const {
-  createEvent, emitEvent, PatternIndex, EventIterator, rethrowLater,
+  createEvent, emitEvent, EventIterator, rethrowLater,
 } = require('../events.js');
 const { DELIVER, INTERESTED } = require('../subscription.js');
 const { patternList } = require('./ledger.js');
@@ -21,13 +21,15 @@ const DEFAULT_HIGH_WATER_MARK = 10000;
 
 /**
  * `emitter` is the RealtimeClient (events are emitted on it); `conn` the Connection (read:
- * `closing`, `final`); `entries` the Ledger's pattern -> Entry map; `hooks` the facade's:
- * `onControl(rec)`, `onServer(rec)`, `reportError(err)`.
+ * `closing`, `final`); `ledger` the Ledger (read: `entries`, `members`); `grammar` the
+ * protocol's (lib/client/grammar.js); `hooks` the facade's: `onControl(rec)`, `onServer(rec)`,
+ * `reportError(err)`.
  */
 class Dispatcher {
   /** Set when holds or listener interest changed; the index is rebuilt before the next event. */
   indexDirty = false;
-  #subIndex = new PatternIndex();
+  #subIndex;
+  #version = 0;  // bumped by every index rebuild; filters with dynamic keys follow it
   #iterators = new Map();
   #overflowed = 0;
   #droppedLate = 0;
@@ -36,14 +38,17 @@ class Dispatcher {
   #lastType = '';
   #emitter;
   #conn;
-  #entries;
+  #ledger;
+  #grammar;
   #hooks;
 
-  constructor(emitter, conn, entries, hooks) {
+  constructor(emitter, conn, ledger, grammar, hooks) {
     this.#emitter = emitter;
     this.#conn = conn;
-    this.#entries = entries;
+    this.#ledger = ledger;
+    this.#grammar = grammar;
     this.#hooks = hooks;
+    this.#subIndex = grammar.createIndex();
   }
 
   /** Open events() iterators. */
@@ -74,9 +79,10 @@ class Dispatcher {
       }
     }
     let index = null;
+    let patterns = null;
     if (f.topics !== undefined) {
-      index = new PatternIndex();
-      for (const p of patternList(f.topics, 'filter.topics')) index.add(p, true);
+      patterns = patternList(f.topics, 'filter.topics', this.#grammar.normalize);
+      index = this.#filterIndex(patterns);
     }
     let types = null;
     if (f.types !== undefined) {
@@ -105,8 +111,14 @@ class Dispatcher {
       it.end();
       return it;
     }
-    if (!it.done) this.#iterators.set(it, { index, types });
+    if (!it.done) this.#iterators.set(it, { index, types, patterns, version: this.#version });
     return it;
+  }
+
+  #filterIndex(patterns) {
+    const index = this.#grammar.createIndex();
+    for (const p of patterns) for (const k of this.#grammar.keysOf(p, this.#ledger.members)) index.add(k, true);
+    return index;
   }
 
   /** The client ended: routing is dropped and every iterator ends. */
@@ -196,6 +208,10 @@ class Dispatcher {
     if (this.#iterators.size > 0) {
       for (const [it, f] of this.#iterators) {
         if (f.types !== null && !f.types.has(event.event_type)) continue;
+        if (f.patterns !== null && this.#grammar.dynamic && f.version !== this.#version) {
+          f.index = this.#filterIndex(f.patterns);
+          f.version = this.#version;
+        }
         if (f.index !== null && f.index.lookup(event.topic).length === 0) continue;
         it.push(event);
       }
@@ -205,9 +221,15 @@ class Dispatcher {
   // Only subscriptions somebody listens to take part in routing.
   #rebuildIndex() {
     this.indexDirty = false;
+    this.#version++;
     this.#subIndex.clear();
-    for (const [p, e] of this.#entries) {
-      for (const sub of e.holders()) if (sub[INTERESTED]()) this.#subIndex.add(p, sub);
+    const { keysOf } = this.#grammar;
+    const members = this.#ledger.members;
+    for (const [p, e] of this.#ledger.entries) {
+      for (const sub of e.holders()) {
+        if (!sub[INTERESTED]()) continue;
+        for (const k of keysOf(p, members)) this.#subIndex.add(k, sub);
+      }
     }
   }
 }

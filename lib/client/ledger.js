@@ -39,8 +39,9 @@ function normaliseTopics(list) {
 }
 
 // Validates a pattern argument: every pattern is checked before anything is sent, duplicates
-// (also in different spellings of the same UUID) count once, order is kept.
-function patternList(patterns, name) {
+// (also in different spellings of the same UUID) count once, order is kept. `normalize` is the
+// protocol's grammar (lib/client/grammar.js).
+function patternList(patterns, name, normalize = topicHelpers.normalize) {
   let list;
   if (typeof patterns === 'string') list = [patterns];
   else if (Array.isArray(patterns)) list = patterns;
@@ -56,7 +57,7 @@ function patternList(patterns, name) {
   let first = null;
   for (const p of list) {
     try {
-      seen.add(topicHelpers.normalize(p));
+      seen.add(normalize(p));
     } catch (err) {
       if (!first) first = err;
       bad.push(p);
@@ -76,6 +77,8 @@ function patternList(patterns, name) {
 class Ledger {
   /** pattern -> Entry */
   entries = new Map();
+  /** Natterbox group pattern -> its members' user topics (from native `members` records) */
+  members = new Map();
   #toFlush = new Set();
   #flushScheduled = false;
   #flushGroups = [];     // new patterns per subscribe() call, for one message per call (live)
@@ -206,10 +209,20 @@ class Ledger {
     }
   }
 
-  /** Native put a subscribe or unsubscribe for these (normalised) patterns on the wire. */
-  onSent(action, topics) {
+  /** A group's members, as native learnt them from its snapshot. */
+  setMembers(pattern, topics) {
+    if (!this.entries.has(pattern) || !Array.isArray(topics)) return;
+    this.members.set(pattern, topics.filter((t) => typeof t === 'string'));
+    this.#hooks.indexChanged();
+  }
+
+  /**
+   * Native put a subscribe or unsubscribe for these (normalised) patterns on the wire;
+   * `request` is its id when the protocol numbers requests (answers carry it back).
+   */
+  onSent(action, topics, request) {
     if (topics.length === 0) return;
-    this.#outstanding.push({ action, topics: new Set(topics) });
+    this.#outstanding.push({ action, topics: new Set(topics), request: typeof request === 'number' ? request : null });
     if (action !== 'subscribe') return;
     for (const p of topics) {
       const e = this.entries.get(p);
@@ -235,10 +248,12 @@ class Ledger {
     call.timer.unref();
   }
 
-  // Finds the wire message an ack or error answers: by its topics, else the oldest of its action.
-  #takeOutstanding(action, topics) {
+  // Finds the wire message an ack or error answers: by its request id, by its topics, else the
+  // oldest of its action.
+  #takeOutstanding(action, topics, request) {
     const list = this.#outstanding;
-    let idx = -1;
+    let idx = typeof request === 'number' ? list.findIndex((m) => m.request === request) : -1;
+    if (idx >= 0) return list[idx];
     if (topics.length > 0) {
       idx = list.findIndex((m) => (!action || m.action === action) && topics.some((t) => m.topics.has(t)));
     } else {
@@ -252,7 +267,7 @@ class Ledger {
   onServer(rec) {
     const action = typeof rec.action === 'string' ? rec.action : '';
     const topics = normaliseTopics(rec.topics);
-    const msg = this.#takeOutstanding(action, topics);
+    const msg = this.#takeOutstanding(action, topics, rec.request);
     if (rec.type === 'ack') {
       const acked = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);
       if (msg) {
@@ -362,6 +377,7 @@ class Ledger {
   // refused patterns and patterns never handed to native need no message.
   #forget(p, e, refused = false) {
     this.entries.delete(p);
+    this.members.delete(p);
     if (this.#toFlush.delete(p)) return false;
     if (!e.given) return false;
     if (refused) {
@@ -466,6 +482,7 @@ class Ledger {
     }
     for (const e of this.entries.values()) for (const sub of e.holders()) sub[END]();
     this.entries.clear();
+    this.members.clear();
     this.#toFlush.clear();
   }
 }

@@ -296,6 +296,17 @@ vr::client_config read_config(Napi::Object c) {
   }
   cfg.settle_ms = static_cast<std::uint32_t>(std::min(get_number(c, "settleTime", ""), 4294967295.0));
   cfg.user_agent = get_string(c, "userAgent", "");
+  // Optional: absent = VoIPBIN (docs/protocol-natterbox.md for 'natterbox').
+  if (c.Has("protocol") && get_string(c, "protocol", "") == "natterbox") {
+    cfg.protocol = vr::protocol_kind::natterbox_cti;
+    cfg.credential = get_string(c, "credential", "");
+    Napi::Object n = get_object(c, "natterbox", "");
+    cfg.natterbox.client_name = get_string(n, "clientName", "natterbox.");
+    cfg.natterbox.client_version = get_string(n, "clientVersion", "natterbox.");
+    cfg.natterbox.seed_paths = get_bool(n, "seedPaths", "natterbox.");
+    cfg.natterbox.snapshot_window_ms =
+        static_cast<std::uint32_t>(std::min(get_number(n, "snapshotWindow", "natterbox."), 4294967295.0));
+  }
   return cfg;
 }
 
@@ -310,6 +321,7 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
                            InstanceMethod<&client_wrap::drop>("drop"),
                            InstanceMethod<&client_wrap::set_target>("setTarget"),
                            InstanceMethod<&client_wrap::token_failed>("tokenFailed"),
+                           InstanceMethod<&client_wrap::refresh>("refresh"),
                            InstanceMethod<&client_wrap::close>("close"),
                            InstanceMethod<&client_wrap::ref>("ref"),
                            InstanceMethod<&client_wrap::unref>("unref"),
@@ -386,7 +398,14 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
 
   Napi::Value set_target(const Napi::CallbackInfo& info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Expected a string for target");
-    core(info.Env())->set_target(info[0].As<Napi::String>().Utf8Value());
+    std::string credential;
+    if (info.Length() > 1 && info[1].IsString()) credential = info[1].As<Napi::String>().Utf8Value();
+    core(info.Env())->set_target(info[0].As<Napi::String>().Utf8Value(), std::move(credential));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value refresh(const Napi::CallbackInfo& info) {
+    core(info.Env())->refresh();
     return info.Env().Undefined();
   }
 

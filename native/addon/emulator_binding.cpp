@@ -40,6 +40,8 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
                            InstanceMethod<&emulator_wrap::start>("start"),
                            InstanceMethod<&emulator_wrap::publish>("publish"),
                            InstanceMethod<&emulator_wrap::add_access_key>("addAccessKey"),
+                           InstanceMethod<&emulator_wrap::natterbox_presence>("natterboxPresence"),
+                           InstanceMethod<&emulator_wrap::natterbox_group>("natterboxGroup"),
                            InstanceMethod<&emulator_wrap::set_frozen>("setFrozen"),
                            InstanceMethod<&emulator_wrap::fault>("fault"),
                            InstanceMethod<&emulator_wrap::clear_faults>("clearFaults"),
@@ -63,7 +65,21 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
     o.host = get_string(c, "host");
     if (o.host.empty()) o.host = "127.0.0.1";
     o.port = static_cast<std::uint16_t>(get_number(c, "port", 0));
-    o.dialect = get_string(c, "dialect") == "live" ? emu::wire_dialect::live : emu::wire_dialect::documented;
+    const std::string dialect = get_string(c, "dialect");
+    o.dialect = dialect == "live"        ? emu::wire_dialect::live
+                : dialect == "natterbox" ? emu::wire_dialect::natterbox
+                                         : emu::wire_dialect::documented;
+    if (o.dialect == emu::wire_dialect::natterbox && c.Get("natterbox").IsObject()) {
+      auto n = c.Get("natterbox").As<Napi::Object>();
+      o.natterbox.org = get_string(n, "org");
+      o.natterbox.strict = get_bool(n, "strict", false);
+      o.natterbox.per_member_snapshot = get_bool(n, "perMemberSnapshot", false);
+      if (n.Get("tokens").IsArray()) {
+        auto list = n.Get("tokens").As<Napi::Array>();
+        for (std::uint32_t i = 0; i < list.Length(); ++i)
+          if (list.Get(i).IsString()) o.natterbox.tokens.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+      }
+    }
     o.secret = get_string(c, "secret");
     o.tls_cert = get_string(c, "tlsCert");
     o.tls_key = get_string(c, "tlsKey");
@@ -160,6 +176,36 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
     auto& e = checked(info.Env());
     e.add_access_key(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
     return info.Env().Undefined();
+  }
+
+  // natterboxPresence(org, user, stateJson, pushJson)
+  Napi::Value natterbox_presence(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto& e = checked(env);
+    for (int i = 0; i < 4; ++i)
+      if (!info[i].IsString()) throw Napi::TypeError::New(env, "natterboxPresence(org, user, state, push) expects strings");
+    try {
+      e.natterbox_presence(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                           info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& ex) {
+      throw Napi::Error::New(env, ex.what());
+    }
+    return env.Undefined();
+  }
+
+  // natterboxGroup(org, group, users: string[])
+  Napi::Value natterbox_group(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto& e = checked(env);
+    if (!info[0].IsString() || !info[1].IsString() || !info[2].IsArray())
+      throw Napi::TypeError::New(env, "natterboxGroup(org, group, users) expects two strings and an array");
+    std::vector<std::string> users;
+    auto list = info[2].As<Napi::Array>();
+    for (std::uint32_t i = 0; i < list.Length(); ++i)
+      if (list.Get(i).IsString()) users.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+    e.natterbox_group(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                      std::move(users));
+    return env.Undefined();
   }
 
   Napi::Value set_frozen(const Napi::CallbackInfo& info) {

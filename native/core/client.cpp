@@ -1,8 +1,8 @@
 // The connection state machine behind vr::client. Everything here runs on the client's strand
 // (io thread) unless a comment says otherwise; the public methods only post to it.
 //
-// Phases: idle -> connecting (token wait, resolve, TCP, TLS, upgrade) -> open -> closing ->
-// finished, with `backoff` between a lost connection or failed attempt and the next attempt.
+// Phases: idle -> connecting (token wait, resolve, TCP, TLS, upgrade) -> handshake (the
+// protocol's post-upgrade exchange, if it has one) -> open -> closing -> finished, with `backoff` between a lost connection or failed attempt and the next attempt.
 // Every transport is tied to a generation number so completions of an abandoned attempt are
 // ignored.
 #include "core/client.h"
@@ -31,7 +31,7 @@
 #include "core/codec.h"
 #include "core/topic.h"
 #include "core/transport.h"
-#include "core/wire_dialect.h"
+#include "core/protocol.h"
 #include "core/ws_frame.h"
 
 namespace vr {
@@ -50,6 +50,8 @@ struct failure {
   unsigned status = 0;       // HTTP status of a refused upgrade
   double retry_after = -1;   // ms, from Retry-After; < 0 when absent
   bool terminal = false;     // no further attempt whatever the reconnect policy says
+  bool credential = false;   // the credential was refused: a fresh one from getToken may fix it
+  const char* cause = nullptr;  // what failed before the attempt, for JS ("token" = getToken)
 };
 
 void append_number(std::string& out, double v) {
@@ -70,6 +72,11 @@ void append_error(std::string& out, const failure& f) {
   if (f.retry_after >= 0) {
     out += ",\"retryAfter\":";
     append_number(out, f.retry_after);
+  }
+  if (f.cause) {
+    out += ",\"cause\":\"";
+    out += f.cause;
+    out += '"';
   }
   out += '}';
 }
@@ -111,6 +118,7 @@ void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
 
 class client_impl final : public client,
                           public detail::transport_listener,
+                          public protocol_host,
                           public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(io_runtime& runtime, client_config config, std::function<void()> wake)
@@ -124,11 +132,7 @@ class client_impl final : public client,
         close_timer_(strand_),
         queue_(config_.max_queue ? config_.max_queue : 1, std::move(wake)),
         backoff_(config_.reconnect, config_.seed ? config_.seed : std::random_device{}()),
-        wire_(strand_, config_, matcher_,
-              {[this](std::string text) { enqueue(write_kind::text, std::move(text)); },
-               [this](std::string_view json) { queue_.push_control(json); },
-               [this](std::string_view json) { push_server(json); },
-               [this] { return std::shared_ptr<void>(shared_from_this()); }}) {}
+        proto_(make_protocol(strand_, config_, matcher_, *this)) {}
 
   // Any thread.
   void start() override { post([](client_impl& c) { c.do_start(); }); }
@@ -147,13 +151,15 @@ class client_impl final : public client,
   void drop(std::vector<std::string> patterns) override {
     post([p = std::move(patterns)](client_impl& c) {
       if (c.phase_ == phase::finished) return;
-      c.wire_.drop(p);
+      c.proto_->drop(p);
     });
   }
 
   // Any thread.
-  void set_target(std::string target) override {
-    post([t = std::move(target)](client_impl& c) mutable { c.do_set_target(std::move(t)); });
+  void set_target(std::string target, std::string credential) override {
+    post([t = std::move(target), k = std::move(credential)](client_impl& c) mutable {
+      c.do_set_target(std::move(t), std::move(k));
+    });
   }
 
   // Any thread.
@@ -166,13 +172,21 @@ class client_impl final : public client,
   // Any thread.
   void close() override { post([](client_impl& c) { c.do_close(); }); }
 
+  // Any thread.
+  void refresh() override {
+    post([](client_impl& c) {
+      if (c.phase_ != phase::open) return;
+      c.lose_connection({});
+    });
+  }
+
   // Any thread (the JS thread after each batch).
   void resume_reading() override {
     post([](client_impl& c) {
       // A resume posted before the last pause must not read past the bound.
       if (!c.paused_ || c.queue_.depth() >= c.queue_.max_events()) return;
       c.paused_ = false;
-      if (c.phase_ == phase::open && !c.reading_) c.read();
+      if ((c.phase_ == phase::open || c.phase_ == phase::handshake) && !c.reading_) c.read();
     });
   }
 
@@ -198,15 +212,15 @@ class client_impl final : public client,
   void on_transport_connected(std::uint64_t generation, error_code ec, connect_stage stage) override {
     if (generation != generation_ || phase_ != phase::connecting) return;
     if (ec) return fail_attempt(classify_connect_error(ec, stage));
-    on_open();
+    on_upgraded();
   }
 
   bool on_transport_message(std::uint64_t generation, const char* data, std::size_t size, bool text) override {
-    if (generation != generation_ || phase_ != phase::open) return false;
+    if (generation != generation_ || !reading_phase()) return false;
     alive();
     bump(bytes_received_, size);
     on_frame(data, size, text);
-    if (!paused_ && phase_ == phase::open) return true;
+    if (!paused_ && reading_phase()) return true;
     reading_ = false;
     stamp_last_event();
     queue_.publish();
@@ -216,6 +230,7 @@ class client_impl final : public client,
   void on_transport_failed(std::uint64_t generation, error_code ec) override {
     if (generation != generation_) return;
     reading_ = false;
+    if (phase_ == phase::handshake) return fail_handshake(classify_read_error(ec));
     if (phase_ != phase::open) return;
     lose_connection(classify_read_error(ec));
   }
@@ -226,6 +241,7 @@ class client_impl final : public client,
     if (!writes_.empty()) writes_.pop_front();
     if (ec) {
       if (phase_ == phase::open) lose_connection({"CLOSED", "connection lost while writing: " + ec.message()});
+      if (phase_ == phase::handshake) fail_attempt({"CONNECT_FAILED", "connection lost while writing: " + ec.message()});
       if (phase_ == phase::closing) finish(nullptr, 1000);
       return;
     }
@@ -252,7 +268,7 @@ class client_impl final : public client,
   }
 
  private:
-  enum class phase { idle, connecting, open, backoff, closing, finished };
+  enum class phase { idle, connecting, handshake, open, backoff, closing, finished };
   enum class write_kind { text, ping, close };
   struct outgoing {
     write_kind kind;
@@ -283,10 +299,11 @@ class client_impl final : public client,
     resolve();
   }
 
-  void do_set_target(std::string target) {
+  void do_set_target(std::string target, std::string credential) {
     if (phase_ != phase::connecting || !awaiting_token_) return;
     awaiting_token_ = false;
     config_.target = std::move(target);
+    if (!credential.empty()) config_.credential = std::move(credential);
     refused_.reset();
     resolve();
   }
@@ -304,7 +321,9 @@ class client_impl final : public client,
     }
     refused_.reset();
     const bool terminal = is_terminal_code(code);
-    end_attempt({std::move(code), std::move(message), 0, -1, terminal});
+    failure f{std::move(code), std::move(message), 0, -1, terminal};
+    f.cause = "token";
+    end_attempt(std::move(f));
   }
 
   void resolve() {
@@ -312,7 +331,10 @@ class client_impl final : public client,
     if (config_.connect_timeout_ms) {
       connect_timer_.expires_after(std::chrono::milliseconds(config_.connect_timeout_ms));
       connect_timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-        if (ec || generation != self->generation_ || self->phase_ != phase::connecting) return;
+        if (ec || generation != self->generation_ ||
+            (self->phase_ != phase::connecting && self->phase_ != phase::handshake)) {
+          return;
+        }
         self->fail_attempt({"CONNECT_TIMEOUT",
                             "no connection to " + self->config_.host + ":" + self->config_.port + " within " +
                                 std::to_string(self->config_.connect_timeout_ms) + " ms"});
@@ -362,7 +384,7 @@ class client_impl final : public client,
     const unsigned status = res.status;
     if (status == 401 || status == 403) {
       return {"AUTH_FAILED", "the server refused the credential (HTTP " + std::to_string(status) + ")", status, -1,
-              true};
+              true, true};
     }
     if (status == 429) {
       return {"RATE_LIMITED", "the server is rate limiting connections (HTTP 429)", status,
@@ -393,7 +415,11 @@ class client_impl final : public client,
   // back to JS, which may have a different one.
   void fail_attempt(failure f) {
     teardown_transport();
-    if (f.code == "AUTH_FAILED" && f.status && config_.token_per_attempt) {
+    // A credential refused after the upgrade is retried with fresh ones at most
+    // kCredentialTries times in a row, the first included.
+    const bool may_retry = f.status || ++credential_refusals_ < kCredentialTries;
+    if (f.code == "AUTH_FAILED" && f.credential && may_retry && config_.token_per_attempt) {
+      phase_ = phase::connecting;  // a refusal after the upgrade comes in the handshake phase
       refused_ = std::move(f);
       awaiting_token_ = true;
       push_token_request(true);
@@ -411,6 +437,7 @@ class client_impl final : public client,
     const std::uint32_t attempt = ++retries_;
     double delay = backoff_.delay_for(attempt);
     if (f.retry_after > delay) delay = f.retry_after;
+    if (f.code.empty()) delay = 0;  // a planned reconnect (refresh)
     push_close(code, reason, true, attempt, delay, &f);
     phase_ = phase::backoff;
     retry_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -423,6 +450,26 @@ class client_impl final : public client,
 
   // --- open connection -------------------------------------------------------------------
 
+  bool reading_phase() const noexcept { return phase_ == phase::open || phase_ == phase::handshake; }
+
+  // The upgrade succeeded: the protocol's post-upgrade exchange (if any) runs before the open.
+  void on_upgraded() {
+    if (proto_->on_upgraded()) return on_open();
+    phase_ = phase::handshake;
+    read();
+  }
+
+  // The socket ended during the post-upgrade exchange: a refused credential or a network failure.
+  void fail_handshake(failure f) {
+    const std::uint16_t code = transport_ ? transport_->close_code() : 0;
+    if (proto_->refused_by_close(code)) {
+      return refuse_credential("the server closed the connection with code " + std::to_string(code) +
+                               " before it was ready");
+    }
+    f.message = "before the server was ready: " + f.message;
+    fail_attempt(std::move(f));
+  }
+
   void on_open() {
     connect_timer_.cancel();
     phase_ = phase::open;
@@ -431,16 +478,17 @@ class client_impl final : public client,
     if (opened_once_) bump(reconnects_);
     opened_once_ = true;
     push_state("connected");
-    const std::vector<std::string> patterns = wire_.on_open();
+    credential_refusals_ = 0;
+    const std::vector<std::string> patterns = proto_->on_open();
     std::string json = "{\"type\":\"open\",\"resubscribed\":";
     append_json_string_array(json, patterns);
     json += ",\"dialect\":";
-    wire_.append_name(json);
+    proto_->append_name(json);
     json += '}';
     queue_.push_control(json);
-    wire_.after_open();
+    proto_->after_open();
     if (config_.heartbeat_interval_ms) arm_ping();
-    read();
+    if (!reading_) read();
   }
 
   void read() {
@@ -452,43 +500,56 @@ class client_impl final : public client,
     if (!text) {
       return push_fault("PROTOCOL_ERROR", "unexpected binary frame of " + std::to_string(size) + " bytes");
     }
-    if (wire_.unmatched_event(data, size)) {
-      bump(received_);
-      bump(filtered_);
-      return;
+    proto_->on_frame(data, size, size + ws::message_reader::kPadding);
+  }
+
+  // --- protocol_host: io thread, called by proto_ ----------------------------------------
+
+  void send_text(std::string text) override { enqueue(write_kind::text, std::move(text)); }
+  void push_control(std::string_view json) override { queue_.push_control(json); }
+  void count_received() override { bump(received_); }
+  void count_filtered() override { bump(filtered_); }
+  void count_duplicate() override { bump(duplicates_); }
+  std::shared_ptr<void> keep_alive() override { return shared_from_this(); }
+
+  void flush_events() override {
+    stamp_last_event();
+    queue_.publish();
+  }
+
+  void push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
+                  std::string_view data) override {
+    bump(pushed_);
+    // The clock is read for the first event of a burst, every 256 events within a long one, and
+    // when the burst ends.
+    if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
+    if (!queue_.stage_event(event_type, topic, timestamp, data)) {
+      paused_ = true;
+      paused_since_ping_ = true;
     }
-    const frame_view& frame = wire_.classify(data, size, size + ws::message_reader::kPadding);
-    switch (frame.kind) {
-      case frame_kind::event: {
-        bump(received_);
-        const std::string_view topic = wire_.matched_topic(frame);
-        if (!topic.empty() && wire_.duplicate(frame)) {
-          bump(duplicates_);
-        } else if (!topic.empty()) {
-          bump(pushed_);
-          // The clock is read for the first event of a burst, every 256 events within a long
-          // one, and when the burst ends.
-          if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
-          if (!queue_.stage_event(frame.event_type, topic, frame.timestamp, frame.data)) {
-            paused_ = true;
-            paused_since_ping_ = true;
-          }
-        } else {
-          bump(filtered_);
-        }
-        break;
-      }
-      case frame_kind::ack:
-      case frame_kind::error:
-        push_server(frame.raw);
-        break;
-      case frame_kind::malformed:
-        bump(malformed_);
-        push_fault("MALFORMED_EVENT", frame.reason);
-        break;
-      case frame_kind::ignored:
-        break;
-    }
+  }
+
+  void malformed(std::string reason) override {
+    bump(malformed_);
+    push_fault("MALFORMED_EVENT", reason);
+  }
+
+  void unknown(std::string reason) override {
+    bump(malformed_);
+    std::string json = "{\"type\":\"warning\",\"message\":";
+    append_json_string(json, "ignored " + reason);
+    json += '}';
+    queue_.push_control(json);
+  }
+
+  void ready() override {
+    if (phase_ == phase::handshake) on_open();
+  }
+
+  void refuse_credential(std::string message) override {
+    if (phase_ != phase::handshake) return;
+    failure f{"AUTH_FAILED", std::move(message), 0, -1, true, true};
+    fail_attempt(std::move(f));
   }
 
   failure classify_read_error(const error_code& ec) const {
@@ -509,7 +570,7 @@ class client_impl final : public client,
   // An open connection ended without close() being called.
   void lose_connection(failure f) {
     // The live server refuses a topic with a bare TCP close; a close frame is something else.
-    wire_.on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
+    proto_->on_lost(f.code == "CLOSED" && !(transport_ && transport_->close_code()));
     std::uint16_t code = f.code == "PAYLOAD_TOO_LARGE" ? 1009 : 1006;
     std::string reason;
     if (transport_ && transport_->close_code()) {
@@ -523,7 +584,7 @@ class client_impl final : public client,
   // ends a bulk subscribe or unsubscribe, whose transient copies (the message, the `sent`
   // record, the dialect's bookkeeping) are freed by now: their pages go back once the handlers
   // queued before it have run.
-  void push_server(std::string_view json) {
+  void push_server(std::string_view json) override {
     queue_.push_server(json);
     if (json.size() >= kBulkAnswerBytes) asio::post(strand_, [] { release_free_memory(); });
   }
@@ -532,12 +593,12 @@ class client_impl final : public client,
 
   void do_subscribe(std::vector<std::string> patterns) {
     if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
-    wire_.subscribe(std::move(patterns), phase_ == phase::open);
+    proto_->subscribe(std::move(patterns), phase_ == phase::open);
   }
 
   void do_unsubscribe(std::vector<std::string> patterns) {
     if (phase_ == phase::finished || phase_ == phase::closing || patterns.empty()) return;
-    wire_.unsubscribe(std::move(patterns), phase_ == phase::open);
+    proto_->unsubscribe(std::move(patterns), phase_ == phase::open);
   }
 
   // One outstanding write at a time (pings and the close frame included): a FIFO.
@@ -630,6 +691,7 @@ class client_impl final : public client,
         return;
       case phase::idle:
       case phase::connecting:
+      case phase::handshake:
       case phase::backoff:
         return finish(nullptr, 1000);
     }
@@ -649,7 +711,7 @@ class client_impl final : public client,
 
   void teardown_transport() {
     ++generation_;
-    wire_.on_teardown();
+    proto_->on_teardown();
     connect_timer_.cancel();
     ping_timer_.cancel();
     pong_timer_.cancel();
@@ -713,13 +775,13 @@ class client_impl final : public client,
     json += ",\"reason\":";
     append_json_string(json, reason);
     json += was_open ? ",\"wasOpen\":true" : ",\"wasOpen\":false";
-    json += will_reconnect ? ",\"willReconnect\":true" : ",\"willReconnect\":false";
+    json += will_reconnect ? ",\"willReconnect\":true" : ",\"willReconnect\":false,\"final\":true";
     json += ",\"attempt\":";
     append_number(json, attempt);
     json += ",\"delay\":";
     append_number(json, delay);
     json += ",\"error\":";
-    if (f) {
+    if (f && !f->code.empty()) {
       append_error(json, *f);
     } else {
       json += "null";
@@ -739,7 +801,7 @@ class client_impl final : public client,
   event_queue queue_;
   topic_matcher matcher_;
   backoff backoff_;
-  wire_dialect wire_;
+  std::unique_ptr<protocol> proto_;
   std::shared_ptr<boost::asio::ssl::context> tls_context_;
   std::shared_ptr<detail::transport> transport_;
   std::uint64_t generation_ = 0;
@@ -747,6 +809,8 @@ class client_impl final : public client,
   std::deque<outgoing> writes_;
   std::optional<failure> refused_;  // the 401/403 a per-attempt token may still fix
   std::uint32_t retries_ = 0;       // attempts scheduled since the last successful upgrade
+  static constexpr std::uint32_t kCredentialTries = 3;
+  std::uint32_t credential_refusals_ = 0;  // credentials refused after the upgrade, in a row
   bool write_in_flight_ = false;
   bool reading_ = false;
   bool paused_ = false;

@@ -20,6 +20,17 @@ namespace vr {
 
 enum class dialect { documented, live, automatic };
 
+// Which protocol a connection speaks (core/protocol.h).
+enum class protocol_kind { voipbin, natterbox_cti };
+
+// Natterbox CTI settings (docs/protocol-natterbox.md); unused by VoIPBIN.
+struct natterbox_config {
+  std::string client_name = "CTI 2.0";  // `client.name` of the auth frame
+  std::string client_version;
+  bool seed_paths = false;                   // /org/O/user/U/presence instead of /organisation/O/user/U
+  std::uint32_t snapshot_window_ms = 2000;   // longest wait for a subscribe's snapshot
+};
+
 struct tls_config {
   bool reject_unauthorized = true;
   std::vector<std::string> ca;  // PEM blocks; empty = system trust store
@@ -45,6 +56,9 @@ struct client_config {
   dialect wire_dialect = dialect::documented;
   std::uint32_t settle_ms = 1000;  // live dialect: how long a subscribe must survive to count
   std::string user_agent = "voip-realtime";
+  protocol_kind protocol = protocol_kind::voipbin;
+  std::string credential;  // sent after the upgrade (Natterbox auth); never logged or reported
+  natterbox_config natterbox;
 };
 
 struct client_stats {
@@ -72,9 +86,14 @@ class client {
   virtual void subscribe(std::vector<std::string> patterns) = 0;    // normalised patterns
   virtual void unsubscribe(std::vector<std::string> patterns) = 0;  // sends unsubscribe
   virtual void drop(std::vector<std::string> patterns) = 0;         // forget without sending
-  virtual void set_target(std::string target) = 0;                  // answer to token_request
+  // Answer to token_request: the next upgrade's target, and the credential a protocol sends
+  // after the upgrade (empty = keep the current one).
+  virtual void set_target(std::string target, std::string credential) = 0;
   virtual void token_failed(std::string code, std::string message) = 0;
   virtual void close() = 0;  // graceful and idempotent; ends with the final close record
+  // A planned reconnect (the credential is about to expire): an open connection is dropped and
+  // the next attempt starts at once, with a fresh token request; reported without an error.
+  virtual void refresh() = 0;
   virtual void resume_reading() = 0;  // the consumer drained the queue
 
   // Consumer side (JS thread).

@@ -207,6 +207,14 @@ upgrade_decision decide_upgrade(server_state& st, const upgrade_request& req) {
     st.upgrade_times.push_back(now);
   }
 
+  // Natterbox's CTI socket takes its credential in the first frame (natterbox.cpp), on any path.
+  if (o.dialect == wire_dialect::natterbox) {
+    if (!req.websocket) return refuse(400, "expected a WebSocket upgrade request");
+    upgrade_decision d;
+    d.who.customer_id = o.natterbox.org;
+    return d;
+  }
+
   auto target = req.target;
   auto q = target.find('?');
   auto path = target.substr(0, q);

@@ -14,7 +14,15 @@
 
 namespace vr::emu {
 
-enum class wire_dialect { documented, live };
+enum class wire_dialect { documented, live, natterbox };
+
+// The Natterbox CTI socket (wire_dialect::natterbox; docs/protocol-natterbox.md).
+struct natterbox_options {
+  std::string org = "1";            // the organisation every token belongs to
+  std::vector<std::string> tokens;  // accepted tokens; empty = any (an expired JWT is still refused)
+  bool strict = false;              // also require a known client.name
+  bool per_member_snapshot = false; // a group snapshot as one frame per member instead of one frame
+};
 
 struct options {
   std::string host = "127.0.0.1";
@@ -32,6 +40,7 @@ struct options {
   bool live_wrapper = false;               // live: the pre-2026-07 {"type","data"} frames
   std::uint64_t max_message = 64ull * 1024 * 1024;  // client message size before the socket is cut
   unsigned threads = 1;
+  natterbox_options natterbox;
 };
 
 // One published event, as JS hands it over (strings already extracted from `data`).
@@ -133,6 +142,11 @@ class emulator {
   // Any thread. Throws std::invalid_argument when the event cannot be routed.
   void publish(const event_input& ev);
   void add_access_key(std::string key, std::string customer_id);
+  // Natterbox: stores a user's whole presence element (the next snapshots) and pushes `push_json`
+  // as a `response` to every session subscribed to the user or to a group holding the user.
+  void natterbox_presence(const std::string& org, const std::string& user, std::string state_json,
+                          const std::string& push_json);
+  void natterbox_group(const std::string& org, const std::string& group, std::vector<std::string> users);
   void set_frozen(std::string customer_id, bool frozen);
   void fault(fault_kind kind, const fault_args& args);
   void clear_faults();

@@ -81,6 +81,15 @@ session_base::~session_base() = default;
 void session_base::deliver(std::shared_ptr<const publication> pub) {
   asio::post(ex_, [self = shared_from_this(), pub = std::move(pub)] {
     if (self->closed_ || self->close_sent_) return;
+    if (self->state_->opts.dialect == wire_dialect::natterbox) {
+      for (auto& r : pub->routes) {
+        if (self->nb_subs_.count(r.topic)) {
+          self->enqueue_event(r.wire);
+          return;
+        }
+      }
+      return;
+    }
     if (self->state_->opts.dialect == wire_dialect::documented) {
       for (auto& r : pub->routes) {
         if (self->patterns_.matches(r.topic)) {
@@ -240,6 +249,7 @@ void session_base::opened(const error_code& ec, std::string_view leftover) {
   state_->bytes_received += leftover.size();
   last_alive_ = clock::now();
   last_ping_ = last_alive_;
+  nb_opened_ = last_alive_;
   arm_tick();
   write_next();
   if (state_->stall) {
@@ -414,6 +424,8 @@ bool session_base::handle_frame(std::uint8_t op, bool fin, std::string_view payl
 void session_base::handle_text(std::string_view text) {
   if (state_->opts.dialect == wire_dialect::documented)
     handle_documented(text);
+  else if (state_->opts.dialect == wire_dialect::natterbox)
+    handle_natterbox(text);
   else
     handle_live(text);
 }
@@ -607,10 +619,10 @@ void session_base::enqueue_event(const std::shared_ptr<const std::string>& wire)
   write_next();
 }
 
-void session_base::begin_close(std::uint16_t code) {
+void session_base::begin_close(std::uint16_t code, bool keep_queued) {
   if (close_sent_ || closed_) return;
   // Whatever has not started to go out is abandoned; the close frame goes next.
-  std::size_t keep = writing_ ? inflight_ : 0;
+  std::size_t keep = keep_queued ? out_.size() : writing_ ? inflight_ : 0;
   while (out_.size() > keep) {
     auto kind = out_.back().kind;
     if (kind == item_kind::event) --events_queued_;
@@ -768,6 +780,10 @@ void session_base::arm_tick() {
   const auto& o = state_->opts;
   std::uint32_t period = o.ping_interval_ms;
   if (o.read_timeout_ms > 0 && (period == 0 || o.read_timeout_ms < period)) period = o.read_timeout_ms;
+  // Natterbox: the auth deadline is checked by this tick too.
+  if (o.dialect == wire_dialect::natterbox && !nb_authed_ && (period == 0 || period > kNatterboxAuthMs)) {
+    period = kNatterboxAuthMs;
+  }
   if (period == 0) return;
   tick_.expires_after(std::chrono::milliseconds(period));
   tick_.async_wait([self = shared_from_this()](const error_code& ec) { self->on_tick(ec); });
@@ -777,6 +793,10 @@ void session_base::on_tick(const error_code& ec) {
   if (ec || closed_) return;
   const auto& o = state_->opts;
   const auto now = clock::now();
+  if (o.dialect == wire_dialect::natterbox && !nb_authed_ &&
+      now - nb_opened_ >= std::chrono::milliseconds(kNatterboxAuthMs)) {
+    return begin_close(4001);  // no auth in time
+  }
   if (!state_->stall) {
     if (o.read_timeout_ms > 0 && now - last_alive_ >= std::chrono::milliseconds(o.read_timeout_ms)) {
       state_->timeouts++;
@@ -785,6 +805,11 @@ void session_base::on_tick(const error_code& ec) {
     if (o.ping_interval_ms > 0 && !ping_queued_ && !close_sent_ &&
         now - last_ping_ >= std::chrono::milliseconds(o.ping_interval_ms) - std::chrono::milliseconds(1)) {
       last_ping_ = now;
+      // Natterbox keeps connections alive with ticks as well as pings.
+      if (o.dialect == wire_dialect::natterbox && nb_authed_) {
+        out_.push_back({std::make_shared<const std::string>(encode_frame(0x1, "{\"type\":\"tick\"}")),
+                        item_kind::control});
+      }
       out_.push_back({std::make_shared<const std::string>(encode_frame(0x9, {})), item_kind::ping});
       ping_queued_ = true;
       write_next();

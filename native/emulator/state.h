@@ -27,6 +27,7 @@
 #include "core/topic.h"
 #include "core/ws_frame.h"
 #include "emulator/emulator.h"
+#include "emulator/natterbox.h"
 
 namespace vr::emu::detail {
 
@@ -85,6 +86,8 @@ struct server_state {
   std::unordered_map<std::string, std::string> access_keys;  // key -> customer id
   std::unordered_set<std::string> frozen;
   std::deque<clock::time_point> upgrade_times;
+
+  natterbox_world natterbox;
 
   std::atomic<bool> blast_running{false};
   std::mutex blast_mu;
@@ -157,6 +160,9 @@ token_status verify_jwt(std::string_view token, std::string_view secret, princip
 
 // ---- sessions (session.cpp) ----
 
+// Natterbox: a connection that sent no `auth` this long after the upgrade is closed with 4001.
+constexpr std::uint32_t kNatterboxAuthMs = 10000;
+
 // The live dialect's subscriptions: plain string prefixes. A topic costs one hash probe per
 // distinct prefix length (a handful, bounded by the topic's length), never one comparison per
 // prefix, so routing stays flat however many prefixes a connection holds.
@@ -223,13 +229,16 @@ class session_base : public std::enable_shared_from_this<session_base> {
   void handle_text(std::string_view text);
   void handle_documented(std::string_view text);
   void handle_live(std::string_view text);
+  void handle_natterbox(std::string_view text);  // natterbox.cpp
+  void natterbox_refuse(std::string_view message, std::uint16_t code);
   void send_control(std::string bytes);
   void send_json(std::string json);
   void send_error(std::string_view action, const std::vector<std::string>& topics,
                   std::string_view code, std::string_view message);
   void send_ack(std::string_view action, const std::vector<std::string>& topics);
   void enqueue_event(const std::shared_ptr<const std::string>& wire);
-  void begin_close(std::uint16_t code);
+  // `keep_queued`: frames queued before the close still go out (an error, then the close).
+  void begin_close(std::uint16_t code, bool keep_queued = false);
   void write_next();
   void pump_blast();
   void arm_pace();
@@ -267,6 +276,9 @@ class session_base : public std::enable_shared_from_this<session_base> {
 
   vr::topic_matcher patterns_;             // documented
   prefix_set prefixes_;                    // live
+  std::set<std::string> nb_subs_;          // natterbox: subscribed user/group topics
+  bool nb_authed_ = false;                 // natterbox: `auth` accepted
+  clock::time_point nb_opened_;            // natterbox: when the socket opened (auth deadline)
   std::deque<clock::time_point> sub_times_;  // documented rate limit window
   clock::time_point last_alive_;
   clock::time_point last_ping_;

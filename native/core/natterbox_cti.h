@@ -1,0 +1,83 @@
+// Natterbox's CTI presence socket on the protocol seam (docs/protocol-natterbox.md). The protocol
+// is natterbox_cti.cpp; patterns, paths and the presence book are natterbox_topics.cpp.
+//
+// After the upgrade the first frame is `auth` with the credential; nothing else is written until
+// the server's `tick` carrying `message:"welcome"` (then host.ready()). An `error` frame or a
+// 4001 close before it refuses the credential.
+//
+// Patterns (normalised by JS, checked again here) and their paths:
+//   org:O:user:U:presence   /organisation/O/user/U   (or /org/O/user/U/presence, `seed_paths`)
+//   org:O:group:G:presence  /organisation/O/user-group/G
+// Subscribes go out one at a time. Each opens a snapshot window that closes 250 ms after its last
+// `response` frame or `snapshot_window_ms` after it was sent; the users in a group's window are
+// its members (a `members` control record), then the subscribe is acknowledged (`ack` with the
+// request id) and the events read during the window follow, so code resuming after subscribe()
+// sees its snapshot. An `error` naming the path refuses that subscribe (PERMISSION_DENIED).
+// Unsubscribes need no answer: they are acknowledged as they are written.
+//
+// Every element of a `response` is a `presence_updated` event on `org:O:user:U:presence`, for
+// users some pattern covers; a change of `presence` or availability against the last known
+// state adds `presence_<ringing|answered|bridged|idle>` / `availability_changed` after it. The
+// last known state survives reconnects, so an unchanged snapshot derives nothing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/protocol.h"
+
+namespace vr {
+
+struct natterbox_pattern {
+  std::string org;   // decimal, no leading zeros
+  bool group = false;
+  std::string id;    // user or group id, decimal
+};
+
+// natterbox_topics.cpp: a decimal id (at most 18 digits) without its leading zeros.
+bool natterbox_id(std::string_view s, std::string& out);
+// Parses a normalised presence pattern; false for anything else.
+bool parse_natterbox_pattern(std::string_view pattern, natterbox_pattern& out);
+std::string natterbox_pattern_text(const natterbox_pattern& p);
+// The CTI path of a pattern; `seed_paths` selects /org/O/user/U/presence for users.
+std::string natterbox_path(const natterbox_pattern& p, bool seed_paths);
+// Reads a path in either style back into a pattern.
+bool parse_natterbox_path(std::string_view path, natterbox_pattern& out);
+
+// The last known presence of each user, and what an element changes.
+class presence_book {
+ public:
+  struct element {
+    std::optional<std::string> presence;      // "" = idle
+    std::optional<std::string> availability;
+    std::optional<std::int64_t> availability_state_id;
+  };
+  struct change {
+    bool first = true;             // no earlier state: nothing is derived
+    std::string presence_event;    // "presence_ringing" ... or empty
+    bool availability = false;
+  };
+  change apply(const std::string& user, const element& e);
+  void clear() { users_.clear(); }
+
+ private:
+  struct state {
+    std::string presence;
+    std::string availability;
+    std::int64_t availability_state_id = -1;
+    bool has_presence = false;
+    bool has_availability = false;
+    bool has_state_id = false;
+  };
+  std::map<std::string, state> users_;
+};
+
+std::unique_ptr<protocol> make_natterbox_cti(const detail::strand_type& strand, const client_config& config,
+                                             protocol_host& host);
+
+}  // namespace vr

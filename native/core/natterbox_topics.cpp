@@ -1,0 +1,109 @@
+// Natterbox topics and paths, and the presence book behind derived events (natterbox_cti.h).
+#include <algorithm>
+
+#include "core/natterbox_cti.h"
+
+namespace vr {
+
+namespace {
+
+bool decimal(std::string_view s) {
+  if (s.empty() || s.size() > 18) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string strip_zeros(std::string_view s) {
+  std::size_t i = 0;
+  while (i + 1 < s.size() && s[i] == '0') ++i;
+  return std::string(s.substr(i));
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t at = s.find(sep, start);
+    if (at == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      return out;
+    }
+    out.push_back(s.substr(start, at - start));
+    start = at + 1;
+  }
+}
+
+}  // namespace
+
+bool parse_natterbox_pattern(std::string_view pattern, natterbox_pattern& out) {
+  const auto parts = split(pattern, ':');
+  if (parts.size() != 5 || parts[0] != "org" || parts[4] != "presence") return false;
+  if (parts[2] != "user" && parts[2] != "group") return false;
+  if (!decimal(parts[1]) || !decimal(parts[3])) return false;
+  out.org = strip_zeros(parts[1]);
+  out.group = parts[2] == "group";
+  out.id = strip_zeros(parts[3]);
+  return true;
+}
+
+std::string natterbox_pattern_text(const natterbox_pattern& p) {
+  return "org:" + p.org + (p.group ? ":group:" : ":user:") + p.id + ":presence";
+}
+
+std::string natterbox_path(const natterbox_pattern& p, bool seed_paths) {
+  if (p.group) return "/organisation/" + p.org + "/user-group/" + p.id;
+  if (seed_paths) return "/org/" + p.org + "/user/" + p.id + "/presence";
+  return "/organisation/" + p.org + "/user/" + p.id;
+}
+
+bool parse_natterbox_path(std::string_view path, natterbox_pattern& out) {
+  const auto parts = split(path, '/');
+  // "", "organisation", O, "user"|"user-group", id   or   "", "org", O, "user", id, "presence"
+  if (parts.size() == 5 && parts[0].empty() && parts[1] == "organisation" &&
+      (parts[3] == "user" || parts[3] == "user-group") && decimal(parts[2]) && decimal(parts[4])) {
+    out = {strip_zeros(parts[2]), parts[3] == "user-group", strip_zeros(parts[4])};
+    return true;
+  }
+  if (parts.size() == 6 && parts[0].empty() && parts[1] == "org" && parts[3] == "user" && parts[5] == "presence" &&
+      decimal(parts[2]) && decimal(parts[4])) {
+    out = {strip_zeros(parts[2]), false, strip_zeros(parts[4])};
+    return true;
+  }
+  return false;
+}
+
+presence_book::change presence_book::apply(const std::string& user, const element& e) {
+  change c;
+  auto [it, inserted] = users_.try_emplace(user);
+  state& s = it->second;
+  c.first = inserted;
+  if (e.presence) {
+    if (!inserted && s.has_presence && s.presence != *e.presence) {
+      c.presence_event = e.presence->empty() ? "presence_idle" : "presence_";
+      for (char ch : *e.presence) {
+        c.presence_event += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+      }
+    }
+    s.presence = *e.presence;
+    s.has_presence = true;
+  }
+  if (e.availability_state_id) {
+    if (!inserted && s.has_state_id && s.availability_state_id != *e.availability_state_id) c.availability = true;
+    s.availability_state_id = *e.availability_state_id;
+    s.has_state_id = true;
+  }
+  if (e.availability) {
+    if (!inserted && s.has_availability && s.availability != *e.availability) c.availability = true;
+    s.availability = *e.availability;
+    s.has_availability = true;
+  }
+  if (c.first) c.presence_event.clear();
+  return c;
+}
+
+bool natterbox_id(std::string_view s, std::string& out) {
+  if (!decimal(s)) return false;
+  out = strip_zeros(s);
+  return true;
+}
+
+}  // namespace vr

@@ -1,0 +1,54 @@
+'use strict';
+
+// The events a client speaking Natterbox's CTI socket delivers (docs/protocol-natterbox.md),
+// in the node format of schema/events.js. types/natterbox.d.ts and the Natterbox part of
+// schema/EVENTS.md are generated from this file by schema/generate.js.
+
+const str = (extra) => ({ type: 'string', ...extra });
+const int = (extra) => ({ type: 'integer', ...extra });
+const oneOf = (values, extra) => ({ type: 'string', enum: values, ...extra });
+const opt = (node) => ({ ...node, optional: true });
+
+const definitions = {
+  UserPresenceData: {
+    type: 'object',
+    additional: true,
+    description: 'One user\'s presence as a CTI `response` element carries it (the model document\'s ' +
+      'UserPresenceData). Elements may be partial: an absent field is unchanged.',
+    properties: {
+      userId: {
+        type: 'integer',
+        description: 'Natterbox user id (a numeric string is accepted on the wire too)',
+      },
+      presence: opt(oneOf(['RINGING', 'ANSWERED', 'BRIDGED', ''], { description: 'call state; "" = idle' })),
+      logicalDirection: opt(oneOf(['Inbound', 'Outbound', ''])),
+      callChannelUUID: opt(str({ description: 'the call channel, or ""' })),
+      availability: opt(str({ description: 'per-organisation display name, e.g. Available, On Call' })),
+      availabilityStateId: opt(int()),
+      availabilityProfileId: opt(int()),
+    },
+  },
+};
+
+const presence = { ref: 'UserPresenceData' };
+
+const events = {
+  presence_updated: {
+    summary: 'A user\'s presence as the server sent it (every element of every response, snapshots included)',
+    data: presence,
+  },
+};
+// Derived: the user's `presence` changed to this value (the event's data has it).
+for (const [value, label] of [['RINGING', 'RINGING'], ['ANSWERED', 'ANSWERED'], ['BRIDGED', 'BRIDGED'], ['', 'idle ("")']]) {
+  events[`presence_${value ? value.toLowerCase() : 'idle'}`] = {
+    summary: `Derived: the user's presence changed to ${label}`,
+    data: presence,
+    presence: value,
+  };
+}
+events.availability_changed = {
+  summary: 'Derived: availabilityStateId or availability changed',
+  data: presence,
+};
+
+module.exports = { definitions, events };
