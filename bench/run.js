@@ -6,7 +6,7 @@
 // bench/cold.js) run in processes of their own.
 //
 // Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
-//          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher]
+//          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
 //          [--out=FILE] [--quiet] [--profile=DIR [--perf]]
 // --profile writes a V8 CPU profile of each voip-realtime throughput client to DIR (summarise them
 // with bench/profile-summary.js); --perf also records the whole process, io thread included, with
@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
-  [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher]
+  [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
   [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
 
 --readme also writes the rendered tables into README.md between the bench markers.
@@ -78,7 +78,7 @@ const ALL_CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
 const CLIENTS = args.clients ? args.clients.split(',') : ALL_CLIENTS;
 for (const c of CLIENTS) if (!ALL_CLIENTS.includes(c)) fail(`unknown client ${c}`);
 const NETWORK_CLIENTS = CLIENTS.filter((c) => c !== 'ceiling');
-const ALL_SECTIONS = ['throughput', 'latency', 'cold', 'memory', 'matcher'];
+const ALL_SECTIONS = ['throughput', 'latency', 'cold', 'memory', 'matcher', 'bridge'];
 const SECTIONS = args.sections ? args.sections.split(',') : ALL_SECTIONS;
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) fail(`unknown section ${s}`);
 const OUT = path.resolve(args.out || path.join(__dirname, 'results.json'));
@@ -524,6 +524,7 @@ function render(results) {
     out.push(table(['patterns', '', 'ns/match', 'wall ns/match'],
       results.matcher.map((r) => [fmt(r.patterns), '', fmt(r.nsPerMatch, 1), fmt(r.wallNsPerMatch, 1)])));
   }
+  if (results.bridge) out.push('', require('./bridge.js').renderBridge(results.bridge, table));
   for (const note of results.notes) out.push('', `Note: ${note}`);
   return out.join('\n');
 }
@@ -559,7 +560,7 @@ async function main() {
     },
     config: { ...CONFIG, clients: CLIENTS },
   };
-  const needServer = SECTIONS.some((s) => s !== 'matcher');
+  const needServer = SECTIONS.some((s) => s !== 'matcher' && s !== 'bridge');
   if (needServer) {
     server = new Proc('server.js');
     serverInfo = await server.request({ cmd: 'start', backend: CONFIG.server }, 'started');
@@ -591,6 +592,7 @@ async function main() {
     }
   }
   results.matcher = await attempt('matcher', matcherSection);
+  results.bridge = await attempt('bridge', () => require('./bridge.js').bridgeSection({ smoke: SMOKE, log }));
   results.notes = notes;
   results.errors = errors;
   const tmp = `${OUT}.tmp`;

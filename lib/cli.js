@@ -10,6 +10,8 @@ const COMMANDS = {
   emulator: () => require('./cli/emulator'),
   tail: () => require('./cli/tail'),
   demo: () => require('./cli/demo'),
+  bridge: () => require('./cli/bridge'),
+  consume: () => require('./cli/consume'),
 };
 
 const USAGE = `Usage: voip-realtime <command> [options]
@@ -18,6 +20,8 @@ Commands:
   emulator   run a local VoIPBIN real-time server with a simulated contact centre
   tail       print events from a server, one line each (or JSON lines)
   demo       emulator + live terminal dashboard in one command
+  bridge     append every event to a Redis stream (needs the ioredis package)
+  consume    read a Redis stream as a consumer group, one JSON line per event
 
 Run 'voip-realtime <command> --help' for the options of a command.`;
 

@@ -165,6 +165,23 @@ class RealtimeClient extends EventEmitter {
   }
 
   /**
+   * Stops reading the socket once `maxQueue` events wait between the native thread and JS, so
+   * TCP pushes back on the server, until resume(). Events already read are still delivered: for a
+   * consumer that cannot keep up, such as the Redis bridge.
+   * @returns {this}
+   */
+  pause() {
+    this.#conn.hold(true);
+    return this;
+  }
+
+  /** Reads the socket again after pause(). */
+  resume() {
+    this.#conn.hold(false);
+    return this;
+  }
+
+  /**
    * Counters of the native pipeline plus the JS side's bookkeeping. `reconnects` counts attempts
    * (failed ones too); `dropped` counts events lost to an iterator's overflow or after close().
    * @returns {{ received: number, filtered: number, delivered: number, dropped: number, bytesReceived: number,

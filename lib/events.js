@@ -42,6 +42,11 @@ class EventSlots extends Stamp {
     event.#value = value;
     event.#raw = null;
   }
+
+  static text(event) {
+    if (!(#raw in event)) return undefined;
+    return event.#value === UNPARSED ? event.#raw : JSON.stringify(event.#value);
+  }
 }
 
 // One accessor pair shared by every event. `data` stays this accessor for the event's whole
@@ -69,6 +74,17 @@ function createEvent(eventType, timestamp, topic, raw) {
   const event = new EventSlots({ event_type: eventType, timestamp, topic }, raw);
   Object.defineProperty(event, 'data', DATA);
   return event;
+}
+
+/**
+ * The JSON text of an event's `data`: byte for byte what the server sent while nobody has read
+ * `data` yet, else the parsed (or assigned) value serialised again. Undefined for an object that
+ * is not an event made by createEvent.
+ * @param {object} event
+ * @returns {string | undefined}
+ */
+function dataText(event) {
+  return EventSlots.text(event);
 }
 
 // Splits a concrete topic into the (up to) four patterns that can match it. Returns null when the
@@ -362,4 +378,4 @@ function emitEvent(emitter, event) {
   }
 }
 
-module.exports = { createEvent, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };
+module.exports = { createEvent, dataText, emitEvent, PatternIndex, EventIterator, topicKeys, rethrowLater, RESERVED };

@@ -347,6 +347,10 @@ export declare class RealtimeClient<P extends Protocol = 'voipbin'> {
   close(): Promise<void>;
   ref(): this;
   unref(): this;
+  /** Stop reading the socket once `maxQueue` events wait (TCP pushes back on the server); queued events are still delivered. */
+  pause(): this;
+  /** Read the socket again after pause(). */
+  resume(): this;
   stats(): ClientStats;
 }
 

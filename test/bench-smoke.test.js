@@ -81,6 +81,19 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
 
     assert.deepStrictEqual(r.matcher.map((x) => x.patterns), [10, 10000, 1000000]);
     for (const row of r.matcher) positive(row, ['nsPerMatch', 'wallNsPerMatch', 'iterations'], `matcher ${row.patterns}`);
+
+    // Workload 8: the Redis bridge beside the plain ws + ioredis path.
+    const paths = ['voip-realtime bridge', 'ws + ioredis'];
+    assert.deepStrictEqual(r.bridge.throughput.map((x) => x.client), paths);
+    for (const row of r.bridge.throughput) positive(row, ['eventsPerSecond', 'cpuSecondsPer1M'], `bridge throughput ${row.client}`);
+    assert.deepStrictEqual(r.bridge.latency.map((x) => x.client), paths);
+    for (const row of r.bridge.latency) {
+      assert.strictEqual(row.events, r.bridge.config.latencyEvents);
+      assert.strictEqual(row.rate, 5000);
+      positive(row, ['p50Ms', 'p99Ms', 'maxMs'], `bridge latency ${row.client}`);
+      assert.ok(row.p50Ms <= row.p99Ms && row.p99Ms <= row.maxMs, `bridge latency ${row.client}: p50 <= p99 <= max`);
+    }
+    assert.match(res.stdout, /^8\. Redis Streams bridge: /m);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

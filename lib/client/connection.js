@@ -44,6 +44,7 @@ class Connection {
   #closeResolve = null;
   #connectWaiters = [];
   #wantRef = true;
+  #held = false;
   #tokenError = null;
   #lastToken = null;
   #lastStats = null;
@@ -128,6 +129,11 @@ class Connection {
     if (this.native) this.native.unref();
   }
 
+  hold(on) {
+    this.#held = on;
+    if (this.native) this.native.hold(on);
+  }
+
   /** The native pipeline's counters, or the last ones read before the end; null before start. */
   nativeStats() {
     if (this.native && !this.final) return this.native.stats();
@@ -151,6 +157,7 @@ class Connection {
         { cause: err });
     }
     if (!this.#wantRef) this.native.unref();
+    if (this.#held) this.native.hold(true);
     this.#hooks.started();
     this.setState('connecting');
     this.native.connect();

@@ -24,6 +24,10 @@ struct client_slot final : env_member {
   bool want_ref = true;
   bool active = false;  // from connect() until the final close record reached JS
   bool referenced = true;
+  // JS thread. hold(): the consumer asked the reader to stay stopped once the queue fills; a
+  // resume the queue asked for meanwhile is owed until hold(false).
+  bool held = false;
+  bool resume_owed = false;
   vr::batch batch;
 
   // io thread.
@@ -198,7 +202,13 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     slot.active = false;
     slot.update_ref(env);
   }
-  if (slot.client && resume) slot.client->resume_reading();
+  if (slot.client && resume) {
+    if (slot.held) {
+      slot.resume_owed = true;
+    } else {
+      slot.client->resume_reading();
+    }
+  }
 }
 
 // JS thread: the thread-safe function is gone (released, aborted or torn down with the env).
@@ -325,6 +335,7 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
                            InstanceMethod<&client_wrap::close>("close"),
                            InstanceMethod<&client_wrap::ref>("ref"),
                            InstanceMethod<&client_wrap::unref>("unref"),
+                           InstanceMethod<&client_wrap::hold>("hold"),
                            InstanceMethod<&client_wrap::stats>("stats"),
                        });
   }
@@ -431,6 +442,17 @@ class client_wrap : public Napi::ObjectWrap<client_wrap> {
   Napi::Value unref(const Napi::CallbackInfo& info) {
     slot_->want_ref = false;
     slot_->update_ref(info.Env());
+    return info.Env().Undefined();
+  }
+
+  // hold(true): once the bounded queue fills, the io thread stops reading the socket (TCP pushes
+  // back on the server) until hold(false); events already queued are still delivered.
+  Napi::Value hold(const Napi::CallbackInfo& info) {
+    slot_->held = info.Length() > 0 && info[0].ToBoolean().Value();
+    if (!slot_->held && slot_->resume_owed) {
+      slot_->resume_owed = false;
+      if (slot_->client) slot_->client->resume_reading();
+    }
     return info.Env().Undefined();
   }
 

@@ -1,0 +1,152 @@
+'use strict';
+
+// One process of the bridge workload (see bridge.js), driven over IPC:
+//   parent -> { role, url, token, redis, stream, count }   child -> { type: 'ready' }
+//   ... events flow ...                                      child -> { type: 'result', ... }
+// Roles:
+//   'bridge'        RealtimeClient + voip-realtime/redis bridge(): appends every event
+//   'plain'         the `ws` peer + JSON + ioredis XADD MAXLEN ~ in one pipeline per turn
+//   'processor'     voip-realtime/redis consume(): records server send -> handler latency
+//   'plain-reader'  ioredis XREADGROUP BLOCK / XACK loop in plain JS, same measurement
+// Writers report when `count` entries are in Redis: events/s from their first event to then.
+
+const { open } = require('./lib/clients.js');
+const { WORKLOADS, nowMs, percentile } = require('./lib/common.js');
+
+const PATTERNS = WORKLOADS['all-data'].patterns();
+
+function send(msg) {
+  return new Promise((resolve) => process.send(msg, resolve));
+}
+
+function cpuMs(start) {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+async function bridgeWriter(job) {
+  const { RealtimeClient } = require('..');
+  const { bridge } = require('../lib/redis');
+  const client = new RealtimeClient({ url: job.url, token: job.token, reconnect: false, heartbeat: false });
+  client.on('error', () => {});
+  await client.connect();
+  await client.subscribe(PATTERNS);
+  const b = await bridge({ client, redis: job.redis, stream: job.stream, maxlen: 0 });
+  let first = 0;
+  client.once('event', () => { first = performance.now(); });
+  return {
+    appended: () => b.stats().appended,
+    first: () => first,
+    close: async () => {
+      await b.close();
+      await client.close();
+    },
+  };
+}
+
+async function plainWriter(job) {
+  const Redis = require('ioredis');
+  const redis = new Redis(job.redis);
+  const peer = await open('ws', { url: job.url, token: job.token, patterns: PATTERNS });
+  let first = 0;
+  let appended = 0;
+  let batch = [];
+  const flush = async () => {
+    const list = batch;
+    batch = [];
+    const p = redis.pipeline();
+    for (const e of list) {
+      p.xadd(job.stream, '*', 'event_type', e.event_type, 'topic', e.topic, 'timestamp', e.timestamp,
+        'data', JSON.stringify(e.data));
+    }
+    await p.exec();
+    appended += list.length;
+  };
+  peer.on('event', (e) => {
+    if (first === 0) first = performance.now();
+    if (batch.push(e) === 1) setImmediate(flush);
+  });
+  return {
+    appended: () => appended,
+    first: () => first,
+    close: async () => {
+      await peer.close();
+      await redis.quit();
+    },
+  };
+}
+
+async function writer(job) {
+  const w = job.role === 'bridge' ? await bridgeWriter(job) : await plainWriter(job);
+  const cpu = process.cpuUsage();
+  await send({ type: 'ready' });
+  while (w.appended() < job.count) await new Promise((r) => setTimeout(r, 2));
+  const wallMs = performance.now() - w.first();
+  const cpuUsed = cpuMs(cpu);
+  await w.close();
+  await send({ type: 'result', events: job.count, wallMs, cpuMs: cpuUsed });
+}
+
+async function reader(job) {
+  const lat = new Float64Array(job.count);
+  let n = 0;
+  let done;
+  const finished = new Promise((resolve) => { done = resolve; });
+  const record = (sent) => {
+    if (n < lat.length) lat[n] = nowMs() - sent;
+    if (++n === job.count) done();
+  };
+  let close;
+  if (job.role === 'processor') {
+    const { consume } = require('../lib/redis');
+    const c = await consume({
+      redis: job.redis, stream: job.stream, group: 'bench', consumer: 'p', concurrency: 256,
+      handler: (e) => record(e.data.sent),
+    });
+    close = () => c.close();
+  } else {
+    const Redis = require('ioredis');
+    const redis = new Redis(job.redis);
+    const blocking = new Redis(job.redis);
+    try {
+      await redis.xgroup('CREATE', job.stream, 'bench', '0', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test(err.message)) throw err;
+    }
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        const res = await blocking.xreadgroup('GROUP', 'bench', 'p', 'COUNT', 256, 'BLOCK', 200, 'STREAMS', job.stream, '>');
+        if (!res) continue;
+        const ids = [];
+        for (const [, entries] of res) {
+          for (const [id, fields] of entries) {
+            record(JSON.parse(fields[fields.indexOf('data') + 1]).sent);
+            ids.push(id);
+          }
+        }
+        redis.xack(job.stream, 'bench', ...ids);
+      }
+    })();
+    close = async () => {
+      running = false;
+      await loop;
+      await redis.quit();
+      await blocking.quit();
+    };
+  }
+  await send({ type: 'ready' });
+  await finished;
+  await close();
+  lat.sort();
+  await send({ type: 'result', events: job.count, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: lat[lat.length - 1] });
+}
+
+process.once('message', (job) => {
+  const run = job.role === 'bridge' || job.role === 'plain' ? writer : reader;
+  run(job).then(() => process.disconnect(), async (err) => {
+    await send({ type: 'failed', message: err && err.stack ? err.stack : String(err) });
+    process.exitCode = 1;
+    process.disconnect();
+  });
+});
