@@ -540,7 +540,7 @@ function writeReadme(rendered, date) {
   if (a < 0 || b < a) throw new Error('README.md has no bench markers');
   const block = `${start}\nMeasured by \`npm run bench\` on ${date.slice(0, 10)} (\`bench/results.json\`); ` +
     'compare the ratios, which come from one run on one machine, not the absolute numbers.\n\n' +
-    `\`\`\`\n${rendered}\n\`\`\`\n`;
+    `\`\`\`text\n${rendered}\n\`\`\`\n`;
   fs.writeFileSync(file, text.slice(0, a) + block + text.slice(b));
 }
 

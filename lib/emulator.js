@@ -388,17 +388,24 @@ class Emulator extends EventEmitter {
 
   /**
    * Runs a scenario. `blast` is native: it streams pre-serialized events to every subscribed
-   * connection as fast as each socket takes them and resolves with its report. Other names load
-   * lib/scenarios/<name>.js, called as `scenario(emulator, options)`; its handle is returned and
-   * stopped by `stop()`.
+   * connection as fast as each socket takes them and returns a Promise of its report. Any other
+   * name loads lib/scenarios/<name>.js, called as `scenario(emulator, options)`, and returns its
+   * handle at once (`stop()`, `done`, `published`, `error`); `stop()` of the emulator stops it too.
+   * A bad name or option throws (blast: rejects) `INVALID_OPTION`.
    * @param {string} name
    * @param {object} [options] blast: { count = 100000, size = 300 (bytes per frame), customerId,
    *   ownerId, resources = ['call'], ids = 64, unfiltered = false, rate = 0 (events/s per
    *   connection, 0 = as fast as the socket takes them; paced events carry data.sent) }
-   * @returns {Promise<object>}
+   * @returns {Promise<object>|{ stop(): void, done: Promise<void>, published: number, error: Error|null }}
    */
-  async scenario(name, options = {}) {
-    if (name === 'blast') return this.#blast(options);
+  scenario(name, options = {}) {
+    if (name === 'blast') {
+      try {
+        return this.#blast(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     if (typeof name !== 'string' || !SCENARIO_NAME_RE.test(name)) throw fail("'blast' or a scenario name", 'name', name);
     const file = path.join(__dirname, 'scenarios', `${name}.js`);
     if (!fs.existsSync(file)) {
@@ -411,16 +418,18 @@ class Emulator extends EventEmitter {
     if (typeof run !== 'function') throw fail('a scenario module exporting a function', 'scenario', name);
     let handle;
     try {
-      handle = await run(this, options);
+      handle = run(this, options);
     } catch (err) {
       if (err instanceof RealtimeError) throw err;
       throw new RealtimeError('INVALID_OPTION', `scenario ${name} could not start: ${err && err.message}`, { cause: err });
     }
-    if (handle && typeof handle.stop === 'function') {
-      this.#scenarios.add(handle);
-      if (handle.done && typeof handle.done.then === 'function') {
-        handle.done.then(() => this.#scenarios.delete(handle), () => this.#scenarios.delete(handle));
-      }
+    // The contract is a handle returned synchronously: a caller can stop what it started at once.
+    if (handle === null || typeof handle !== 'object' || typeof handle.stop !== 'function' || typeof handle.then === 'function') {
+      throw new RealtimeError('INVALID_OPTION', `scenario ${name} did not return a handle with stop()`);
+    }
+    this.#scenarios.add(handle);
+    if (handle.done && typeof handle.done.then === 'function') {
+      handle.done.then(() => this.#scenarios.delete(handle), () => this.#scenarios.delete(handle));
     }
     return handle;
   }

@@ -413,12 +413,32 @@ export interface EmulatorOptions {
   natterbox?: { org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean };
   /** default 'documented' */
   dialect?: 'documented' | 'live';
-  /** HS256 key for the JWTs it accepts */
-  secret?: string;
+  /** HS256 key for the JWTs it accepts; default random */
+  secret?: string | Uint8Array;
   /** serve wss:// */
   tls?: { cert: PemInput; key: PemInput };
-  /** ms between server pings; default 10000 */
+  /** ms between server pings; default 10000 (0: none) */
   pingInterval?: number;
+  /** ms without a frame from the peer before it is dropped; default 60000 */
+  readTimeout?: number;
+  /** subscribe/unsubscribe messages per second per connection; default 20 */
+  rateLimit?: number;
+  /** upgrades per second before HTTP 429; default 0 (no limit) */
+  upgradeRateLimit?: number;
+  /** Retry-After seconds on a 429; default 1 */
+  retryAfter?: number;
+  /** live dialect: outgoing events buffered per connection; default 2000 */
+  bufferSize?: number;
+  /** live dialect: send the old `{ type, data }` wrapper instead of the bare resource */
+  liveWrapper?: boolean;
+  /** largest message accepted from a peer, bytes */
+  maxMessage?: number;
+  /** io threads; default 1 */
+  threads?: number;
+  /** the customer tokens, access keys and blasts default to; default random */
+  customerId?: string;
+  /** customers whose upgrades get HTTP 403 */
+  frozen?: string[];
 }
 
 export type Permission = 'admin' | 'manager' | 'agent';
@@ -427,8 +447,10 @@ export interface IssueTokenOptions {
   customerId?: string;
   agentId?: string;
   permissions?: Permission[];
-  /** lifetime in seconds */
+  /** lifetime in seconds; default 7 days, negative for an expired token */
   expiresIn?: number;
+  /** a delegate token: the live dialect answers HTTP 200 without an upgrade */
+  delegate?: boolean;
   /** Natterbox emulator: the user and organisation claims */
   userId?: number | string;
   orgId?: number | string;
@@ -511,27 +533,110 @@ export interface BlastReport {
   cpuPercent: number;
 }
 
-/** A running scenario. */
+/** A running scenario, returned synchronously by `Emulator#scenario()` for every name but 'blast'. */
 export interface ScenarioHandle {
+  /** stops publishing; idempotent. `Emulator#stop()` stops every running scenario too */
   stop(): void;
-  /** settles when the scenario ends or is stopped */
+  /** resolves when the scenario ends (its `count` reached, an error, or stopped) */
   readonly done: Promise<void>;
   /** events published so far */
   readonly published: number;
+  /** what ended the scenario early (for example the emulator stopped under it), else null */
   readonly error: Error | null;
+  /** the seed the run uses (callcenter) */
+  readonly seed?: string | number;
+  /** the simulated cast (callcenter) */
+  readonly roster?: ScenarioRoster;
 }
+
+export interface ScenarioRoster {
+  customerId: string;
+  queueId: string;
+  agents: Array<{ id: string; name: string; username: string; extension: string }>;
+}
+
+/** Options of `scenario('callcenter', ...)`. */
+export interface CallcenterOptions {
+  /** events per second, default 20 */
+  rate?: number;
+  /** fixes every id, payload and timestamp */
+  seed?: string | number;
+  dialect?: 'documented' | 'live';
+  /** default: the emulator's customer */
+  customerId?: string;
+  /** number of agents, default 5 */
+  agents?: number;
+  /** ids for the first agents */
+  agentIds?: string[];
+  /** scales call and break durations, default 1 */
+  durationScale?: number;
+  /** virtual clock origin: a Date or epoch milliseconds */
+  startTime?: number | Date;
+  /** stop after that many events */
+  count?: number;
+}
+
+export interface EmulatorConnectionInfo {
+  connection: number;
+  customerId: string;
+  agentId: string | null;
+  accessKey: boolean;
+}
+
+export interface EmulatorEvents {
+  connection: [info: EmulatorConnectionInfo];
+  subscribe: [info: { connection: number; topics: string[] }];
+  unsubscribe: [info: { connection: number; topics: string[] }];
+  disconnect: [info: { connection: number; reason: string }];
+  blast: [report: BlastReport];
+}
+
+export type FaultName = 'noPong' | 'stall' | 'malformed' | 'binary' | 'oversized' | 'drop' | 'refuseUpgrades';
+
+export interface FaultOptions {
+  enabled?: boolean;
+  /** refuseUpgrades: HTTP status, default 503 */
+  status?: number;
+  /** refuseUpgrades: Retry-After seconds */
+  retryAfter?: number;
+  /** malformed: the text frame to send */
+  text?: string;
+  /** binary: the payload */
+  data?: Uint8Array;
+  /** oversized: bytes */
+  size?: number;
+}
+
+export interface Emulator extends TypedEventEmitter<EmulatorEvents> {}
 
 /** A local server speaking the VoIPBIN real-time protocol, for tests and demos. */
 export declare class Emulator {
-  private constructor();
+  /** Starts an emulator; resolves once it listens. */
   static start(options?: EmulatorOptions): Promise<Emulator>;
+  private constructor(options?: EmulatorOptions);
   /** ws:// (or wss://) URL to connect to */
   readonly url: string;
-  issueToken(options: IssueTokenOptions): string;
+  readonly host: string;
+  /** the port it listens on (the chosen one when started with port 0) */
+  readonly port: number;
+  readonly dialect: 'documented' | 'live';
+  /** true when serving wss:// */
+  readonly secure: boolean;
+  /** the customer that tokens, access keys and blasts default to */
+  readonly customerId: string;
+  /** false once stop() was called */
+  readonly running: boolean;
+  issueToken(options?: IssueTokenOptions): string;
+  issueAccessKey(options?: { customerId?: string }): string;
+  freeze(customerId?: string, frozen?: boolean): void;
   publish<T extends EventType>(event: PublishInput<T>): void;
   publish(event: CustomPublishInput): void;
   scenario(name: 'blast', options?: BlastOptions): Promise<BlastReport>;
+  scenario(name: 'callcenter', options?: CallcenterOptions): ScenarioHandle;
   scenario(name: string, options?: Record<string, unknown>): ScenarioHandle;
+  fault(name: FaultName, options?: FaultOptions | boolean): void;
+  clearFaults(): void;
+  disconnectAll(options?: { abrupt?: boolean; code?: number }): void;
   /** 'voipbin' or 'natterbox' */
   readonly protocol: Protocol;
   /** Natterbox: the organisation; null otherwise */
@@ -544,7 +649,9 @@ export declare class Emulator {
   group(groupId: number | string, userIds: Array<number | string>): void;
   /** Natterbox: a group's members, or null */
   members(groupId: number | string): string[] | null;
-  disconnectAll(): void;
   stats(): EmulatorStats;
-  stop(): Promise<void>;
+  /** Closes every connection (bounded by `grace` ms), stops scenarios; idempotent. */
+  stop(options?: { grace?: number }): Promise<void>;
+  ref(): this;
+  unref(): this;
 }

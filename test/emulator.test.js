@@ -395,7 +395,36 @@ test('blast streams exactly count pre-serialized events to each subscribed conne
   const none = await emu.scenario('blast', { count: 10, customerId: OTHER });
   assert.equal(none.connections, 0);
   assert.equal(none.events, 0);
-  await assert.rejects(emu.scenario('no-such-scenario'), { code: 'INVALID_OPTION' });
+  assert.throws(() => emu.scenario('no-such-scenario'), { code: 'INVALID_OPTION', message: /one of blast, agents, callcenter/ });
+});
+
+test('a named scenario returns its handle synchronously; stop() ends it and emu.stop() stops it too', T, async (t) => {
+  const emu = await startEmulator(t, { customerId: CUST });
+  const peer = await connect(t, withToken(emu, {}));
+  peer.send({ type: 'subscribe', topics: [`customer_id:${CUST}:*:*`] });
+  await peer.waitFrames(1);
+  const handle = emu.scenario('callcenter', { seed: 1, rate: 200, durationScale: 0.1, customerId: CUST });
+  assert.equal(typeof handle.then, 'undefined', 'a handle, not a Promise');
+  assert.equal(typeof handle.stop, 'function');
+  assert.equal(handle.error, null);
+  await peer.waitFrames(2);
+  const first = require('../lib/scenarios/callcenter').generate({ seed: 1, rate: 200, durationScale: 0.1, customerId: CUST, count: 50 })
+    .find((e) => e.topic.startsWith(`customer_id:${CUST}:`));
+  const got = JSON.parse(peer.frames[1].text);
+  assert.deepEqual([got.event_type, got.topic], [first.event_type, first.topic]);
+  handle.stop();
+  assert.equal(await handle.done, undefined);
+  const published = handle.published;
+  assert.ok(published >= 1);
+  await delay(300);
+  assert.equal(handle.published, published, 'nothing published after stop()');
+
+  const second = emu.scenario('callcenter', { seed: 2, rate: 200, customerId: CUST });
+  await emu.stop();
+  assert.equal(await second.done, undefined, 'emu.stop() stopped the scenario');
+  assert.equal(second.error, null);
+  assert.throws(() => emu.scenario('callcenter'), { code: 'CLOSED' });
+  assert.throws(() => emu.scenario('callcenter', { rate: -1 }), { code: 'CLOSED' });
 });
 
 test('blast: frames down to ~300 bytes, and unfiltered sends the whole pool to every open connection', T, async (t) => {

@@ -23,7 +23,7 @@ test('import and require give the same exports', async () => {
 test('the ESM entry file itself re-exports the CommonJS objects', async () => {
   const cjs = require('..');
   const pkg = require('../package.json');
-  const viaFile = await import(new URL(`../${pkg.exports['.'].import}`, import.meta.url));
+  const viaFile = await import(new URL(`../${pkg.exports['.'].import.default}`, import.meta.url));
   for (const name of ['RealtimeClient', 'RealtimeError', 'topic', 'Emulator']) {
     assert.equal(viaFile[name], cjs[name], name);
   }

@@ -9,7 +9,11 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
+const http = require('node:http');
+const os = require('node:os');
+
 const { node, ROOT } = require('./helpers/pty');
+const { DEFAULT_PATH } = require('../lib/native');
 const callcenter = require('../lib/scenarios/callcenter');
 const agentsScenario = require('../lib/scenarios/agents');
 const { topic } = require('../lib/index');
@@ -38,15 +42,22 @@ function matchingAny(patterns) {
 }
 
 test('every example is exercised by this file and uses only the public entry point', () => {
-  const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.js')).sort();
-  assert.deepEqual(examples, ['agent-desktop.js', 'call-dashboard.js', 'crm-sync.js', 'presence-panel.js', 'scaling-out.js']);
-  for (const file of examples) {
-    const source = fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8');
-    const requires = [...source.matchAll(/require\(([^)]*)\)/g)].map((m) => m[1]);
-    // scaling-out.js runs in test/redis-example.test.js (it needs a redis-server).
-    const expected = file === 'scaling-out.js' ? ['\'voip-realtime\'', '\'voip-realtime/redis\''] : ['\'voip-realtime\''];
-    assert.deepEqual(requires, expected, file);
+  const examples = fs.readdirSync(path.join(ROOT, 'examples')).sort();
+  assert.deepEqual(examples, ['README.md', 'agent-desktop.js', 'backend-service.js', 'call-dashboard.js', 'crm-sync.js',
+    'electron-agent', 'oneshot-processor.js', 'presence-panel.js', 'scaling-out.js']);
+  const sources = [
+    ...examples.filter((f) => f.endsWith('.js')).map((f) => path.join('examples', f)),
+    ...fs.readdirSync(path.join(ROOT, 'examples', 'electron-agent')).filter((f) => f.endsWith('.js')).map((f) => path.join('examples', 'electron-agent', f)),
+  ];
+  for (const file of sources) {
+    const source = fs.readFileSync(path.join(ROOT, file), 'utf8');
+    const requires = [...source.matchAll(/require\(([^)]*)\)/g)].map((m) => m[1].slice(1, -1));
+    // Node's own modules, the package by its public names, Electron, and the app's own files.
+    // (scaling-out.js runs in test/redis-example.test.js: it needs a redis-server.)
+    const foreign = requires.filter((r) => !r.startsWith('node:') && !/^voip-realtime(\/redis)?$/.test(r) && r !== 'electron' && !r.startsWith('./'));
+    assert.deepEqual(foreign, [], file);
   }
+  assert.ok(sources.filter((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').includes("require('voip-realtime')")).length >= 6);
 });
 
 test('call-dashboard lists calls as they ring, answer and end', async () => {
@@ -81,13 +92,13 @@ test('call-dashboard lists calls as they ring, answer and end', async () => {
   assert.ok(ended > 0, 'no call ended within the run');
 });
 
-test('agent-desktop shows queue alerts and offers for its own agent, and the chat', async () => {
-  const { body, summary } = await runExample('agent-desktop');
-  const m = /^summary: (\d+) events delivered to agent (\S+)$/.exec(summary);
-  assert.ok(m, summary);
-  assert.equal(m[2], AGENT);
-  const patterns = [`agent_id:${AGENT}:queue:*`, `agent_id:${AGENT}:call:*`, `customer_id:${CUSTOMER}:message:*`];
-  const events = stream('agent-desktop', { agentIds: [AGENT] }).filter(matchingAny(patterns)).slice(0, Number(m[1]));
+// The agent's own queue and call topics, and the customer's messages.
+function agentPatterns() {
+  return [`agent_id:${AGENT}:queue:*`, `agent_id:${AGENT}:call:*`, `customer_id:${CUSTOMER}:message:*`];
+}
+
+// What an agent's screen shows for these events (agent-desktop, electron-agent).
+function agentLines(events) {
   const expected = [];
   for (const { event_type: type, data: d } of events) {
     if (type === 'queue.joined') expected.push(`[New Call Alert] caller waiting in queue, position ${d.position}, about ${d.estimated_wait}s`);
@@ -96,6 +107,16 @@ test('agent-desktop shows queue alerts and offers for its own agent, and the cha
     if (type === 'call.ended') expected.push(`[Call ended] ${d.hangup_reason}, ${d.duration}s`);
     if (type === 'message.received') expected.push(`[Chat] ${d.source.target}: ${d.text}`);
   }
+  return expected;
+}
+
+test('agent-desktop shows queue alerts and offers for its own agent, and the chat', async () => {
+  const { body, summary } = await runExample('agent-desktop');
+  const m = /^summary: (\d+) events delivered to agent (\S+)$/.exec(summary);
+  assert.ok(m, summary);
+  assert.equal(m[2], AGENT);
+  const events = stream('agent-desktop', { agentIds: [AGENT] }).filter(matchingAny(agentPatterns())).slice(0, Number(m[1]));
+  const expected = agentLines(events);
   assert.deepEqual(body, expected);
   assert.ok(body.some((l) => l.startsWith('[New Call Alert]')), 'no queue alert');
   assert.ok(body.some((l) => l.startsWith('[Chat]')), 'no chat message');
@@ -123,6 +144,132 @@ test('crm-sync turns call endings, recordings and transcripts into CRM records',
   assert.deepEqual(body, expected);
   assert.equal(Number(m[2]), ended.size);
   assert.ok(body.some((l) => l.startsWith('crm recording')), 'no recording within the run');
+});
+
+function getJson(url) {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body: JSON.parse(body) }));
+    }).on('error', reject);
+  });
+}
+
+// Calls still active after these call events.
+function activeCalls(events) {
+  const active = new Set();
+  for (const { event_type: type, data } of events) {
+    if (type === 'call.created') active.add(data.id);
+    if (type === 'call.ended') active.delete(data.id);
+  }
+  return active.size;
+}
+
+test('backend-service: /health reports stats() and the calls it tracks; SIGTERM shuts it down with exit 0', async (t) => {
+  const p = node(path.join(ROOT, 'examples', 'backend-service.js'), [], { env: ENV });
+  t.after(() => p.kill('SIGKILL'));
+  const out = await p.waitFor(/health: (http:\/\/127\.0\.0\.1:\d+\/health)\n/, 15000);
+  const healthUrl = /health: (\S+)\n/.exec(out)[1];
+  const calls = stream('backend-service').filter(matchingAny([`customer_id:${CUSTOMER}:call:*`]));
+
+  let health;
+  for (let i = 0; i < 100; i++) {
+    health = await getJson(healthUrl);
+    if (health.body.handled >= 30) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(health.status, 200);
+  assert.equal(health.type, 'application/json');
+  const { state, handled, activeCalls: active, stats } = health.body;
+  assert.equal(state, 'subscribed');
+  assert.ok(handled >= 30, `only ${handled} events within 10 s`);
+  // The body is one synchronous snapshot: every delivered event was handled, none twice.
+  assert.equal(stats.delivered, handled);
+  assert.ok(stats.received >= stats.delivered);
+  assert.equal(stats.reconnects, 0);
+  assert.equal(stats.malformed, 0);
+  assert.equal(active, activeCalls(calls.slice(0, handled)));
+  assert.equal((await new Promise((resolve) => http.get(healthUrl.replace('/health', '/nope'), resolve))).statusCode, 404);
+
+  p.kill('SIGTERM');
+  assert.equal(await p.exited(10000), 0, `stderr: ${p.stderr}`);
+  assert.equal(p.stderr, '');
+  const lines = p.stdout.trimEnd().split('\n');
+  assert.equal(lines.at(-2), 'SIGTERM: shutting down');
+  const m = /^stopped after (\d+) events, (\d+) calls active$/.exec(lines.at(-1));
+  assert.ok(m, lines.at(-1));
+  assert.ok(Number(m[1]) >= handled);
+  assert.equal(Number(m[2]), activeCalls(calls.slice(0, Number(m[1]))));
+});
+
+// The Electron build of the addon when a prebuild exists (npm run prebuild), else the binary this
+// run uses (VOIP_REALTIME_NATIVE when set, as test/node-versions.js does, else the normal build).
+function electronBinary() {
+  const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+  const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes('electron') && f.endsWith('.node')).sort() : [];
+  if (prebuilt.length > 0) return path.join(dir, prebuilt[0]);
+  return process.env.VOIP_REALTIME_NATIVE ? path.resolve(process.env.VOIP_REALTIME_NATIVE) : DEFAULT_PATH;
+}
+
+test('electron-agent: the main process holds the client, the renderer gets the agent\'s events and stats over IPC', async (t) => {
+  const binary = fs.realpathSync(electronBinary());
+  const p = node(path.join(ROOT, 'examples', 'electron-agent', 'main.js'), [], { env: { ...ENV, VOIP_REALTIME_NATIVE: binary } });
+  t.after(() => p.kill('SIGKILL'));
+  await p.waitFor(/\n/, 15000);
+  // The main process runs the binary it was pointed at.
+  const maps = fs.readFileSync(`/proc/${p.child.pid}/maps`, 'utf8');
+  const loaded = [...new Set([...maps.matchAll(/ (\/\S+\.node)$/gm)].map((m) => m[1]))];
+  assert.deepEqual(loaded, [binary]);
+
+  assert.equal(await p.exited(30000), 0, `stderr: ${p.stderr}`);
+  assert.equal(p.stderr, '');
+  const lines = p.stdout.trimEnd().split('\n');
+  const m = /^summary: (\d+) lines from (\d+) events over IPC; stats over IPC: (\d+) delivered$/.exec(lines.at(-1));
+  assert.ok(m, lines.at(-1));
+  const body = lines.slice(0, -1);
+  const received = Number(m[2]);
+  assert.equal(Number(m[1]), body.length);
+  // Every event crossed IPC once, in order, as a structured clone the renderer could read.
+  const events = stream('electron-agent', { agentIds: [AGENT] }).filter(matchingAny(agentPatterns())).slice(0, received);
+  assert.deepEqual(body, agentLines(events));
+  assert.ok(Number(m[3]) > 0 && Number(m[3]) <= received, `stats.delivered ${m[3]} of ${received}`);
+  assert.ok(body.some((l) => l.startsWith('[New Call Alert]')), 'no queue alert');
+  assert.ok(body.some((l) => l.startsWith('[Chat]')), 'no chat message');
+});
+
+test('oneshot-processor: takes a batch, checkpoints it, exits; the next run continues after the checkpoint', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vr-oneshot-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const checkpoint = path.join(dir, 'checkpoint.json');
+  const types = ['call.created', 'call.status', 'call.ended'];
+  const expected = callcenter.generate({ seed: 'oneshot-processor', rate: 1000, durationScale: 0.1, customerId: CUSTOMER, count: 2000 })
+    .filter(matchingAny([`customer_id:${CUSTOMER}:call:*`]))
+    .filter((e) => types.includes(e.event_type))
+    .map((e) => JSON.stringify({ type: e.event_type, call: e.data.id, status: e.data.status, at: e.timestamp }));
+
+  const run = async () => {
+    const p = node(path.join(ROOT, 'examples', 'oneshot-processor.js'), [], { env: { ...ENV, CHECKPOINT: checkpoint, BATCH_SIZE: '25' } });
+    assert.equal(await p.exited(30000), 0, `stderr: ${p.stderr}`);
+    assert.equal(p.stderr, '');
+    const lines = p.stdout.trimEnd().split('\n');
+    const m = /^batch: (\d+) processed, (\d+) skipped, (\d+) in total; (\d+) ms since start$/.exec(lines.at(-1));
+    assert.ok(m, lines.at(-1));
+    return { body: lines.slice(0, -1), processed: Number(m[1]), skipped: Number(m[2]), total: Number(m[3]) };
+  };
+
+  const first = await run();
+  assert.deepEqual(first.body, expected.slice(0, 25));
+  assert.deepEqual([first.processed, first.skipped, first.total], [25, 0, 25]);
+  const saved = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
+  assert.equal(saved.processed, 25);
+  assert.equal(saved.timestamp, JSON.parse(expected[24]).at);
+
+  const second = await run();
+  assert.deepEqual(second.body, expected.slice(25, 50));
+  assert.deepEqual([second.processed, second.skipped, second.total], [25, 25, 50]);
+  assert.deepEqual(fs.readdirSync(dir), ['checkpoint.json'], 'no temporary file left behind');
 });
 
 test('presence-panel shows the team, then each presence and availability change of the seeded agents', async () => {

@@ -115,4 +115,12 @@ test('the declarations match the runtime API of lib/', () => {
   const client = new api.RealtimeClient({ url: 'ws://127.0.0.1:9/v1.0/ws' });
   assert.deepEqual(memberNames(typeOf('ClientStats')).sort(), Object.keys(client.stats()).sort());
   for (const name of emitterMethods) assert.equal(typeof client[name], 'function', name);
+
+  // The emulator: every accessor and method of the class, and nothing it lacks.
+  const emulatorMembers = memberNames(typeOf('Emulator')).filter((n) => !emitterMethods.has(n)).sort();
+  const emulatorRuntime = Object.getOwnPropertyNames(api.Emulator.prototype).filter((n) => n !== 'constructor').sort();
+  assert.deepEqual(emulatorMembers, emulatorRuntime);
+  const emulatorStatics = checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(exported.get('Emulator'), program.getSourceFile(entry)))
+    .map((p) => p.getName()).filter((n) => n !== 'prototype').sort();
+  assert.deepEqual(emulatorStatics, Object.getOwnPropertyNames(api.Emulator).filter((n) => !['length', 'name', 'prototype'].includes(n)).sort());
 });

@@ -17,6 +17,7 @@ import type {
   RealtimeErrorCode,
   RealtimeEvent,
   ReconnectingInfo,
+  ScenarioHandle,
   TopicParts,
 } from 'voip-realtime';
 
@@ -224,9 +225,24 @@ async function emulator(): Promise<void> {
   const es = emu.stats();
   expectType<number>(es.connections + es.eventsSent + es.eventsDropped);
   expectType<boolean>(es.blast.running);
-  const run = emu.scenario('callcenter', { rate: 50, seed: 1 });
+  expectType<Equal<typeof emu.customerId, string>>(true);
+  expectType<number>(emu.port);
+  expectType<Equal<typeof emu.dialect, 'documented' | 'live'>>(true);
+  expectType<boolean>(emu.running && emu.secure);
+  expectType<string>(emu.issueAccessKey());
+  emu.on('subscribe', ({ connection, topics }) => expectType<number>(connection + topics.length));
+  emu.fault('refuseUpgrades', { status: 503, retryAfter: 2 });
+  emu.fault('noPong', false);
+  // A named scenario's handle comes back synchronously; only 'blast' is a Promise.
+  const run = emu.scenario('callcenter', { rate: 50, seed: 1, durationScale: 0.1, agentIds: [customerId] });
+  expectType<Equal<typeof run, ScenarioHandle>>(true);
   run.stop();
   await run.done;
+  expectType<Error | null>(run.error);
+  // @ts-expect-error the handle is not a Promise
+  void run.then;
+  // @ts-expect-error no such fault
+  emu.fault('explode');
   const report = await emu.scenario('blast', { count: 1000, rate: 20000, unfiltered: false });
   expectType<number>(report.events + report.cpuPercent);
   await emu.stop();
