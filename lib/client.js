@@ -9,19 +9,22 @@ const { grammarFor } = require('./client/grammar.js');
 const { Connection } = require('./client/connection.js');
 const { Dispatcher } = require('./client/dispatch.js');
 const { WarnOnce } = require('./client/waits.js');
+const { MessagesSockets } = require('./client/messages.js');
 
 /**
  * A connection to VoIPBIN's real-time WebSocket API, or with `protocol: 'natterbox'` to
- * Natterbox's CTI presence socket (docs/protocol-natterbox.md). The socket, reconnects and heartbeat live
- * on a native thread; this object validates, keeps the subscription book (lib/client/ledger.js)
- * and dispatches events (lib/client/dispatch.js); lib/client/connection.js owns the native
- * handle and the client's state.
+ * Natterbox's CTI presence socket and messages sockets (docs/protocol-natterbox.md). The socket,
+ * reconnects and heartbeat live on a native thread; this object validates, keeps the subscription
+ * book (lib/client/ledger.js) and dispatches events (lib/client/dispatch.js);
+ * lib/client/connection.js owns the native handle and the client's state, and
+ * lib/client/messages.js the Natterbox messages sockets (one per `:messages` pattern).
  */
 class RealtimeClient extends EventEmitter {
   #conn;
   #ledger;
   #dispatch;
   #grammar;
+  #messages = null;
   #warnings = new WarnOnce();
 
   /**
@@ -34,6 +37,16 @@ class RealtimeClient extends EventEmitter {
     const emit = (name, ...args) => this.#emit(name, ...args);
     const log = (level, message) => this.#log(level, message);
     const reportError = (err) => this.#reportError(err);
+    if (opts.messages) {
+      this.#messages = new MessagesSockets(opts, {
+        onBatch: (text, meta, socket) => this.#dispatch.onBatch(text, meta, socket),
+        sent: (action, topics) => this.#ledger.onSent(action, topics),
+        lost: (pattern) => this.#ledger.socketLost(pattern),
+        failed: (pattern, err) => this.#ledger.socketFailed(pattern, err),
+        log,
+        reportError,
+      });
+    }
     this.#conn = new Connection(opts, {
       onBatch: (text, meta) => this.#dispatch.onBatch(text, meta),
       started: () => this.#ledger.flush(),
@@ -41,6 +54,7 @@ class RealtimeClient extends EventEmitter {
       ended: (error) => {
         this.#ledger.finish(error);
         this.#dispatch.finish();
+        if (this.#messages) this.#messages.closeAll();
       },
       emit,
       log,
@@ -51,9 +65,9 @@ class RealtimeClient extends EventEmitter {
       indexChanged: () => { this.#dispatch.indexDirty = true; },
       refreshState: () => this.#refreshState(),
       reportError,
-    });
+    }, this.#grammar, this.#messages);
     this.#dispatch = new Dispatcher(this, this.#conn, this.#ledger, this.#grammar, {
-      onControl: (rec) => this.#onControl(rec),
+      onControl: (rec, source) => (source ? this.#messages.onControl(source, rec) : this.#onControl(rec)),
       onServer: (rec) => this.#onServer(rec),
       reportError,
     });
@@ -149,18 +163,21 @@ class RealtimeClient extends EventEmitter {
    * @returns {Promise<void>}
    */
   close() {
-    return this.#conn.close();
+    const closed = this.#conn.close();
+    return this.#messages ? Promise.all([closed, this.#messages.closeAll()]).then(() => {}) : closed;
   }
 
   /** Lets this client keep the process alive while it is connecting or connected (default). */
   ref() {
     this.#conn.ref();
+    if (this.#messages) this.#messages.setRef(true);
     return this;
   }
 
   /** An unref()ed client does not keep the process alive. */
   unref() {
     this.#conn.unref();
+    if (this.#messages) this.#messages.setRef(false);
     return this;
   }
 
@@ -172,12 +189,14 @@ class RealtimeClient extends EventEmitter {
    */
   pause() {
     this.#conn.hold(true);
+    if (this.#messages) this.#messages.hold(true);
     return this;
   }
 
   /** Reads the socket again after pause(). */
   resume() {
     this.#conn.hold(false);
+    if (this.#messages) this.#messages.hold(false);
     return this;
   }
 
@@ -188,19 +207,28 @@ class RealtimeClient extends EventEmitter {
    *   reconnects: number, queueDepth: number, lastEventAt: number | null }}
    */
   stats() {
-    const base = this.#conn.nativeStats() || {
+    const base = { ...(this.#conn.nativeStats() || {
       received: 0, filtered: 0, delivered: 0, dropped: 0, duplicates: 0, malformed: 0,
       bytesReceived: 0, reconnects: 0, queueDepth: 0, lastEventAt: 0,
-    };
+    }) };
+    let reconnects = this.#conn.attempts;
+    if (this.#messages) {
+      // Natterbox: the messages sockets' counters are the client's too.
+      const m = this.#messages.stats();
+      for (const k of MessagesSockets.COUNTERS) base[k] += m[k];
+      base.lastEventAt = Math.max(base.lastEventAt, m.lastEventAt);
+      reconnects += m.reconnects;
+    }
     return {
       ...base,
       dropped: base.dropped + this.#dispatch.dropped,
-      reconnects: this.#conn.attempts,
+      reconnects,
       lastEventAt: base.lastEventAt ? base.lastEventAt : null,
       patterns: this.#ledger.entries.size,
       pendingAcks: this.#ledger.pending,
       iterators: this.#dispatch.iterators,
       iteratorOverflow: this.#dispatch.overflowed,
+      messagesSockets: this.#messages ? this.#messages.size : 0,
     };
   }
 

@@ -149,7 +149,8 @@ function resolveStartOptions(options) {
 /**
  * A local stand-in for the VoIPBIN real-time endpoint. Create it with `Emulator.start()`.
  * Events: 'connection' ({ connection, customerId, agentId, accessKey }), 'subscribe' and
- * 'unsubscribe' ({ connection, topics }), 'disconnect' ({ connection, reason }),
+ * 'unsubscribe' ({ connection, topics }; Natterbox messages sockets add `clientRequestId`),
+ * 'disconnect' ({ connection, reason }),
  * 'blast' (the report of a finished blast).
  */
 class Emulator extends EventEmitter {
@@ -225,7 +226,10 @@ class Emulator extends EventEmitter {
         break;
       case 'subscribe':
       case 'unsubscribe':
-        this.emit(rec.type, { connection: rec.connection, topics: rec.topics });
+        // Natterbox messages sockets name their subscribe's clientRequestId.
+        this.emit(rec.type, typeof rec.clientRequestId === 'string'
+          ? { connection: rec.connection, topics: rec.topics, clientRequestId: rec.clientRequestId }
+          : { connection: rec.connection, topics: rec.topics });
         break;
       case 'close':
         this.emit('disconnect', { connection: rec.connection, reason: rec.reason });
@@ -279,6 +283,28 @@ class Emulator extends EventEmitter {
    * @returns {object}
    */
   presence(userId, fields) { return this.#natterbox('presence()').presence(userId, fields); }
+
+  /**
+   * Natterbox: the messages socket's URL (`ws://host:port/messages`; clients add `?token=`).
+   * Null for a VoIPBIN emulator.
+   */
+  get messagesUrl() {
+    if (!this.#world) return null;
+    const host = this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host;
+    return `${this.secure ? 'wss' : 'ws'}://${host}:${this.#port}/messages`;
+  }
+
+  /**
+   * Natterbox: sets a user's unread message count (null clears it) and pushes it to the messages
+   * sockets subscribed to the user: INSERT the first time, MODIFY after, REMOVE on clear.
+   * @param {number|string} userId
+   * @param {number | null} count
+   * @returns {'INSERT' | 'MODIFY' | 'REMOVE' | null} the operation pushed (null: nothing to clear)
+   */
+  unread(userId, count) { return this.#natterbox('unread()').unread(userId, count); }
+
+  /** Natterbox: a user's unread message count, or null. */
+  unreadCount(userId) { return this.#natterbox('unreadCount()').unreadCount(userId); }
 
   /** Natterbox: a user's current presence state, or null. */
   user(userId) { return this.#natterbox('user()').user(userId); }

@@ -32,7 +32,8 @@ class RealtimeError extends Error {
   /**
    * @param {string} code one of ERROR_CODES (a server may send codes outside the list; they are kept)
    * @param {string} message
-   * @param {{ topics?: string[], action?: string, status?: number, retryAfter?: number, cause?: unknown }} [details]
+   * @param {{ topics?: string[], action?: string, status?: number, retryAfter?: number, cause?: unknown,
+   *   frame?: object }} [details] `frame`: the server's error frame as received (Natterbox CTI)
    */
   constructor(code, message, details) {
     super(message, details && details.cause !== undefined ? { cause: details.cause } : undefined);
@@ -42,6 +43,7 @@ class RealtimeError extends Error {
       if (details.action !== undefined) this.action = details.action;
       if (details.status !== undefined) this.status = details.status;
       if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
+      if (details.frame !== undefined) this.frame = details.frame;
     }
   }
 }

@@ -18,7 +18,11 @@ const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
 // dialect it speaks (native/core/wire_dialect.h).
 const DIALECTS = ['auto', 'documented', 'live'];
 const PROTOCOLS = ['voipbin', 'natterbox'];
-const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'pathStyle', 'snapshotWindow'];
+const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'messagesMaxAge', 'pathStyle', 'snapshotWindow'];
+// docs/protocol-natterbox.md §3: one host per region; the path is not known ('/' by default).
+const NATTERBOX_MESSAGES_URL = 'wss://omnichannelws-us.natterbox.net/';
+// API Gateway ends a WebSocket after 2 h: the messages socket is replaced a little before.
+const MESSAGES_MAX_AGE = 2 * 3600 * 1000 - 120000;
 const MAX_TIMER_MS = 2147483647;
 const CREDENTIAL_PARAMS = ['token', 'accesskey'];
 const REDACTED = '***';
@@ -113,23 +117,23 @@ function redactQuery(search) {
   return search.replace(/([?&])(token|accesskey)=[^&#]*/gi, (m, sep, key) => `${sep}${key}=${REDACTED}`);
 }
 
-function parseUrl(value) {
+function parseUrl(value, name = 'url') {
   if (typeof value !== 'string' || value === '') {
-    throw fail('a ws:// or wss:// URL', 'url', value);
+    throw fail('a ws:// or wss:// URL', name, value);
   }
   let u;
   try {
     u = new URL(value);
   } catch {
-    throw fail('a ws:// or wss:// URL', 'url', redactQuery(value));
+    throw fail('a ws:// or wss:// URL', name, redactQuery(value));
   }
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw fail('a ws:// or wss:// URL', 'url', `${u.protocol}//${u.host}${u.pathname}`);
+    throw fail('a ws:// or wss:// URL', name, `${u.protocol}//${u.host}${u.pathname}`);
   }
   if (u.username || u.password) {
-    throw fail('a URL without user:password@', 'url', `${u.protocol}//***@${u.host}${u.pathname}`);
+    throw fail('a URL without user:password@', name, `${u.protocol}//***@${u.host}${u.pathname}`);
   }
-  if (!u.hostname) throw fail('a URL with a host', 'url', value);
+  if (!u.hostname) throw fail('a URL with a host', name, value);
   const secure = u.protocol === 'wss:';
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   const port = u.port || (secure ? '443' : '80');
@@ -195,6 +199,44 @@ function validateLogger(value) {
   }
   if (!any) throw fail('an object with debug, info, warn and error functions', 'logger', value);
   return out;
+}
+
+/**
+ * The Natterbox messages socket's options (docs/protocol-natterbox.md §3): its URL, the upgrade
+ * target carrying the token as `?token=`, how long a connection may live, and the native config
+ * of one socket (a copy of the CTI socket's with the messages protocol).
+ */
+function messagesSection(o, cti, { token, getToken, allowInsecure }) {
+  const { u, secure, host, port, urlCredential } =
+    parseUrl(o.messagesUrl === undefined ? NATTERBOX_MESSAGES_URL : o.messagesUrl, 'messagesUrl');
+  if (urlCredential) {
+    throw new RealtimeError('INVALID_OPTION',
+      'Expected messagesUrl without a token (the client adds ?token= itself) but received one');
+  }
+  if (!secure && !allowInsecure && !isLoopback(host)) {
+    throw new RealtimeError('INSECURE_URL',
+      `Refusing to send a credential over unencrypted ws:// to ${host}: use wss://, ` +
+      'or set allowInsecure: true if the network path is trusted');
+  }
+  const maxAge = o.messagesMaxAge === undefined ? MESSAGES_MAX_AGE
+    : number(o.messagesMaxAge, 'messagesMaxAge', { min: 1000, integer: true, max: MAX_TIMER_MS });
+  const path = u.pathname || '/';
+  const targetFor = (t) => `${path}${u.search ? `${u.search}&` : '?'}token=${encodeURIComponent(t)}`;
+  return {
+    url: `${u.protocol}//${u.host}${path}${u.search ? `${u.search}&` : '?'}token=${REDACTED}`,
+    maxAge,
+    targetFor,
+    native: {
+      ...cti,
+      host,
+      port,
+      secure,
+      target: token === undefined ? '' : targetFor(token),
+      tokenPerAttempt: Boolean(getToken),
+      protocol: 'natterbox-messages',
+      credential: '',
+    },
+  };
 }
 
 /**
@@ -320,6 +362,11 @@ function resolveOptions(options) {
     // The credential travels in the first frame, not in the URL.
     const url = `${u.protocol}//${u.host}${path}${shownQuery}`;
     const base = target;
+    const native = {
+      host, port, target, secure, tls, connectTimeout, maxPayload, maxQueue, heartbeatInterval,
+      heartbeatTimeout, reconnect, seed, tokenPerAttempt: Boolean(getToken), dialect: 'documented',
+      settleTime, userAgent, protocol, credential: token === undefined ? '' : token, natterbox: natterboxConfig,
+    };
     return {
       url,
       protocol,
@@ -329,11 +376,8 @@ function resolveOptions(options) {
       logger,
       getToken: getToken || null,
       targetFor: () => base,
-      native: {
-        host, port, target, secure, tls, connectTimeout, maxPayload, maxQueue, heartbeatInterval,
-        heartbeatTimeout, reconnect, seed, tokenPerAttempt: Boolean(getToken), dialect: 'documented',
-        settleTime, userAgent, protocol, credential: token === undefined ? '' : token, natterbox: natterboxConfig,
-      },
+      native,
+      messages: messagesSection(o, native, { token, getToken, allowInsecure }),
     };
   }
   if (getToken) {

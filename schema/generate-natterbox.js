@@ -16,14 +16,16 @@ const typeNameOf = (name) => `${pascal(name)}Event`;
  * @param {string} header the "generated" notice
  */
 function renderNatterboxDts({ members, jsdoc, header }) {
-  const parts = [`// ${header}\n// Natterbox CTI presence (docs/protocol-natterbox.md), from schema/natterbox.js.\n`];
+  const parts = [`// ${header}\n// Natterbox CTI presence and messages (docs/protocol-natterbox.md), from schema/natterbox.js.\n`];
   parts.push("import type { EventEnvelope } from './events';\n");
-  parts.push(`/** A user's presence topic: the topic of every Natterbox event, and a pattern. */
+  parts.push(`/** A user's presence topic: the topic of every presence event, and a pattern. */
 export type NatterboxUserTopic = \`org:\${number}:user:\${number}:presence\`;
 /** A group's presence pattern: its events arrive on the members' user topics. */
 export type NatterboxGroupPattern = \`org:\${number}:group:\${number}:presence\`;
+/** A user's unread counts (messages socket, one per user): the topic of its events, and a pattern. */
+export type NatterboxMessagesTopic = \`org:\${number}:user:\${number}:messages\`;
 /** Anything subscribe() takes on a Natterbox client. */
-export type NatterboxPattern = NatterboxUserTopic | NatterboxGroupPattern;
+export type NatterboxPattern = NatterboxUserTopic | NatterboxGroupPattern | NatterboxMessagesTopic;
 `);
   for (const [name, def] of Object.entries(schema.definitions)) {
     const doc = jsdoc([def.description, def.additional ? 'The server may add fields not listed here.' : ''], '');
@@ -33,8 +35,9 @@ export type NatterboxPattern = NatterboxUserTopic | NatterboxGroupPattern;
   for (const name of names) {
     const e = schema.events[name];
     const data = e.presence === undefined ? e.data.ref : `${e.data.ref} & { presence: ${quote(e.presence)} }`;
+    const topic = e.topic === 'messages' ? 'NatterboxMessagesTopic' : 'NatterboxUserTopic';
     parts.push(`${jsdoc([`\`${name}\`: ${e.summary}.`], '')}export interface ${typeNameOf(name)} extends EventEnvelope<${quote(name)}, ${data}> {
-  topic: NatterboxUserTopic;
+  topic: ${topic};
 }
 `);
   }
@@ -52,7 +55,7 @@ export type NatterboxEvent<T extends NatterboxEventType = NatterboxEventType> = 
 
 function renderNatterboxMd(fieldTable) {
   const parts = ['## Natterbox events\n'];
-  parts.push('A client made with `protocol: \'natterbox\'` delivers these on `org:<org>:user:<user>:presence` topics (docs/protocol-natterbox.md). `timestamp` is the receive time.\n');
+  parts.push('A client made with `protocol: \'natterbox\'` delivers presence events on `org:<org>:user:<user>:presence` topics and unread counts on `org:<org>:user:<user>:messages` topics (docs/protocol-natterbox.md). `timestamp` is the receive time.\n');
   const rows = ['| event_type | payload | meaning |', '|---|---|---|'];
   for (const [name, e] of Object.entries(schema.events)) rows.push(`| \`${name}\` | \`${e.data.ref}\` | ${e.summary} |`);
   parts.push(rows.join('\n') + '\n');

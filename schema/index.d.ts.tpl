@@ -127,6 +127,15 @@ export interface RealtimeClientOptions {
   seed?: number;
 }
 
+/** A Natterbox CTI `error` frame: `message`, `code` and `path` when the server sends them. */
+export interface NatterboxErrorFrame {
+  type: 'error';
+  message?: string;
+  code?: string | number;
+  path?: string;
+  [key: string]: unknown;
+}
+
 /** Options of a client speaking Natterbox's CTI presence socket (docs/protocol-natterbox.md). */
 export interface NatterboxClientOptions
   extends Omit<RealtimeClientOptions, 'protocol' | 'dialect' | 'accessKey' | 'settleTime' | 'url'> {
@@ -139,6 +148,14 @@ export interface NatterboxClientOptions
   pathStyle?: 'organisation' | 'org';
   /** longest wait in ms for a subscribe's snapshot; default 2000 */
   snapshotWindow?: number;
+  /** the messages socket (unread counts), opened per `org:O:user:U:messages` pattern with
+   * `?token=<JWT>`; default 'wss://omnichannelws-us.natterbox.net/' */
+  messagesUrl?: string;
+  /** ms a messages connection lives before a planned reconnect (API Gateway ends them at 2 h);
+   * default 7080000 */
+  messagesMaxAge?: number;
+  /** messages socket: ms after which an unanswered subscribe counts as accepted; default 1000 */
+  settleTime?: number;
 }
 
 /** The options a client of protocol P takes. */
@@ -181,6 +198,7 @@ export interface RealtimeErrorDetails {
   status?: number;
   retryAfter?: number;
   cause?: unknown;
+  frame?: NatterboxErrorFrame;
 }
 
 /** The one error type of the library. */
@@ -191,6 +209,8 @@ export declare class RealtimeError extends Error {
   topics?: string[];
   /** 'subscribe' or 'unsubscribe' for server errors */
   action?: string;
+  /** Natterbox CTI: the server's `error` frame as received (PERMISSION_DENIED) */
+  frame?: NatterboxErrorFrame;
   /** HTTP status of a failed handshake */
   status?: number;
   /** ms to wait, from a 429's Retry-After */
@@ -248,6 +268,9 @@ export interface ClientStats {
   iterators: number;
   /** events discarded by events() iterators that overflowed */
   iteratorOverflow: number;
+  /** Natterbox: open messages sockets (one per held `:messages` pattern; the counters above
+   * include theirs); 0 for VoIPBIN */
+  messagesSockets: number;
 }
 
 /** The parts of an AbortSignal events() uses (a real AbortSignal fits). */
@@ -409,8 +432,12 @@ export interface EmulatorOptions {
   /** default 'voipbin'; 'natterbox' serves the CTI presence socket (no dialect) */
   protocol?: Protocol;
   /** protocol 'natterbox': the organisation (default '1'), accepted tokens (default any; an
-   * expired JWT is refused), strict client names, group snapshots one frame per member */
-  natterbox?: { org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean };
+   * expired JWT is refused; the messages socket checks them at the upgrade, HTTP 401), strict
+   * client names, group snapshots one frame per member, a messages socket that never answers
+   * subscribes (clients wait their settleTime) */
+  natterbox?: {
+    org?: number | string; tokens?: string[]; strict?: boolean; perMemberSnapshot?: boolean; silentMessages?: boolean;
+  };
   /** default 'documented' */
   dialect?: 'documented' | 'live';
   /** HS256 key for the JWTs it accepts; default random */
@@ -643,6 +670,12 @@ export declare class Emulator {
   readonly org: string | null;
   /** Natterbox: merges fields into a user's state and pushes them to subscribers */
   presence(userId: number | string, fields: PresenceFields): PresenceFields & { userId: number };
+  /** Natterbox: the messages socket's URL (ws://host:port/messages); null otherwise */
+  readonly messagesUrl: string | null;
+  /** Natterbox: sets a user's unread count (null clears it) and pushes INSERT, MODIFY or REMOVE */
+  unread(userId: number | string, count: number | null): 'INSERT' | 'MODIFY' | 'REMOVE' | null;
+  /** Natterbox: a user's unread count, or null */
+  unreadCount(userId: number | string): number | null;
   /** Natterbox: a user's state, or null */
   user(userId: number | string): (PresenceFields & { userId: number }) | null;
   /** Natterbox: sets a group's members */

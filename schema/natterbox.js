@@ -1,7 +1,8 @@
 'use strict';
 
-// The events a client speaking Natterbox's CTI socket delivers (docs/protocol-natterbox.md),
-// in the node format of schema/events.js. types/natterbox.d.ts and the Natterbox part of
+// The events a client speaking Natterbox's CTI socket and messages socket delivers
+// (docs/protocol-natterbox.md), in the node format of schema/events.js. `topic: 'messages'`
+// marks events of the messages socket (topic org:O:user:U:messages). types/natterbox.d.ts and the Natterbox part of
 // schema/EVENTS.md are generated from this file by schema/generate.js.
 
 const str = (extra) => ({ type: 'string', ...extra });
@@ -28,9 +29,25 @@ const definitions = {
       availabilityProfileId: opt(int()),
     },
   },
+  UserStatisticsData: {
+    type: 'object',
+    additional: true,
+    description: 'The `data` of a messages socket push (INSERT, MODIFY, REMOVE), verbatim: the user\'s ' +
+      'statistics record. A REMOVE may carry an empty userStatistics.',
+    properties: {
+      userStatistics: {
+        type: 'object',
+        description: 'the user\'s statistics',
+        properties: {
+          unreadMessages: opt(int({ description: 'unread omnichannel messages, a non-negative integer' })),
+        },
+      },
+    },
+  },
 };
 
 const presence = { ref: 'UserPresenceData' };
+const statistics = { ref: 'UserStatisticsData' };
 
 const events = {
   presence_updated: {
@@ -50,5 +67,13 @@ events.availability_changed = {
   summary: 'Derived: availabilityStateId or availability changed',
   data: presence,
 };
+
+for (const [op, verb] of [['INSERT', 'created'], ['MODIFY', 'updated'], ['REMOVE', 'deleted']]) {
+  events[`userstatistics_${verb}`] = {
+    summary: `Messages socket push ${op}: the user's statistics record was ${verb} (unread count)`,
+    data: statistics,
+    topic: 'messages',
+  };
+}
 
 module.exports = { definitions, events };

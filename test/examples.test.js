@@ -272,12 +272,36 @@ test('oneshot-processor: takes a batch, checkpoints it, exits; the next run cont
   assert.deepEqual(fs.readdirSync(dir), ['checkpoint.json'], 'no temporary file left behind');
 });
 
-test('presence-panel shows the team, then each presence and availability change of the seeded agents', async () => {
-  const { body, summary } = await runExample('presence-panel');
-  const m = /^summary: (\d+) agents, (\d+) changes, (\d+) on a call$/.exec(summary);
+test('presence-panel shows the team, then each presence, availability and unread change of the seeded agents', async () => {
+  const { body: lines, summary } = await runExample('presence-panel');
+  const m = /^summary: (\d+) agents, (\d+) changes, (\d+) on a call, (\d+) unread$/.exec(summary);
   assert.ok(m, summary);
   const options = { agents: 4, group: 100, seed: 'presence-panel' };
   const { users } = agentsScenario.roster(options);
+  // Unread counts arrive on one socket per member: in order per member.
+  const body = lines.filter((l) => !l.startsWith('unread '));
+  const unread = lines.filter((l) => l.startsWith('unread '));
+  const perUser = new Map(users.map((u) => [u, []]));
+  for (const l of unread) {
+    const u = /^unread agent (\d+): (\d+)$/.exec(l);
+    assert.ok(u && perUser.has(Number(u[1])), l);
+    perUser.get(Number(u[1])).push(Number(u[2]));
+  }
+  const expectedUnread = new Map(users.map((u) => [u, []]));
+  const unreadPlan = agentsScenario.unreadUpdates(options);
+  // A few more than arrived: the run may end between two members' sockets.
+  for (let i = 0; i < unread.length + 4; i++) {
+    const { user, count } = unreadPlan.next().value;
+    expectedUnread.get(user).push(count ?? 0);
+  }
+  const last = new Map();
+  for (const u of users) {
+    const got = perUser.get(u);
+    assert.deepEqual(got, expectedUnread.get(u).slice(0, got.length), `unread counts of ${u}`);
+    if (got.length > 0) last.set(u, got[got.length - 1]);
+  }
+  assert.ok(unread.length >= 4, `only ${unread.length} unread changes`);
+  assert.equal(Number(m[4]), [...last.values()].reduce((a, b) => a + b, 0));
   assert.equal(body[0], `team: ${users.join(', ')}`);
   assert.equal(Number(m[1]), users.length);
   // Replays the scenario: every update derives a line per change, showing the board after it.

@@ -71,7 +71,7 @@ test('demo --protocol natterbox without a terminal prints presence lines and a s
   assert.equal(demo.stderr, '');
   const lines = demo.stdout.trimEnd().split('\n');
   assert.match(lines[0], /^voip-realtime demo: emulator ws:\/\/127\.0\.0\.1:\d+\/, Natterbox presence, agents scenario, 20 changes\/s, 3 agents, seed plain$/);
-  const summary = /^voip-realtime demo: (\d+) events in \d+\.\d s \(3 agents: (\d+) ringing, (\d+) on a call, (\d+) idle; seed plain\)$/.exec(lines.at(-1));
+  const summary = /^voip-realtime demo: (\d+) events in \d+\.\d s \(3 agents: (\d+) ringing, (\d+) on a call, (\d+) idle, (\d+) unread; seed plain\)$/.exec(lines.at(-1));
   assert.ok(summary, lines.at(-1));
   const log = lines.slice(1, -1);
   assert.equal(log.length, Number(summary[1]));
@@ -84,6 +84,51 @@ test('demo --protocol natterbox without a terminal prints presence lines and a s
   const plan = agents.updates({ agents: 3, seed: 'plain' });
   const first = plan.next().value;
   assert.match(log[3], new RegExp(` presence_updated +user ${first.user} `));
+  // Unread counts: the seed's changes in order, each agent's last one in the summary.
+  const unread = log.filter((l) => / userstatistics_/.test(l));
+  assert.ok(unread.length >= 2, `only ${unread.length} unread lines`);
+  const changes = agents.unreadUpdates({ agents: 3, seed: 'plain' });
+  const last = new Map();
+  for (const line of unread) {
+    const { user, count } = changes.next().value;
+    const shown = count === null ? 'unread cleared' : `${count} unread`;
+    assert.match(line, new RegExp(` userstatistics_(created|updated|deleted) +user ${user} +${shown}$`));
+    last.set(user, count ?? 0);
+  }
+  assert.equal(Number(summary[5]), [...last.values()].reduce((a, b) => a + b, 0));
+});
+
+test('tail --protocol natterbox with a :messages topic prints one user\'s unread counts', async () => {
+  const seed = 'cli-messages';
+  const emu = cli(['emulator', '--port', '0', '--protocol', 'natterbox', '--seed', seed, '--rate', '100', '--json']);
+  try {
+    await emu.waitFor('"messagesUrl"', 15000);
+    const info = JSON.parse(emu.stdout.trim().split('\n')[0]);
+    assert.match(info.messagesUrl, /^ws:\/\/127\.0\.0\.1:\d+\/messages$/);
+    const topic = 'org:1:user:1002:messages';
+    const tail = cli(['tail', '--protocol', 'natterbox', '--url', info.url, '--messages-url', info.messagesUrl,
+      '--token', info.token, '--topic', topic, '--json', '--count', '4']);
+    assert.equal(await tail.exited(20000), 0, tail.stderr);
+    const events = tail.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(events.length, 4);
+    // An unbroken stretch of the seed's changes for that user.
+    const expected = [];
+    const changes = agents.unreadUpdates({ agents: 5, seed });
+    while (expected.length < 2000) {
+      const { user, count } = changes.next().value;
+      if (user === 1002) expected.push(count === null ? {} : { unreadMessages: count });
+    }
+    const got = events.map((e) => e.data.userStatistics);
+    for (const e of events) {
+      assert.equal(e.topic, topic);
+      assert.match(e.event_type, /^userstatistics_(created|updated|deleted)$/);
+    }
+    const start = expected.findIndex((_, i) => JSON.stringify(expected.slice(i, i + 4)) === JSON.stringify(got));
+    assert.ok(start >= 0, `not a stretch of the seed's changes: ${JSON.stringify(got)}`);
+  } finally {
+    emu.kill('SIGINT');
+  }
+  assert.equal(await emu.exited(10000), 0, emu.stderr);
 });
 
 test('demo --protocol natterbox on a terminal draws the presence board and quits on q', async () => {

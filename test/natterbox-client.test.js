@@ -81,6 +81,8 @@ test('paths are reference-counted; error{path} rejects only that subscribe with 
   assert.equal(denied.error.code, 'PERMISSION_DENIED');
   assert.deepEqual(denied.error.topics, ['org:2:user:5:presence']);
   assert.equal(denied.error.message, 'not allowed: another organisation: org:2:user:5:presence');
+  // The server's own frame, as received.
+  assert.deepEqual(denied.error.frame, { type: 'error', message: 'not allowed: another organisation', path: '/organisation/2/user/5' });
   await a.unsubscribe();
   assert.deepEqual(client.topics, [USER]);
   await b.unsubscribe();
@@ -90,7 +92,7 @@ test('paths are reference-counted; error{path} rejects only that subscribe with 
   assert.equal(client.state, 'connected');
 });
 
-test('* and malformed patterns are INVALID_TOPIC before anything is sent; messages topics are not supported', async (t) => {
+test('* and malformed patterns are INVALID_TOPIC before anything is sent; messages topics are per user', async (t) => {
   const emu = await world(t);
   const client = natterbox(t, emu);
   for (const [pattern, pattern2] of [['org:1:user:*:presence'], ['org:1:user:abc:presence'], ['org:1:group:100:messages']]
@@ -99,8 +101,10 @@ test('* and malformed patterns are INVALID_TOPIC before anything is sent; messag
     assert.equal(r.error.code, 'INVALID_TOPIC', pattern);
     assert.deepEqual(r.error.topics, [pattern2]);
   }
-  const m = await settle(client.subscribe('org:1:user:1001:messages'));
-  assert.match(m.error.message, /messages socket .* not supported/);
+  const m = await settle(client.subscribe(['org:1:user:1001:messages', 'org:1:group:100:messages']));
+  assert.equal(m.error.code, 'INVALID_TOPIC');
+  assert.deepEqual(m.error.topics, ['org:1:group:100:messages']);
+  assert.equal(m.error.message, 'topic "org:1:group:100:messages": unread counts are per user (org:<org>:user:<user>:messages)');
   assert.equal(client.state, 'disconnected');
   assert.equal(emu.stats().connectionsTotal, 0);
 });
@@ -214,7 +218,9 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
   const bad = [
     [{ clientInfo: { name: 'x' } }, "Expected protocol: 'natterbox' with clientInfo but received protocol \"voipbin\""],
     [{ protocol: 'natterbox', accessKey: 'k' }, 'Expected token or getToken for a natterbox client but received accessKey'],
-    [{ protocol: 'natterbox', messagesUrl: 'wss://x/' }, 'Expected no messagesUrl: the Natterbox messages socket is not supported by this version'],
+    [{ protocol: 'natterbox', messagesUrl: 'https://x/' }, 'Expected a ws:// or wss:// URL for messagesUrl but received "https://x/"'],
+    [{ protocol: 'natterbox', messagesUrl: 'wss://x/?token=a' }, 'Expected messagesUrl without a token (the client adds ?token= itself) but received one'],
+    [{ protocol: 'natterbox', messagesMaxAge: 10 }, 'Expected an integer >= 1000 and <= 2147483647 for messagesMaxAge but received 10'],
     [{ protocol: 'natterbox', pathStyle: 'x' }, 'Expected \'organisation\' or \'org\' for pathStyle but received "x"'],
     [{ protocol: 'natterbox', clientInfo: { name: '' } }, 'Expected a non-empty string for clientInfo.name but received ""'],
     [{ protocol: 'x' }, "Expected 'voipbin' or 'natterbox' for protocol but received \"x\""],
@@ -222,6 +228,8 @@ test('options: natterbox-only options are refused for voipbin, voipbin-only ones
   for (const [options, message] of bad) {
     assert.throws(() => new RealtimeClient(options), { code: 'INVALID_OPTION', message });
   }
+  assert.throws(() => new RealtimeClient({ protocol: 'natterbox', token: 't', messagesUrl: 'ws://example.com/' }),
+    { code: 'INSECURE_URL' });
   const c = new RealtimeClient({ protocol: 'natterbox', token: 't' });
   assert.equal(c.url, 'wss://cti.natterbox.net/');
   assert.equal(c.dialect, null);

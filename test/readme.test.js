@@ -102,8 +102,7 @@ async function startVoipbinAndRedis(dialect) {
 const NATTERBOX_ORG = '1';
 const NATTERBOX_USER = '1001';
 
-// The CTI presence socket with one known user in a known state. (NATTERBOX_MESSAGES_URL joins
-// the environment when the emulator serves the messages socket.)
+// The CTI presence socket with one known user in a known state, and the messages socket.
 async function startNatterbox() {
   const emu = await Emulator.start({ protocol: 'natterbox', natterbox: { org: NATTERBOX_ORG } });
   return stoppedOnFailure(emu, () => {
@@ -111,6 +110,7 @@ async function startNatterbox() {
     return {
       env: {
         NATTERBOX_URL: emu.url,
+        NATTERBOX_MESSAGES_URL: emu.messagesUrl,
         NATTERBOX_TOKEN: emu.issueToken({ userId: NATTERBOX_USER, orgId: NATTERBOX_ORG }),
         NATTERBOX_ORG,
         NATTERBOX_USER,

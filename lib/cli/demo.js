@@ -241,7 +241,8 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, std
 }
 
 // The Natterbox demo: the agents scenario on a Natterbox emulator, watched through a natterbox
-// client subscribed to the team's group; a presence board on a terminal, a plain log otherwise.
+// client subscribed to the team's group and each agent's unread counts; a presence board on a
+// terminal, a plain log otherwise.
 async function runNatterbox(values, duration, { stdout, stderr, stdin, env }) {
   if (values.dialect !== undefined) throw new UsageError('--dialect is VoIPBIN\'s; leave it out with --protocol natterbox');
   const agents = values.agents === undefined ? 5 : number('agents', values.agents, { min: 1, max: 200, integer: true });
@@ -283,7 +284,9 @@ async function runNatterbox(values, duration, { stdout, stderr, stdin, env }) {
     emu = await Emulator.start({ protocol: 'natterbox' });
     // The changes start once the board has its snapshot.
     handle = await emu.scenario('agents', { agents, rate, seed, startAfter: 1000 });
-    client = new RealtimeClient({ protocol: 'natterbox', url: emu.url, token: emu.issueToken({ userId: handle.users[0] }) });
+    client = new RealtimeClient({
+      protocol: 'natterbox', url: emu.url, messagesUrl: emu.messagesUrl, token: emu.issueToken({ userId: handle.users[0] }),
+    });
     client.on('error', (err) => { exit.notice = `${err.code}: ${err.message}`; });
     client.on('close', ({ willReconnect, error }) => {
       if (!willReconnect) quit(1, error ? `${error.code}: ${error.message}` : 'connection closed');
@@ -304,6 +307,8 @@ async function runNatterbox(values, duration, { stdout, stderr, stdin, env }) {
       });
     }
     await client.subscribe(`org:${emu.org}:group:${handle.group}:presence`);
+    // Unread counts: one messages socket per agent.
+    await client.subscribe(handle.users.map((u) => `org:${emu.org}:user:${u}:messages`));
     if (duration !== undefined) setTimeout(() => quit(0), duration * 1000).unref();
     await done;
   } catch (err) {
@@ -314,7 +319,7 @@ async function runNatterbox(values, duration, { stdout, stderr, stdin, env }) {
   await shutdown();
   const c = board.counts();
   const summary = `voip-realtime demo: ${board.total} events in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-    `(${board.agents.size} agents: ${c.ringing} ringing, ${c.onCall} on a call, ${c.idle} idle; seed ${seed})`;
+    `(${board.agents.size} agents: ${c.ringing} ringing, ${c.onCall} on a call, ${c.idle} idle, ${c.unread} unread; seed ${seed})`;
   if (exit.code === 0) stdout.write(`${summary}\n`);
   else stderr.write(`${summary}; stopped: ${exit.notice}\n`);
   return exit.code;

@@ -18,7 +18,8 @@ Options:
   --host <addr>         address to bind (default 127.0.0.1)
   --dialect <d>         documented (default) or live: what the server speaks
   --protocol <p>        voipbin (default) or natterbox: serve Natterbox's CTI presence socket
-                        instead, with a team of agents (docs/protocol-natterbox.md)
+                        and messages socket (/messages) instead, with a team of agents
+                        (docs/protocol-natterbox.md)
   --scenario <name>     callcenter (default; agents with --protocol natterbox), or none for a
                         silent server
   --rate <n>            events per second the scenario aims for (default 20)
@@ -209,14 +210,16 @@ async function runNatterbox({ Emulator, host, port, tls, scenario, so, values, s
   const tailLine = tail.map(shellQuote).join(' ');
   if (values.json) {
     stdout.write(`${JSON.stringify({
-      url: emu.url, token, protocol: 'natterbox', org: emu.org, group, users, scenario, seed: so.seed ?? null, tail: tailLine,
+      url: emu.url, messagesUrl: emu.messagesUrl, token, protocol: 'natterbox', org: emu.org, group, users, scenario,
+      seed: so.seed ?? null, tail: tailLine,
     })}\n`);
   } else {
     const c = colorEnabled(stdout, env);
     const label = (s) => paint(c, 'dim', s.padEnd(13));
     const lines = [
-      `${paint(c, 'bold', 'voip-realtime emulator')} listening (Natterbox CTI presence)`,
+      `${paint(c, 'bold', 'voip-realtime emulator')} listening (Natterbox CTI presence and messages)`,
       `  ${label('URL')}${emu.url}`,
+      `  ${label('messages URL')}${emu.messagesUrl}`,
       `  ${label('organisation')}${emu.org}`,
       `  ${label('token')}${token}`,
       `  ${label('topic')}${topic}`,

@@ -27,7 +27,10 @@ Options:
   --dialect <d>         documented, live or auto (default: the client's default)
   --protocol <p>        voipbin (default) or natterbox: Natterbox CTI presence, topics such
                         as org:<org>:group:<group>:presence, credential --token or
-                        $NATTERBOX_TOKEN, URL $NATTERBOX_URL
+                        $NATTERBOX_TOKEN, URL $NATTERBOX_URL; unread counts with
+                        org:<org>:user:<user>:messages
+  --messages-url <url>  natterbox: the messages socket (default $NATTERBOX_MESSAGES_URL or
+                        wss://omnichannelws-us.natterbox.net/)
   --ca <file>           PEM file of certificate authorities to trust (wss:// with a private CA)
   --insecure            allow ws:// with a credential to a host other than this machine
   --no-color            never colour the output (colour is used only on a terminal and
@@ -42,6 +45,7 @@ variables.`;
 
 const OPTIONS = {
   url: { type: 'string' },
+  'messages-url': { type: 'string' },
   token: { type: 'string' },
   'access-key': { type: 'string' },
   topic: { type: 'string', short: 't', multiple: true },
@@ -110,8 +114,11 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     throw new UsageError(natterbox ? 'a credential is required: --token (or $NATTERBOX_TOKEN)'
       : 'a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
   }
+  if (!natterbox && values['messages-url'] !== undefined) throw new UsageError('--messages-url needs --protocol natterbox');
   const options = natterbox ? { protocol, url: values.url ?? env.NATTERBOX_URL ?? 'wss://cti.natterbox.net/' }
     : { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
+  const messagesUrl = values['messages-url'] ?? env.NATTERBOX_MESSAGES_URL;
+  if (natterbox && messagesUrl !== undefined) options.messagesUrl = messagesUrl;
   if (token) options.token = token;
   if (accessKey) options.accessKey = accessKey;
   if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);

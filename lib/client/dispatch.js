@@ -22,7 +22,7 @@ const DEFAULT_HIGH_WATER_MARK = 10000;
 /**
  * `emitter` is the RealtimeClient (events are emitted on it); `conn` the Connection (read:
  * `closing`, `final`); `ledger` the Ledger (read: `entries`, `members`); `grammar` the
- * protocol's (lib/client/grammar.js); `hooks` the facade's: `onControl(rec)`, `onServer(rec)`,
+ * protocol's (lib/client/grammar.js); `hooks` the facade's: `onControl(rec, source)`, `onServer(rec)`,
  * `reportError(err)`.
  */
 class Dispatcher {
@@ -127,19 +127,23 @@ class Dispatcher {
     for (const it of [...this.#iterators.keys()]) it.end();
   }
 
-  onBatch(text, meta) {
+  /**
+   * A batch of one native client: the client's own (`source` null) or a socket of its own
+   * (lib/client/messages.js), whose control records go back to it.
+   */
+  onBatch(text, meta, source = null) {
     if (this.#backlog.length > 0) {
-      this.#backlog.push([text, meta, 0]);
+      this.#backlog.push([text, meta, 0, source]);
       return;
     }
-    this.#process(text, meta, 0);
+    this.#process(text, meta, 0, source);
   }
 
   // Handles records from `pos` on. After a record that can settle a user's promise (an ack or
   // error answering subscribe(), an open answering connect()), the rest of the batch waits for
   // setImmediate: the code after `await client.subscribe()` runs first and can attach its
   // listeners before the events that followed the ack. Returns false when it paused.
-  #process(text, meta, pos) {
+  #process(text, meta, pos, source) {
     const n = meta.length;
     const conn = this.#conn;
     for (let i = pos; i < n; i += STRIDE) {
@@ -173,13 +177,13 @@ class Dispatcher {
         continue;
       }
       try {
-        if (kind === KIND_CONTROL) this.#hooks.onControl(rec);
+        if (kind === KIND_CONTROL) this.#hooks.onControl(rec, source);
         else this.#hooks.onServer(rec);
       } catch (err) {
         rethrowLater(err);
       }
       if ((kind === KIND_SERVER || rec.type === 'open') && i + STRIDE < n) {
-        this.#backlog.unshift([text, meta, i + STRIDE]);
+        this.#backlog.unshift([text, meta, i + STRIDE, source]);
         if (!this.#resumeScheduled) {
           this.#resumeScheduled = true;
           setImmediate(() => this.#resume());
@@ -193,8 +197,8 @@ class Dispatcher {
   #resume() {
     this.#resumeScheduled = false;
     while (this.#backlog.length > 0) {
-      const [text, meta, pos] = this.#backlog.shift();
-      if (!this.#process(text, meta, pos)) return;
+      const [text, meta, pos, source] = this.#backlog.shift();
+      if (!this.#process(text, meta, pos, source)) return;
     }
   }
 

@@ -4,7 +4,8 @@
 // `normalize(pattern)` validates (INVALID_TOPIC) and returns the normalised spelling;
 // `createIndex()` makes the index events are routed through; `keysOf(pattern, members)` lists the
 // keys a held pattern is indexed under; `dynamic` says whether those keys change while a pattern
-// is held (a Natterbox group's members).
+// is held (a Natterbox group's members); `socketOf(pattern)` says which socket carries a pattern
+// ('main', or 'messages': a Natterbox messages socket of its own).
 
 const topicHelpers = require('../topic.js');
 const { PatternIndex } = require('../events.js');
@@ -14,6 +15,7 @@ const voipbin = Object.freeze({
   normalize: topicHelpers.normalize,
   createIndex: () => new PatternIndex(),
   keysOf: (pattern) => [pattern],
+  socketOf: () => 'main',
   dynamic: false,
 });
 

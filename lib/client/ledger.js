@@ -6,73 +6,22 @@
 // Connection owns.
 
 const { RealtimeError } = require('../errors.js');
-const topicHelpers = require('../topic.js');
+const {
+  namingTopics, serverFrame, closedError, normaliseTopics, patternList,
+} = require('./records.js');
 const {
   Subscription, CREATE, RELEASE, END, HOLDS,
 } = require('../subscription.js');
 const { Entry } = require('./entry.js');
-
-// A refused topic's message names the topics, unless the server's text already does. Other
-// refusals (RATE_LIMITED) are about the message, not about its topics.
-function namingTopics(code, message, topics) {
-  if (code !== 'PERMISSION_DENIED' && code !== 'INVALID_TOPIC') return message;
-  if (topics.length === 0 || topics.every((t) => message.includes(t))) return message;
-  return `${message}: ${topics.join(', ')}`;
-}
-
-function closedError(message, cause) {
-  return new RealtimeError('CLOSED', message, cause ? { cause } : undefined);
-}
-
-function normaliseTopics(list) {
-  if (!Array.isArray(list)) return [];
-  const out = [];
-  for (const t of list) {
-    if (typeof t !== 'string') continue;
-    try {
-      out.push(topicHelpers.normalize(t));
-    } catch {
-      out.push(t);
-    }
-  }
-  return out;
-}
-
-// Validates a pattern argument: every pattern is checked before anything is sent, duplicates
-// (also in different spellings of the same UUID) count once, order is kept. `normalize` is the
-// protocol's grammar (lib/client/grammar.js).
-function patternList(patterns, name, normalize = topicHelpers.normalize) {
-  let list;
-  if (typeof patterns === 'string') list = [patterns];
-  else if (Array.isArray(patterns)) list = patterns;
-  else {
-    throw new RealtimeError('INVALID_OPTION',
-      `Expected a topic pattern or an array of them for ${name} but received ${typeof patterns === 'object' ? JSON.stringify(patterns) : String(patterns)}`);
-  }
-  if (list.length === 0) {
-    throw new RealtimeError('INVALID_OPTION', `Expected at least one topic pattern for ${name} but received []`);
-  }
-  const seen = new Set();
-  const bad = [];
-  let first = null;
-  for (const p of list) {
-    try {
-      seen.add(normalize(p));
-    } catch (err) {
-      if (!first) first = err;
-      bad.push(p);
-    }
-  }
-  if (first) throw new RealtimeError('INVALID_TOPIC', first.message, { topics: bad });
-  return [...seen];
-}
 
 /**
  * The subscription book of one client.
  *
  * `conn` is the client's Connection (read: `native`, `final`, `state`, `dialect`, `opts`);
  * `hooks` are the facade's: `indexChanged()` (routing must be rebuilt), `refreshState()`,
- * `reportError(err)`.
+ * `reportError(err)`; `grammar` the protocol's (lib/client/grammar.js: `socketOf` says which
+ * patterns live on sockets of their own); `messages` the MessagesSockets those patterns open
+ * (lib/client/messages.js), null for VoIPBIN.
  */
 class Ledger {
   /** pattern -> Entry */
@@ -89,9 +38,14 @@ class Ledger {
   #hooks;
   #owner;
 
-  constructor(conn, hooks) {
+  #socketOf;
+  #messages;
+
+  constructor(conn, hooks, grammar, messages) {
     this.#conn = conn;
     this.#hooks = hooks;
+    this.#socketOf = grammar.socketOf;
+    this.#messages = messages;
     this.#owner = {
       interestChanged: () => hooks.indexChanged(),
       release: (sub) => this.release(sub),
@@ -205,7 +159,45 @@ class Ledger {
     this.#toFlush.clear();
     for (const list of batches) {
       for (const p of list) this.entries.get(p).given = true;
-      native.subscribe(list);
+      const main = this.#onOwnSockets(list);
+      if (main.length > 0) native.subscribe(main);
+    }
+  }
+
+  // Opens the sockets of the patterns that have their own (Natterbox messages) and returns the
+  // others. A socket that cannot start refuses its pattern.
+  #onOwnSockets(list) {
+    if (!this.#messages) return list;
+    const main = [];
+    for (const p of list) {
+      if (this.#socketOf(p) !== 'messages') {
+        main.push(p);
+        continue;
+      }
+      const err = this.#messages.subscribe(p);
+      if (err) this.#refuse(err.code, err.message, [p], 'subscribe');
+    }
+    return main;
+  }
+
+  /** A messages socket dropped and reconnects: its pattern waits for its resubscribe. */
+  socketLost(pattern) {
+    this.#outstanding = this.#outstanding.filter((m) => !m.topics.has(pattern));
+    const e = this.entries.get(pattern);
+    if (!e) return;
+    e.wire = 'idle';
+    for (const call of e.calls()) {
+      if (call.timer) clearTimeout(call.timer);
+      call.timer = null;
+    }
+    this.#hooks.refreshState();
+  }
+
+  /** A messages socket ended for good (AUTH_FAILED, ...): its pattern is refused with that error. */
+  socketFailed(pattern, err) {
+    this.#outstanding = this.#outstanding.filter((m) => !m.topics.has(pattern));
+    if (this.entries.has(pattern)) {
+      this.#refuse(err.code, err.message, [pattern], 'subscribe', { status: err.status, cause: err.cause });
     }
   }
 
@@ -283,6 +275,7 @@ class Ledger {
     const message = typeof rec.message === 'string' && rec.message ? rec.message : code;
     const refused = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);
     const effective = msg ? msg.action : action;
+    const frame = serverFrame(rec.raw);
     // An error answers its whole message: topics it does not name are taken as accepted.
     const accepted = msg ? [...msg.topics].filter((t) => !refused.includes(t)) : [];
     if (msg) this.#outstanding.splice(this.#outstanding.indexOf(msg), 1);
@@ -291,10 +284,11 @@ class Ledger {
       return true;
     }
     if (!msg && !refused.some((t) => this.entries.has(t))) {
-      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, refused), { topics: refused, action: effective || undefined }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, refused),
+        { topics: refused, action: effective || undefined, frame }));
       return true;
     }
-    this.#refuse(code, message, refused, effective || 'subscribe');
+    this.#refuse(code, message, refused, effective || 'subscribe', { frame });
     if (accepted.length > 0) this.#ackSubscribe(accepted);
     return true;
   }
@@ -313,7 +307,8 @@ class Ledger {
     this.#hooks.refreshState();
   }
 
-  #refuse(code, message, refused, action) {
+  // `details` go on every error made (the server's frame, an HTTP status).
+  #refuse(code, message, refused, action, details = {}) {
     const orphaned = [];
     const failing = new Map();
     for (const p of refused) {
@@ -325,7 +320,7 @@ class Ledger {
       }
     }
     for (const [call, mine] of failing) {
-      this.#failCall(call, new RealtimeError(code, namingTopics(code, message, mine), { topics: mine, action }), mine);
+      this.#failCall(call, new RealtimeError(code, namingTopics(code, message, mine), { ...details, topics: mine, action }), mine);
     }
     // Patterns held by subscriptions that had already resolved (a resubscribe after a reconnect
     // was refused): those subscriptions lose them, and the error goes to 'error'.
@@ -338,7 +333,7 @@ class Ledger {
     }
     this.#hooks.indexChanged();
     if (orphaned.length > 0) {
-      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, orphaned), { topics: orphaned, action }));
+      this.#hooks.reportError(new RealtimeError(code, namingTopics(code, message, orphaned), { ...details, topics: orphaned, action }));
     }
     this.#hooks.refreshState();
   }
@@ -380,6 +375,11 @@ class Ledger {
     this.members.delete(p);
     if (this.#toFlush.delete(p)) return false;
     if (!e.given) return false;
+    // A pattern with a socket of its own is unsubscribed by closing that socket.
+    if (this.#messages && this.#socketOf(p) === 'messages') {
+      this.#messages.release(p);
+      return false;
+    }
     if (refused) {
       const native = this.#conn.native;
       if (native && !this.#conn.final) native.drop([p]);
@@ -460,8 +460,9 @@ class Ledger {
   // Every connection starts without subscriptions on the server: native resends the active set
   // with the next 'open', so acks are awaited again.
   connectionLost() {
-    this.#outstanding = [];
-    for (const e of this.entries.values()) if (e.wire !== 'idle') e.wire = 'idle';
+    const own = (p) => this.#socketOf(p) !== 'main';
+    this.#outstanding = this.#outstanding.filter((m) => [...m.topics].some(own));
+    for (const [p, e] of this.entries) if (e.wire !== 'idle' && !own(p)) e.wire = 'idle';
     for (const call of this.#calls) {
       if (call.timer) clearTimeout(call.timer);
       call.timer = null;

@@ -20,7 +20,8 @@ function decimal(s) {
 
 /**
  * Validates a Natterbox pattern and returns its normalised spelling (ids without leading zeros).
- * `org:O:user:U:presence` and `org:O:group:G:presence`; wildcards do not exist on this server.
+ * `org:O:user:U:presence`, `org:O:group:G:presence` and `org:O:user:U:messages`; wildcards do not
+ * exist on this server.
  * @param {string} pattern
  * @returns {string}
  */
@@ -35,18 +36,39 @@ function normalize(pattern) {
   }
   const m = PATTERN_RE.exec(pattern);
   if (!m) {
-    throw invalid(`topic ${JSON.stringify(pattern)} must be org:<org>:user:<user>:presence or ` +
-      'org:<org>:group:<group>:presence (decimal ids)', pattern);
+    throw invalid(`topic ${JSON.stringify(pattern)} must be org:<org>:user:<user>:presence, ` +
+      'org:<org>:group:<group>:presence or org:<org>:user:<user>:messages (decimal ids)', pattern);
   }
-  if (m[4] === 'messages') {
-    throw invalid(`topic ${JSON.stringify(pattern)}: the messages socket (unread counts) is not supported ` +
-      'by this version; only :presence topics are', pattern);
+  if (m[4] === 'messages' && m[2] === 'group') {
+    throw invalid(`topic ${JSON.stringify(pattern)}: unread counts are per user (org:<org>:user:<user>:messages)`,
+      pattern);
   }
   return `org:${decimal(m[1])}:${m[2]}:${decimal(m[3])}:${m[4]}`;
 }
 
+/**
+ * The parts of a normalised pattern.
+ * @param {string} pattern
+ * @returns {{ org: string, kind: 'user' | 'group', id: string, resource: 'presence' | 'messages' }}
+ */
+function parse(pattern) {
+  const m = PATTERN_RE.exec(pattern);
+  if (!m) throw invalid(`topic ${JSON.stringify(pattern)} is not a normalised Natterbox pattern`, pattern);
+  return { org: m[1], kind: m[2], id: m[3], resource: m[4] };
+}
+
 function isGroup(pattern) {
-  return pattern.includes(':group:');
+  return parse(pattern).kind === 'group';
+}
+
+/**
+ * The socket a normalised pattern lives on: 'messages' (one messages socket per pattern) or
+ * 'main' (the CTI socket).
+ * @param {string} pattern
+ * @returns {'main' | 'messages'}
+ */
+function socketOf(pattern) {
+  return parse(pattern).resource === 'messages' ? 'messages' : 'main';
 }
 
 /**
@@ -96,6 +118,7 @@ const grammar = Object.freeze({
   normalize,
   createIndex: () => new KeyIndex(),
   keysOf,
+  socketOf,
   dynamic: true,
 });
 
@@ -114,10 +137,6 @@ function natterboxOptions(o, version) {
   }
   if (o.dialect !== undefined) {
     throw new RealtimeError('INVALID_OPTION', 'Expected no dialect for a natterbox client (dialects are VoIPBIN\'s)');
-  }
-  if (o.messagesUrl !== undefined) {
-    throw new RealtimeError('INVALID_OPTION',
-      'Expected no messagesUrl: the Natterbox messages socket is not supported by this version');
   }
   const info = o.clientInfo === undefined ? {} : o.clientInfo;
   if (info === null || typeof info !== 'object' || Array.isArray(info)) {

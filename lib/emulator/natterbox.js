@@ -7,7 +7,7 @@
 const util = require('node:util');
 const { RealtimeError } = require('../errors.js');
 
-const KNOWN = ['org', 'tokens', 'strict', 'perMemberSnapshot'];
+const KNOWN = ['org', 'tokens', 'strict', 'perMemberSnapshot', 'silentMessages'];
 const ID_RE = /^[0-9]{1,18}$/;
 const PRESENCE = ['RINGING', 'ANSWERED', 'BRIDGED', ''];
 const FIELDS = ['presence', 'logicalDirection', 'callChannelUUID', 'availability', 'availabilityStateId',
@@ -28,7 +28,8 @@ function id(value, name) {
 
 /**
  * Validates `natterbox` start options: { org = '1', tokens (accepted list; default any),
- * strict (known client.name required), perMemberSnapshot }.
+ * strict (known client.name required), perMemberSnapshot, silentMessages (the messages socket
+ * does not answer subscribes: clients wait their settle time) }.
  */
 function resolveNatterboxStart(value) {
   const o = value === undefined ? {} : value;
@@ -40,7 +41,7 @@ function resolveNatterboxStart(value) {
   if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== 'string' || t === '')) {
     throw fail('an array of non-empty strings', 'natterbox.tokens', tokens);
   }
-  for (const key of ['strict', 'perMemberSnapshot']) {
+  for (const key of ['strict', 'perMemberSnapshot', 'silentMessages']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') throw fail('a boolean', `natterbox.${key}`, o[key]);
   }
   return {
@@ -48,6 +49,7 @@ function resolveNatterboxStart(value) {
     tokens: [...tokens],
     strict: o.strict === true,
     perMemberSnapshot: o.perMemberSnapshot === true,
+    silentMessages: o.silentMessages === true,
   };
 }
 
@@ -57,6 +59,7 @@ class NatterboxWorld {
   #org;
   #users = new Map();   // user id -> element (whole state)
   #groups = new Map();  // group id -> user ids
+  #unread = new Map();  // user id -> unread messages (a record exists)
 
   constructor(native, org) {
     this.#native = native;
@@ -87,6 +90,38 @@ class NatterboxWorld {
     this.#native.natterboxPresence(this.#org, user, JSON.stringify(state),
       JSON.stringify({ userId: Number(user), ...fields }));
     return { ...state };
+  }
+
+  /**
+   * Sets a user's unread message count and pushes it to the messages sockets subscribed to the
+   * user: `INSERT` when the user had no count, `MODIFY` after, `REMOVE` (count null) clears it.
+   * Returns the operation pushed, or null when null cleared nothing.
+   * @param {number|string} userId
+   * @param {number | null} count
+   * @returns {'INSERT' | 'MODIFY' | 'REMOVE' | null}
+   */
+  unread(userId, count) {
+    const user = id(userId, 'userId');
+    if (count !== null && !(Number.isSafeInteger(count) && count >= 0)) {
+      throw fail('a non-negative integer or null', 'count', count);
+    }
+    let operation;
+    if (count === null) {
+      if (!this.#unread.has(user)) return null;
+      this.#unread.delete(user);
+      operation = 'REMOVE';
+    } else {
+      operation = this.#unread.has(user) ? 'MODIFY' : 'INSERT';
+      this.#unread.set(user, count);
+    }
+    const data = { userStatistics: count === null ? {} : { unreadMessages: count } };
+    this.#native.natterboxMessages(this.#org, user, JSON.stringify({ operation, data }));
+    return operation;
+  }
+
+  /** A user's unread message count, or null when the user has none recorded. */
+  unreadCount(userId) {
+    return this.#unread.get(id(userId, 'userId')) ?? null;
   }
 
   /** A user's current state, or null. */

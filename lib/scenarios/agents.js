@@ -1,7 +1,8 @@
 'use strict';
 
 // Natterbox scenario: a team of agents in one group taking calls (RINGING -> ANSWERED ->
-// BRIDGED -> idle) and changing availability, on an emulator started with protocol 'natterbox'.
+// BRIDGED -> idle) and changing availability, on an emulator started with protocol 'natterbox';
+// after every other presence change one agent's unread message count changes (messages socket).
 // Repeatable with a seed. Options: { agents = 5, group = 100, firstUser = 1001, rate = 4
 // (presence changes per second), seed, startAfter = 0 (ms before the first change; the initial
 // state is set at once) }.
@@ -88,6 +89,26 @@ function* updates(options = {}) {
 }
 
 /**
+ * The scenario's unread-count changes, in order: `{ user, count }` (count null clears it; see
+ * Emulator#unread). Its own random stream, so the presence updates stay as they are.
+ * @param {object} [options]
+ */
+function* unreadUpdates(options = {}) {
+  const { users } = roster(options);
+  const rand = random(`${options.seed === undefined ? Date.now() : options.seed}:unread`);
+  const counts = new Map();
+  for (;;) {
+    const user = users[Math.floor(rand() * users.length)];
+    const now = counts.get(user);
+    // A count that exists is cleared now and then (the agent read everything).
+    const count = now !== undefined && rand() < 0.2 ? null : Math.floor(rand() * 10);
+    if (count === null) counts.delete(user);
+    else counts.set(user, count);
+    yield { user, count };
+  }
+}
+
+/**
  * Starts the scenario.
  * @param {import('../emulator').Emulator} emulator
  * @param {object} [options]
@@ -103,6 +124,7 @@ function start(emulator, options = {}) {
   emulator.group(group, users);
   for (const u of users) emulator.presence(u, INITIAL);
   const plan = updates(options);
+  const unreadPlan = unreadUpdates(options);
   let stopped = false;
   let published = 0;
   let timer = null;
@@ -113,6 +135,10 @@ function start(emulator, options = {}) {
     const { user, fields } = plan.next().value;
     emulator.presence(user, fields);
     published++;
+    if (published % 2 === 0) {
+      const change = unreadPlan.next().value;
+      emulator.unread(change.user, change.count);
+    }
   };
   const begin = setTimeout(() => {
     timer = setInterval(step, Math.max(1, Math.round(1000 / rate)));
@@ -135,4 +161,6 @@ function start(emulator, options = {}) {
   };
 }
 
-module.exports = { start, roster, updates };
+module.exports = {
+  start, roster, updates, unreadUpdates,
+};

@@ -307,7 +307,9 @@ vr::client_config read_config(Napi::Object c) {
   cfg.settle_ms = static_cast<std::uint32_t>(std::min(get_number(c, "settleTime", ""), 4294967295.0));
   cfg.user_agent = get_string(c, "userAgent", "");
   // Optional: absent = VoIPBIN (docs/protocol-natterbox.md for 'natterbox').
-  if (c.Has("protocol") && get_string(c, "protocol", "") == "natterbox") {
+  const std::string protocol = c.Has("protocol") ? get_string(c, "protocol", "") : std::string();
+  if (protocol == "natterbox-messages") cfg.protocol = vr::protocol_kind::natterbox_messages;
+  if (protocol == "natterbox") {
     cfg.protocol = vr::protocol_kind::natterbox_cti;
     cfg.credential = get_string(c, "credential", "");
     Napi::Object n = get_object(c, "natterbox", "");

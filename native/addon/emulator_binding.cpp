@@ -42,6 +42,7 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
                            InstanceMethod<&emulator_wrap::add_access_key>("addAccessKey"),
                            InstanceMethod<&emulator_wrap::natterbox_presence>("natterboxPresence"),
                            InstanceMethod<&emulator_wrap::natterbox_group>("natterboxGroup"),
+                           InstanceMethod<&emulator_wrap::natterbox_messages>("natterboxMessages"),
                            InstanceMethod<&emulator_wrap::set_frozen>("setFrozen"),
                            InstanceMethod<&emulator_wrap::fault>("fault"),
                            InstanceMethod<&emulator_wrap::clear_faults>("clearFaults"),
@@ -74,6 +75,7 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
       o.natterbox.org = get_string(n, "org");
       o.natterbox.strict = get_bool(n, "strict", false);
       o.natterbox.per_member_snapshot = get_bool(n, "perMemberSnapshot", false);
+      o.natterbox.silent_messages = get_bool(n, "silentMessages", false);
       if (n.Get("tokens").IsArray()) {
         auto list = n.Get("tokens").As<Napi::Array>();
         for (std::uint32_t i = 0; i < list.Length(); ++i)
@@ -187,6 +189,21 @@ class emulator_wrap : public Napi::ObjectWrap<emulator_wrap> {
     try {
       e.natterbox_presence(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
                            info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::String>().Utf8Value());
+    } catch (const std::exception& ex) {
+      throw Napi::Error::New(env, ex.what());
+    }
+    return env.Undefined();
+  }
+
+  // natterboxMessages(org, user, pushJson)
+  Napi::Value natterbox_messages(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    auto& e = checked(env);
+    for (int i = 0; i < 3; ++i)
+      if (!info[i].IsString()) throw Napi::TypeError::New(env, "natterboxMessages(org, user, push) expects strings");
+    try {
+      e.natterbox_messages(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                           info[2].As<Napi::String>().Utf8Value());
     } catch (const std::exception& ex) {
       throw Napi::Error::New(env, ex.what());
     }

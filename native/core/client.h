@@ -21,7 +21,7 @@ namespace vr {
 enum class dialect { documented, live, automatic };
 
 // Which protocol a connection speaks (core/protocol.h).
-enum class protocol_kind { voipbin, natterbox_cti };
+enum class protocol_kind { voipbin, natterbox_cti, natterbox_messages };
 
 // Natterbox CTI settings (docs/protocol-natterbox.md); unused by VoIPBIN.
 struct natterbox_config {

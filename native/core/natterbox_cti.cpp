@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <deque>
 #include <set>
 
@@ -19,19 +17,6 @@ namespace {
 
 std::string user_topic(const std::string& org, const std::string& user) {
   return "org:" + org + ":user:" + user + ":presence";
-}
-
-// The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
-std::string now_iso() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
 }
 
 namespace asio = boost::asio;
@@ -114,12 +99,8 @@ class natterbox_cti final : public protocol {
   // --- frames ---
 
   void on_frame(const char* data, std::size_t size, std::size_t capacity) override {
-    simdjson::dom::element root;
-    auto error = capacity >= size + simdjson::SIMDJSON_PADDING ? parser_.parse(data, size, false).get(root)
-                                                                : parser_.parse(data, size, true).get(root);
-    if (error) return host_.malformed(std::string("a frame that is not JSON: ") + simdjson::error_message(error));
     simdjson::dom::object obj;
-    if (root.get_object().get(obj)) return host_.unknown("a frame that is not a JSON object");
+    if (!natterbox_frame_object(parser_, data, size, capacity, host_, obj)) return;
     std::string_view type;
     if (obj["type"].get_string().get(type)) return host_.unknown("a frame without a string type");
     if (type == "tick") return on_tick(obj);
@@ -169,12 +150,6 @@ class natterbox_cti final : public protocol {
     std::uint64_t request = 0;
     bool resubscribe = false;  // announced by the open record, not by a `sent` record
     bool last = true;          // the last of one subscribe() batch: its events go out after it
-  };
-  struct held_event {
-    std::string type;
-    std::string topic;
-    std::string timestamp;
-    std::string data;
   };
 
   void forget(const std::string& p) {
@@ -252,9 +227,7 @@ class natterbox_cti final : public protocol {
   }
 
   void release_held() {
-    std::vector<held_event> held = std::move(held_);
-    held_.clear();
-    for (const auto& e : held) host_.push_event(e.type, e.topic, e.timestamp, e.data);
+    held_.release(host_);
   }
 
   void on_tick(simdjson::dom::object& obj) {
@@ -301,7 +274,7 @@ class natterbox_cti final : public protocol {
   void on_response(simdjson::dom::object& obj) {
     simdjson::dom::array elements;
     if (obj["data"].get_array().get(elements)) return host_.malformed("a response without a data array");
-    const std::string timestamp = now_iso();
+    const std::string timestamp = natterbox_now_iso();
     const bool group_window = inflight_ && is_group(inflight_->pattern);
     for (simdjson::dom::element el : elements) {
       simdjson::dom::object e;
@@ -342,7 +315,7 @@ class natterbox_cti final : public protocol {
 
   void emit(const std::string& type, const std::string& topic, const std::string& timestamp, const std::string& data) {
     if (inflight_ || !held_.empty()) {
-      held_.push_back({type, topic, timestamp, data});
+      held_.hold(type, topic, timestamp, data);
     } else {
       host_.push_event(type, topic, timestamp, data);
     }
@@ -442,7 +415,7 @@ class natterbox_cti final : public protocol {
   std::optional<command> inflight_;  // the subscribe whose snapshot window is open
   std::set<std::string> window_members_;
   std::chrono::steady_clock::time_point window_end_;
-  std::vector<held_event> held_;
+  held_events held_;
   std::string window_org_;
 };
 

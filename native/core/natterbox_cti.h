@@ -29,9 +29,40 @@
 #include <string_view>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "core/protocol.h"
 
 namespace vr {
+
+// Both Natterbox sockets: a frame that must be one JSON object. An unparseable frame is reported
+// as malformed, any other value as unknown; false then.
+bool natterbox_frame_object(simdjson::dom::parser& parser, const char* data, std::size_t size, std::size_t capacity,
+                            protocol_host& host, simdjson::dom::object& out);
+
+// Events held back until a subscribe's answer has gone to JS (code resuming after
+// `await subscribe()` attaches its listeners first), then handed over in order.
+class held_events {
+ public:
+  bool empty() const { return held_.empty(); }
+  void hold(std::string type, std::string topic, std::string timestamp, std::string data) {
+    held_.push_back({std::move(type), std::move(topic), std::move(timestamp), std::move(data)});
+  }
+  void release(protocol_host& host) {
+    std::vector<event> held = std::move(held_);
+    held_.clear();
+    for (const auto& e : held) host.push_event(e.type, e.topic, e.timestamp, e.data);
+  }
+
+ private:
+  struct event {
+    std::string type;
+    std::string topic;
+    std::string timestamp;
+    std::string data;
+  };
+  std::vector<event> held_;
+};
 
 struct natterbox_pattern {
   std::string org;   // decimal, no leading zeros
@@ -48,6 +79,8 @@ std::string natterbox_pattern_text(const natterbox_pattern& p);
 std::string natterbox_path(const natterbox_pattern& p, bool seed_paths);
 // Reads a path in either style back into a pattern.
 bool parse_natterbox_path(std::string_view path, natterbox_pattern& out);
+// The receive time as ISO 8601 with milliseconds, UTC (no Natterbox frame carries a time).
+std::string natterbox_now_iso();
 
 // The last known presence of each user, and what an element changes.
 class presence_book {

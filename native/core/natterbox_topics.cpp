@@ -1,7 +1,10 @@
 // Natterbox topics and paths, and the presence book behind derived events (natterbox_cti.h).
-#include <algorithm>
-
 #include "core/natterbox_cti.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
 
 namespace vr {
 
@@ -104,6 +107,35 @@ bool natterbox_id(std::string_view s, std::string& out) {
   if (!decimal(s)) return false;
   out = strip_zeros(s);
   return true;
+}
+
+bool natterbox_frame_object(simdjson::dom::parser& parser, const char* data, std::size_t size, std::size_t capacity,
+                            protocol_host& host, simdjson::dom::object& out) {
+  simdjson::dom::element root;
+  auto error = capacity >= size + simdjson::SIMDJSON_PADDING ? parser.parse(data, size, false).get(root)
+                                                              : parser.parse(data, size, true).get(root);
+  if (error) {
+    host.malformed(std::string("a frame that is not JSON: ") + simdjson::error_message(error));
+    return false;
+  }
+  if (root.get_object().get(out)) {
+    host.unknown("a frame that is not a JSON object");
+    return false;
+  }
+  return true;
+}
+
+// The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
+std::string natterbox_now_iso() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
 }
 
 }  // namespace vr

@@ -6,7 +6,8 @@
 // frame becomes acks, errors, events or lifecycle, and which topics a pattern covers.
 //
 // Implementations: VoIPBIN (documented, live and automatic dialects; protocol_voipbin.cpp over
-// wire_dialect) and Natterbox CTI presence (natterbox_cti.h; docs/protocol-natterbox.md).
+// wire_dialect), Natterbox CTI presence (natterbox_cti.h) and Natterbox messages
+// (natterbox_messages.h); docs/protocol-natterbox.md.
 // A protocol lives on the connection's strand (io thread) and reports through protocol_host.
 #pragma once
 

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/natterbox_cti.h"
+#include "core/natterbox_messages.h"
 #include "core/protocol.h"
 #include "core/wire_dialect.h"
 
@@ -78,6 +79,7 @@ class voipbin_protocol final : public protocol {
 std::unique_ptr<protocol> make_protocol(const detail::strand_type& strand, const client_config& config,
                                         topic_matcher& matcher, protocol_host& host) {
   if (config.protocol == protocol_kind::natterbox_cti) return make_natterbox_cti(strand, config, host);
+  if (config.protocol == protocol_kind::natterbox_messages) return make_natterbox_messages(strand, config, host);
   return std::make_unique<voipbin_protocol>(strand, config, matcher, host);
 }
 

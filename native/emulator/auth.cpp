@@ -207,11 +207,19 @@ upgrade_decision decide_upgrade(server_state& st, const upgrade_request& req) {
     st.upgrade_times.push_back(now);
   }
 
-  // Natterbox's CTI socket takes its credential in the first frame (natterbox.cpp), on any path.
+  // Natterbox's CTI socket takes its credential in the first frame (natterbox.cpp), on any path
+  // but /messages: the messages socket, whose `?token=` is checked here.
   if (o.dialect == wire_dialect::natterbox) {
     if (!req.websocket) return refuse(400, "expected a WebSocket upgrade request");
     upgrade_decision d;
     d.who.customer_id = o.natterbox.org;
+    const auto q = req.target.find('?');
+    if (req.target.substr(0, q) != "/messages") return d;
+    std::string token;
+    const auto query = q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1);
+    if (!find_param(query, '&', "token", token) || token.empty()) return refuse(401, "missing ?token=");
+    if (auto why = natterbox_token_refusal(o.natterbox, token); !why.empty()) return refuse(401, why);
+    d.who.natterbox_messages = true;
     return d;
   }
 

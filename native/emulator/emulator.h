@@ -22,6 +22,9 @@ struct natterbox_options {
   std::vector<std::string> tokens;  // accepted tokens; empty = any (an expired JWT is still refused)
   bool strict = false;              // also require a known client.name
   bool per_member_snapshot = false; // a group snapshot as one frame per member instead of one frame
+  // Messages socket (path /messages, `?token=` checked at the upgrade): answer a subscribe by
+  // echoing its clientRequestId (the default) or not at all (clients then wait their settle time).
+  bool silent_messages = false;
 };
 
 struct options {
@@ -147,6 +150,9 @@ class emulator {
   void natterbox_presence(const std::string& org, const std::string& user, std::string state_json,
                           const std::string& push_json);
   void natterbox_group(const std::string& org, const std::string& group, std::vector<std::string> users);
+  // Natterbox: pushes `push_json` (an INSERT/MODIFY/REMOVE frame) to every messages socket
+  // subscribed to the user.
+  void natterbox_messages(const std::string& org, const std::string& user, const std::string& push_json);
   void set_frozen(std::string customer_id, bool frozen);
   void fault(fault_kind kind, const fault_args& args);
   void clear_faults();

@@ -53,6 +53,52 @@ std::string response_frame(const std::vector<std::string>& elements) {
 
 }  // namespace
 
+std::string natterbox_token_refusal(const natterbox_options& o, std::string_view token) {
+  if (!o.tokens.empty() && std::find(o.tokens.begin(), o.tokens.end(), token) == o.tokens.end()) {
+    return "invalid token";
+  }
+  if (jwt_expired(token)) return "token expired";
+  return {};
+}
+
+// The messages socket: `{"request":"subscribe","clientRequestId":..,"data":{"users":["org:O:user:U"]}}`
+// subscribes the connection to those users' unread counts; the answer echoes the clientRequestId
+// (unless silent). Anything else is ignored, as API Gateway routes unknown requests nowhere.
+void session_base::handle_natterbox_messages(std::string_view text) {
+  simdjson::dom::element root;
+  std::string_view request;
+  std::string_view id;
+  simdjson::dom::array users;
+  if (parser_.parse(text.data(), text.size()).get(root) || root["request"].get_string().get(request) ||
+      request != "subscribe" || root["clientRequestId"].get_string().get(id) ||
+      root["data"]["users"].get_array().get(users)) {
+    return;
+  }
+  std::vector<std::string> topics;
+  for (auto u : users) {
+    std::string_view key;
+    if (u.get_string().get(key)) continue;
+    std::string pattern;
+    vr::natterbox_pattern p;
+    // "org:O:user:U" is a presence pattern without its resource.
+    if (!vr::parse_natterbox_pattern(std::string(key) + ":presence", p) || p.group) continue;
+    topics.push_back("org:" + p.org + ":user:" + p.id + ":messages");
+  }
+  for (const auto& t : topics)
+    if (nb_subs_.insert(t).second) state_->subscriptions++;
+  std::string rec = "{\"type\":\"subscribe\",\"connection\":" + std::to_string(id_) + ",\"topics\":";
+  vr::append_json_string_array(rec, topics);
+  rec += ",\"clientRequestId\":";
+  vr::append_json_string(rec, id);
+  rec += '}';
+  state_->notify(std::move(rec));
+  if (state_->opts.natterbox.silent_messages) return;
+  std::string reply = "{\"clientRequestId\":";
+  vr::append_json_string(reply, id);
+  reply += ",\"status\":\"subscribed\"}";
+  send_control(encode_frame(0x1, reply));
+}
+
 void session_base::natterbox_refuse(std::string_view message, std::uint16_t code) {
   std::string json = "{\"type\":\"error\",\"message\":";
   vr::append_json_string(json, message);
@@ -75,10 +121,7 @@ void session_base::handle_natterbox(std::string_view text) {
       return natterbox_refuse("auth without an accessToken", 4001);
     }
     if (root["client"]["name"].get_string().get(name)) name = {};
-    if (!o.tokens.empty() && std::find(o.tokens.begin(), o.tokens.end(), token) == o.tokens.end()) {
-      return natterbox_refuse("invalid token", 4001);
-    }
-    if (jwt_expired(token)) return natterbox_refuse("token expired", 4001);
+    if (auto why = natterbox_token_refusal(o, token); !why.empty()) return natterbox_refuse(why, 4001);
     if (o.strict && !known_client(name)) return natterbox_refuse("unknown client", 4001);
     nb_authed_ = true;
     send_control(encode_frame(0x1, "{\"type\":\"tick\",\"message\":\"welcome\"}"));
@@ -164,6 +207,17 @@ void emulator::natterbox_presence(const std::string& org, const std::string& use
       pub->routes.push_back({"org:" + org + ":group:" + key.substr(prefix.size()) + ":presence", wire});
     }
   }
+  state_->events_published++;
+  for (auto& s : state_->all_sessions()) s->deliver(pub);
+}
+
+void emulator::natterbox_messages(const std::string& org, const std::string& user, const std::string& push_json) {
+  if (state_->opts.dialect != wire_dialect::natterbox) {
+    throw std::invalid_argument("natterbox_messages needs an emulator started with protocol natterbox");
+  }
+  auto pub = std::make_shared<publication>();
+  pub->routes.push_back(
+      {"org:" + org + ":user:" + user + ":messages", std::make_shared<const std::string>(encode_frame(0x1, push_json))});
   state_->events_published++;
   for (auto& s : state_->all_sessions()) s->deliver(pub);
 }

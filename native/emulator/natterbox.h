@@ -1,15 +1,22 @@
-// Internal to the emulator: the Natterbox CTI world every session shares
-// (docs/protocol-natterbox.md). Users' current presence elements answer subscribes with
-// snapshots; groups map to members.
+// Internal to the emulator: the Natterbox world every session shares (docs/protocol-natterbox.md).
+// Users' current presence elements answer CTI subscribes with snapshots; groups map to members.
+// Unread counts are pushed to messages sockets as they change (nothing is replayed).
 #pragma once
 
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "emulator/emulator.h"
+
 namespace vr::emu::detail {
+
+// Why a Natterbox token is refused (not in the configured list, expired), or empty when it is
+// accepted. Shared by the CTI `auth` frame and the messages socket's upgrade.
+std::string natterbox_token_refusal(const natterbox_options& o, std::string_view token);
 
 struct natterbox_world {
   std::mutex mu;

@@ -215,6 +215,8 @@ void session_base::close(bool abrupt, std::uint16_t code) {
 
 bool session_base::upgrading(principal who) {
   who_ = std::move(who);
+  // A messages socket was authorised by its upgrade: no `auth` frame, no auth deadline.
+  if (who_.natterbox_messages) nb_authed_ = true;
   // Registered before the 101 goes out, so that anything aimed at every connection after the
   // peer sees the upgrade (publish, faults, disconnectAll) reaches this one too. The 101 counts
   // as the write in flight: whatever is queued meanwhile follows it on the wire.
@@ -269,7 +271,10 @@ void session_base::close_transport(std::string_view reason) {
   close_socket();
   if (!open_) return;
   state_->connections--;
-  state_->subscriptions -= state_->opts.dialect == wire_dialect::documented ? patterns_.size() : prefixes_.size();
+  const auto d = state_->opts.dialect;
+  state_->subscriptions -= d == wire_dialect::documented ? patterns_.size()
+                           : d == wire_dialect::natterbox ? nb_subs_.size()
+                                                          : prefixes_.size();
   std::string rec = "{\"type\":\"close\",\"connection\":" + std::to_string(id_) + ",\"reason\":";
   vr::append_json_string(rec, reason);
   rec += '}';
@@ -424,6 +429,8 @@ bool session_base::handle_frame(std::uint8_t op, bool fin, std::string_view payl
 void session_base::handle_text(std::string_view text) {
   if (state_->opts.dialect == wire_dialect::documented)
     handle_documented(text);
+  else if (state_->opts.dialect == wire_dialect::natterbox && who_.natterbox_messages)
+    handle_natterbox_messages(text);
   else if (state_->opts.dialect == wire_dialect::natterbox)
     handle_natterbox(text);
   else
@@ -806,7 +813,7 @@ void session_base::on_tick(const error_code& ec) {
         now - last_ping_ >= std::chrono::milliseconds(o.ping_interval_ms) - std::chrono::milliseconds(1)) {
       last_ping_ = now;
       // Natterbox keeps connections alive with ticks as well as pings.
-      if (o.dialect == wire_dialect::natterbox && nb_authed_) {
+      if (o.dialect == wire_dialect::natterbox && nb_authed_ && !who_.natterbox_messages) {
         out_.push_back({std::make_shared<const std::string>(encode_frame(0x1, "{\"type\":\"tick\"}")),
                         item_kind::control});
       }

@@ -41,6 +41,7 @@ struct principal {
   bool admin = false;
   bool manager = false;
   bool access_key = false;
+  bool natterbox_messages = false;  // a Natterbox messages socket (its token was checked at the upgrade)
 };
 
 // A published event encoded once, WebSocket frame header included, shared by every connection.
@@ -230,6 +231,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   void handle_documented(std::string_view text);
   void handle_live(std::string_view text);
   void handle_natterbox(std::string_view text);  // natterbox.cpp
+  void handle_natterbox_messages(std::string_view text);  // natterbox.cpp
   void natterbox_refuse(std::string_view message, std::uint16_t code);
   void send_control(std::string bytes);
   void send_json(std::string json);

@@ -1,16 +1,19 @@
 // A natterbox client: the protocol narrows options, patterns, event names and payloads.
 // Every `@ts-expect-error` line must fail to compile.
 
-import { RealtimeClient, Emulator } from 'voip-realtime';
+import { RealtimeClient, RealtimeError, Emulator } from 'voip-realtime';
 import type {
   NatterboxEvent,
   NatterboxEventType,
+  NatterboxMessagesTopic,
   NatterboxPattern,
   NatterboxUserTopic,
   PresenceRingingEvent,
   PresenceUpdatedEvent,
   Subscription,
   UserPresenceData,
+  UserStatisticsData,
+  UserstatisticsUpdatedEvent,
 } from 'voip-realtime';
 
 const client = new RealtimeClient({
@@ -20,6 +23,9 @@ const client = new RealtimeClient({
   clientInfo: { name: 'FreedomWeb', version: '3.0.0' },
   pathStyle: 'org',
   snapshotWindow: 1500,
+  messagesUrl: 'ws://127.0.0.1:9000/messages',
+  messagesMaxAge: 3600000,
+  settleTime: 500,
 });
 expectType<RealtimeClient<'natterbox'>>(client);
 
@@ -56,6 +62,29 @@ for await (const e of client.events({ types: ['presence_ringing', 'presence_answ
 // @ts-expect-error not a natterbox event type
 client.events({ types: ['call.created'] });
 
+// Unread counts: one messages socket per user pattern.
+const messages = await client.subscribe('org:1:user:1001:messages');
+messages.on('userstatistics_updated', (e) => {
+  expectType<UserstatisticsUpdatedEvent>(e);
+  expectType<NatterboxMessagesTopic>(e.topic);
+  expectType<UserStatisticsData>(e.data);
+  expectType<number | undefined>(e.data.userStatistics.unreadMessages);
+});
+client.on('userstatistics_deleted', (e) => expectType<NatterboxMessagesTopic>(e.topic));
+// @ts-expect-error unread counts are per user, not per group
+await client.subscribe('org:1:group:100:messages');
+// @ts-expect-error a messages event carries no presence
+client.on('userstatistics_created', (e) => e.data.presence);
+
+try {
+  await client.subscribe('org:2:user:5:presence');
+} catch (err) {
+  if (err instanceof RealtimeError && err.code === 'PERMISSION_DENIED' && err.frame) {
+    expectType<'error'>(err.frame.type);
+    expectType<string | undefined>(err.frame.path);
+  }
+}
+
 const t: NatterboxEventType = 'availability_changed';
 const pattern: NatterboxPattern = 'org:12:group:3:presence';
 void t;
@@ -80,4 +109,10 @@ expectType<number>(state.userId);
 // @ts-expect-error not a presence value
 emu.presence(1001, { presence: 'BUSY' });
 const token: string = emu.issueToken({ userId: 1001 });
+const op: 'INSERT' | 'MODIFY' | 'REMOVE' | null = emu.unread(1001, 3);
+const murl: string | null = emu.messagesUrl;
+// @ts-expect-error a count is a number or null
+emu.unread(1001, '3');
+void op;
+void murl;
 void token;
