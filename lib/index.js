@@ -1,5 +1,10 @@
 'use strict';
 
+// The addon is loaded (not started) here, so that a missing or broken binary is a
+// NATIVE_LOAD_FAILED at require time rather than a failure at the first connect. Loading it
+// starts no thread: the io thread starts with the first client, the emulator's with its start().
+require('./native.js').loadBinding();
+
 const { RealtimeClient } = require('./client.js');
 const { RealtimeError, ERROR_CODES } = require('./errors.js');
 const { Subscription } = require('./subscription.js');
@@ -18,7 +23,8 @@ const topic = Object.freeze({
 
 module.exports = { RealtimeClient, RealtimeError, Subscription, topic, ERROR_CODES };
 
-// The emulator is only loaded when asked for, so that the client alone never pays for it.
+// The emulator's JS layer (and its scenario code) is only loaded when asked for, so that a
+// process that never touches it pays nothing for it.
 Object.defineProperty(module.exports, 'Emulator', {
   enumerable: true,
   configurable: true,

@@ -159,7 +159,8 @@ class Connection {
     try {
       binding = loadBinding();
     } catch (err) {
-      return new RealtimeError('CONNECT_FAILED', err.message, { cause: err });
+      // NATIVE_LOAD_FAILED as the loader raised it (index.js already raised it at require time).
+      return err instanceof RealtimeError ? err : new RealtimeError('CONNECT_FAILED', err.message, { cause: err });
     }
     try {
       this.native = new binding.Client(this.opts.native, (text, meta) => this.#hooks.onBatch(text, meta));

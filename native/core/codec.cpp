@@ -58,7 +58,7 @@ error_code walk_object(V& v, int depth) noexcept {
     ondemand::field field;
     if (auto e = std::move(item).get(field)) return e;
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return e;
+    if (auto e = field.unescaped_key(false).get(key)) return e;
     ondemand::value child = field.value();
     if (auto e = walk(child, depth + 1)) return e;
   }
@@ -478,7 +478,7 @@ const frame_view& documented_codec::classify_slow(const char* data, std::size_t 
     ondemand::field field;
     if (auto e = std::move(item).get(field)) return invalid(e);
     std::string_view key;
-    if (auto e = field.unescaped_key().get(key)) return invalid(e);
+    if (auto e = field.unescaped_key(false).get(key)) return invalid(e);
     ondemand::value value = field.value();
     error_code e = simdjson::SUCCESS;
     if (key == "event_type") {

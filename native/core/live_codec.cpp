@@ -525,7 +525,7 @@ bool live_codec::member_span(const char* buf, std::size_t size, std::size_t capa
     simdjson::ondemand::field field;
     if (std::move(member).get(field) != simdjson::SUCCESS) return false;
     std::string_view name;
-    if (field.unescaped_key().get(name) != simdjson::SUCCESS) return false;
+    if (field.unescaped_key(false).get(name) != simdjson::SUCCESS) return false;
     if (name != key) continue;
     simdjson::ondemand::value value = field.value();
     simdjson::ondemand::json_type type;

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cstdint>
 
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
 #include <emmintrin.h>
 #endif
 
@@ -60,7 +60,7 @@ const char* find_quote_or_backslash_scalar(const char* p, const char* end) noexc
   return nullptr;
 }
 
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
 std::uint32_t bits_of(__m128i eq) noexcept {
   return static_cast<std::uint32_t>(_mm_movemask_epi8(eq));
 }
@@ -93,7 +93,7 @@ const char* find_quote_or_backslash_sse2(const char* p, const char* end) noexcep
 // n <= kChunk bytes at p: whole 16-byte blocks with SSE2, the rest byte by byte.
 template <bool Simd>
 chunk_masks classify_chunk(const char* p, std::size_t n) noexcept {
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
   if constexpr (Simd) {
     chunk_masks m;
     std::size_t i = 0;
@@ -113,7 +113,7 @@ chunk_masks classify_chunk(const char* p, std::size_t n) noexcept {
 
 template <bool Simd>
 const char* find_quote_or_backslash(const char* p, const char* end) noexcept {
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
   if constexpr (Simd) return find_quote_or_backslash_sse2(p, end);
 #endif
   return find_quote_or_backslash_scalar(p, end);
@@ -323,7 +323,7 @@ topic_peek peek(const char* data, std::size_t size) noexcept {
 
 // Runs on the io thread.
 topic_peek peek_event_topic(const char* data, std::size_t size) noexcept {
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
   return peek<true>(data, size);
 #else
   return peek<false>(data, size);

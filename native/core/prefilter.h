@@ -5,6 +5,15 @@
 #include <cstddef>
 #include <string_view>
 
+// The SSE2 walk runs wherever the compiler targets SSE2 (every x86-64). Other targets, and builds
+// with VR_FORCE_SCALAR (a second Catch2 binary, so the portable path stays tested on x86-64),
+// take the portable walk.
+#if defined(__SSE2__) && !defined(VR_FORCE_SCALAR)
+#define VR_PREFILTER_SSE2 1
+#else
+#define VR_PREFILTER_SSE2 0
+#endif
+
 namespace vr {
 
 // Result of peek_event_topic.
@@ -27,6 +36,8 @@ topic_peek peek_event_topic(const char* data, std::size_t size) noexcept;
 namespace detail {
 // The same walk without SIMD: what builds without SSE2 run. Tests compare the two.
 topic_peek peek_event_topic_scalar(const char* data, std::size_t size) noexcept;
+// Whether peek_event_topic takes the SSE2 walk in this build.
+constexpr bool prefilter_uses_sse2 = VR_PREFILTER_SSE2 != 0;
 }  // namespace detail
 
 }  // namespace vr

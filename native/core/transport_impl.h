@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "core/transport.h"
+#include "core/upgrade_check.h"
 #include "core/ws_frame.h"
 
 namespace vr::detail {
@@ -271,11 +272,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
 
   void on_response(error_code ec) {
     if (ec) return notify_connected(ec, connect_stage::upgrade);
-    const auto& res = parser_->get();
-    response_.status = res.result_int();
-    response_.retry_after = std::string(res[http::field::retry_after]);
-    response_.upgrade_header = std::string(res[http::field::upgrade]);
-    ec = check_response(res);
+    ec = read_upgrade_response(parser_->get(), key_, response_);
     if (!ec) {
       // Frames the server sent right behind its 101 came with the same read.
       const auto rest = handshake_buffer_.data();
@@ -285,19 +282,6 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     parser_.reset();
     handshake_buffer_ = beast::flat_buffer();
     notify_connected(ec, connect_stage::upgrade);
-  }
-
-  template <class Response>
-  error_code check_response(const Response& res) const {
-    using websocket_error = beast::websocket::error;
-    if (res.version() != 11) return websocket_error::bad_http_version;
-    if (res.result_int() != 101) return websocket_error::upgrade_declined;
-    if (!http::token_list(res[http::field::connection]).exists("upgrade")) return websocket_error::no_connection_upgrade;
-    if (!http::token_list(res[http::field::upgrade]).exists("websocket")) return websocket_error::no_upgrade_websocket;
-    const auto accept = res[http::field::sec_websocket_accept];
-    if (accept.empty()) return websocket_error::no_sec_accept;
-    if (accept != ws::accept_key(key_)) return websocket_error::bad_sec_accept;
-    return {};
   }
 
   // --- reading ---------------------------------------------------------------------------

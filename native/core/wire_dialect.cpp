@@ -129,7 +129,7 @@ std::string_view wire_dialect::matched_topic(const frame_view& frame, std::strin
 }
 
 bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
-#if defined(__SSE2__)
+#if VR_PREFILTER_SSE2
   if (current_ != dialect::documented) return false;
   // The peek pays for itself only when a fair share of the traffic is unwanted: on a stream
   // where nearly everything matches it is pure overhead (measured: 2.0M events/s without it,

@@ -103,12 +103,12 @@ function reported(report, code) {
   return report.errors.filter((e) => e.code === code).reduce((n, e) => n + e.count, 0);
 }
 
-function checkBounds(report, { peakMb, settledMb = peakMb }) {
+function checkBounds(report, { peakMb, settledMb = peakMb, maxLagMs = MAX_LAG_MS }) {
   const grew = (report.peak - report.baseline) / MB;
   const kept = (report.settled - report.baseline) / MB;
   assert.ok(grew < peakMb, `RSS grew by ${grew.toFixed(1)} MB (bound ${peakMb} MB)`);
   assert.ok(kept < settledMb, `RSS kept ${kept.toFixed(1)} MB after the case (bound ${settledMb} MB)`);
-  assert.ok(report.maxLag < MAX_LAG_MS, `a 10 ms timer fired ${report.maxLag.toFixed(0)} ms late`);
+  assert.ok(report.maxLag < maxLagMs, `a 10 ms timer fired ${report.maxLag.toFixed(0)} ms late`);
 }
 
 // A close caused by a broken framing rule: the client answers with a close frame and reconnects.
@@ -183,7 +183,9 @@ const CASES = {
     check(report) {
       assert.deepEqual(report.events, ['big', 'after']);
       assert.deepEqual(report.errors, []);
-      checkBounds(report, { peakMb: 400, settledMb: 100 });
+      // Reading data.seq makes the JS thread parse the 15 MB payload itself (JSON.parse of 7.5M
+      // numbers): that is the listener's own work, so the lag bound here only rules out a hang.
+      checkBounds(report, { peakMb: 400, settledMb: 100, maxLagMs: 10000 });
     },
   },
   'a header announcing 64 MiB, then silence and a drop: nothing reserved ahead': {

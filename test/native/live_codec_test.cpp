@@ -63,7 +63,7 @@ std::string member_raw(const std::string& json, std::string_view key) {
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc = parser.iterate(ps);
   for (auto field : doc.get_object()) {
-    if (std::string_view(field.unescaped_key()) != key) continue;
+    if (std::string_view(field.unescaped_key(false)) != key) continue;
     simdjson::ondemand::object o = field.value().get_object();
     return trim(std::string_view(o.raw_json()));
   }

@@ -608,3 +608,15 @@ TEST_CASE("prefilter: differential against the full codec", "[prefilter]") {
   CHECK(mutated_valid > 200);
   CHECK(mutated_events > 100);
 }
+
+// The scalar binary (vr_native_tests_scalar, built with VR_FORCE_SCALAR) must really run the
+// portable walk, or the cases above would test the SSE2 one twice.
+TEST_CASE("prefilter: the build takes the walk it was configured for", "[prefilter]") {
+#if defined(VR_FORCE_SCALAR)
+  CHECK_FALSE(vr::detail::prefilter_uses_sse2);
+#elif defined(__SSE2__)
+  CHECK(vr::detail::prefilter_uses_sse2);
+#else
+  CHECK_FALSE(vr::detail::prefilter_uses_sse2);
+#endif
+}

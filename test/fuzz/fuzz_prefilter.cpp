@@ -1,0 +1,38 @@
+// libFuzzer target for the documented dialect's prefilter (native/core/prefilter.h), which looks
+// at the top level of every frame on the io thread before anything validates it. Oracles: it
+// reads only [data, data + size) (the input is the fuzzer's own buffer, ending exactly there, so
+// ASan reports any read past it), the SIMD and scalar walks agree to the byte, and what it calls
+// an event the documented codec reads as an event with the same topic, or as malformed; never as
+// an ack, an error or an ignored frame.
+#include <string>
+
+#include "core/codec.h"
+#include "core/prefilter.h"
+#include "fuzz_support.h"
+
+using vr::fuzz::require;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
+  static vr::documented_codec codec;
+  const char* text = reinterpret_cast<const char*>(bytes);
+  const vr::topic_peek peeked = vr::peek_event_topic(text, size);
+  const vr::topic_peek scalar = vr::detail::peek_event_topic_scalar(text, size);
+  require(peeked.event == scalar.event && peeked.topic.data() == scalar.topic.data() &&
+              peeked.topic.size() == scalar.topic.size(),
+          "SIMD and scalar walks differ");
+  if (!peeked.event) {
+    require(peeked.topic.empty(), "a topic without an event");
+    return 0;
+  }
+  require(peeked.topic.data() >= text && peeked.topic.data() + peeked.topic.size() <= text + size,
+          "topic outside the frame");
+  require(peeked.topic.find('\\') == std::string_view::npos, "topic with an escape");
+
+  std::string padded(text, size);
+  padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  const auto& out = codec.classify(padded.data(), size, padded.size());
+  require(out.kind == vr::frame_kind::malformed ||
+              (out.kind == vr::frame_kind::event && out.topic == peeked.topic),
+          "the codec disagrees with the peek");
+  return 0;
+}
