@@ -65,13 +65,18 @@ const DATA = Object.freeze({
 });
 
 /**
- * A RealtimeEvent `{ event_type, timestamp, topic, data }`. `data` is an own enumerable accessor
- * that parses its JSON on first read and caches the result, so a listener that only looks at
- * event_type or topic never pays for JSON.parse, while spread, JSON.stringify, structuredClone
- * and deep equality still see a plain `data` property.
+ * A RealtimeEvent `{ event_type, timestamp, topic, data }`, plus `server_event_type` (after
+ * event_type) when the event came from the live dialect: the server's own name, while
+ * event_type holds the documented counterpart where the docs name one (docs/protocol-voipbin.md).
+ * `data` is an own enumerable accessor that parses its JSON on first read and caches the result,
+ * so a listener that only looks at event_type or topic never pays for JSON.parse, while spread,
+ * JSON.stringify, structuredClone and deep equality still see a plain `data` property.
  */
-function createEvent(eventType, timestamp, topic, raw) {
-  const event = new EventSlots({ event_type: eventType, timestamp, topic }, raw);
+function createEvent(eventType, timestamp, topic, raw, serverEventType) {
+  const fields = serverEventType
+    ? { event_type: eventType, server_event_type: serverEventType, timestamp, topic }
+    : { event_type: eventType, timestamp, topic };
+  const event = new EventSlots(fields, raw);
   Object.defineProperty(event, 'data', DATA);
   return event;
 }

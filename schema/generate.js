@@ -109,6 +109,11 @@ function renderEventsDts() {
 export interface EventEnvelope<T extends string, D> {
   /** the event name, e.g. 'call.status' (documented dialect) or 'call_hangup' (live dialect) */
   event_type: T;
+  /**
+   * live dialect only: the server's own event name (e.g. 'call_ringing'); listeners on it fire
+   * too. Absent on events from a server speaking the documented dialect.
+   */
+  server_event_type?: string | undefined;
   /** RFC 3339 time of the event (live dialect: the resource's tm_update, else tm_create) */
   timestamp: string;
   /** the concrete topic of the resource, <scope>:<scope_id>:<resource>:<resource_id> */
