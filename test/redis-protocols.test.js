@@ -83,6 +83,7 @@ test('bridge --protocol natterbox: presence and unread counts, one stream per re
   await until(async () => (await r.xlen('nb:presence')) === 6 && (await r.xlen('nb:messages')) === 2,
     'four presence changes and two unread counts', 20000);
   await until(() => seen.length === 8, 'the reference client\'s eight events', 20000);
+  await reference.close();
   running.child.kill('SIGTERM');
   await running.exited(15000);
   assert.equal(running.code, 0, running.stderr);
