@@ -19,6 +19,8 @@ export type RedisInput = string | RedisClientLike;
 /** What the bridge hands a sink: one event, its data as the JSON text received. */
 export interface BridgeEntry {
   event_type: string;
+  /** The live dialect's own name of the event (e.g. 'call_ringing'), when the event has one. */
+  server_event_type?: string | undefined;
   topic: string;
   timestamp: string;
   /** The event's `data` as JSON text, as the server sent it. */
@@ -111,8 +113,9 @@ export interface ConsumeOptions<T extends EventType = EventType> {
   /** This consumer's name in the group (default `<hostname>-<pid>`). */
   consumer?: string;
   /**
-   * Runs once per event (at least once: an event may be handled again after a crash). The entry
-   * is acknowledged when the returned promise resolves; a throw leaves it pending, and it is
+   * Runs once per event (at least once: an event may be handled again after a crash), with the
+   * live dialect's `server_event_type` restored when the bridge stored one. The entry is
+   * acknowledged when the returned promise resolves; a throw leaves it pending, and it is
    * handed out again after `idleTimeout`.
    */
   handler: (event: RealtimeEvent<T>, entry: StreamEntryInfo) => unknown;

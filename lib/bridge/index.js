@@ -53,14 +53,19 @@ function identity(entry) {
 }
 
 /**
- * Turns a client event into a sink entry, keeping the payload's JSON text as received.
+ * Turns a client event into a sink entry, keeping the payload's JSON text as received and the
+ * live dialect's server name (`server_event_type`) when the event has one. The identity leaves
+ * that name out: it follows from the rest, and bridges of either version agree on it.
  * @param {object} event a RealtimeEvent
- * @returns {{ event_type: string, topic: string, timestamp: string, data: string, id: string, at: number }}
+ * @returns {{ event_type: string, server_event_type?: string, topic: string, timestamp: string, data: string,
+ *   id: string, at: number }}
  */
 function toEntry(event) {
   const data = dataText(event) ?? JSON.stringify(event.data);
+  const server = event.server_event_type;
   const entry = {
     event_type: event.event_type,
+    server_event_type: typeof server === 'string' && server !== '' ? server : undefined,
     topic: event.topic,
     timestamp: event.timestamp,
     data,

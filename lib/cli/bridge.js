@@ -5,27 +5,28 @@
 // credential that does not work; once running, drops on either side are retried.
 
 const { UsageError, parse, number, oneOf } = require('./args');
-const { clientOptions, topicList, redisUrl, stopOnSignal } = require('./redis-common');
+const { CONNECT_OPTIONS, CONNECT_USAGE, connectOptions, createClient } = require('./connect-options');
+const { redisUrl, stopOnSignal } = require('./redis-common');
 
 const DRAIN_MS = 10000;
 
 const USAGE = `Usage: voip-realtime bridge --topic <pattern> [--topic ...] --redis <url> [options]
 
-Appends every event received to a Redis stream, one entry per event with the fields event_type,
-topic, timestamp and data (the event's JSON text as received). Two bridges may run at once for
-failover: each event is appended once.
+Appends every event received (VoIPBIN, or Natterbox with --protocol natterbox) to a Redis
+stream, one entry per event with the fields event_type, topic, timestamp and data (the event's
+JSON text as received), plus server_event_type when a live-dialect event has one. Two
+bridges may run at once for failover: each event is appended once.
 
 Options:
-  --url <url>           WebSocket endpoint (default $VOIPBIN_URL or wss://api.voipbin.net/v1.0/ws)
-  --token <jwt>         JWT, sent as ?token= (default $VOIPBIN_TOKEN)
-  --access-key <key>    access key, sent as ?accesskey= (default $VOIPBIN_ACCESS_KEY)
-  -t, --topic <pattern> topic pattern to subscribe to, repeatable
-  --dialect <d>         documented, live or auto (default: the client's default)
-  --insecure            allow ws:// with a credential to a host other than this machine
+${CONNECT_USAGE}
+  -t, --topic <pattern> topic pattern to subscribe to, repeatable, for example
+                        customer_id:<uuid>:* or org:<org>:group:<group>:presence
   --redis <url>         redis://[user:password@]host:port[/db] (default $REDIS_URL)
   --stream <name>       stream name (default voip-realtime:events)
   --maxlen <n>          trim each stream to about n entries (default 1000000; 0: never trim)
-  --stream-by <how>     none (one stream) or resource (<stream>:call, <stream>:message, ...)
+  --stream-by <how>     none (one stream) or resource: one stream per resource of the topic
+                        (<stream>:call, <stream>:message, ...; Natterbox <stream>:presence,
+                        <stream>:messages)
   --dedupe-window <ms>  how long an event's identity is remembered against a second bridge
                         (default 60000)
   --metrics <ms>        print a metrics line to stderr every <ms>
@@ -36,12 +37,7 @@ Exit codes: 0 on Ctrl-C after writing what was read (1 when Redis does not take 
 AUTH_FAILED for a refused credential), 2 for bad arguments.`;
 
 const OPTIONS = {
-  url: { type: 'string' },
-  token: { type: 'string' },
-  'access-key': { type: 'string' },
-  topic: { type: 'string', short: 't', multiple: true },
-  dialect: { type: 'string' },
-  insecure: { type: 'boolean' },
+  ...CONNECT_OPTIONS,
   redis: { type: 'string' },
   stream: { type: 'string' },
   maxlen: { type: 'string' },
@@ -70,7 +66,7 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const topics = topicList(values.topic);
+  const { topics, options: connect } = connectOptions(values, env);
   const redis = redisUrl(values.redis, env);
   const options = {
     redis,
@@ -83,9 +79,8 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     throw new UsageError(`--stream must be a stream name without spaces, got ${JSON.stringify(options.stream)}`);
   }
   const metricsMs = values.metrics === undefined ? 0 : number('metrics', values.metrics, { min: 10, integer: true });
-  const { RealtimeClient } = require('../index');
   const { bridge } = require('../redis/index.js');
-  const client = new RealtimeClient(clientOptions(values, env));
+  const client = createClient(connect);
 
   let b = null;
   let timer = null;

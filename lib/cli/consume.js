@@ -12,10 +12,11 @@ const { dataText } = require('../events.js');
 const USAGE = `Usage: voip-realtime consume --redis <url> --group <name> [options] [-- <command> [args...]]
 
 Reads events from a Redis stream written by 'voip-realtime bridge', as a member of a consumer
-group, and writes each one as a JSON line {"event_type","timestamp","topic","data"} to the
-standard input of <command> (started once), or prints it when no command is given. An event is
-acknowledged once its line was written; entries a dead consumer left unacknowledged for
---idle-timeout ms are taken over. At-least-once: a line may be written twice, never dropped.
+group, and writes each one as a JSON line {"event_type","timestamp","topic","data"} (with
+"server_event_type" after "event_type" when the entry has one) to the standard input of
+<command> (started once), or prints it when no command is given. An event is acknowledged
+once its line was written; entries a dead consumer left unacknowledged for --idle-timeout ms
+are taken over. At-least-once: a line may be written twice, never dropped.
 
 Options:
   --redis <url>          redis://[user:password@]host:port[/db] (default $REDIS_URL)
@@ -45,7 +46,8 @@ const OPTIONS = {
 function jsonLine(event) {
   let data = dataText(event);
   if (data === undefined || /[\r\n]/.test(data)) data = JSON.stringify(event.data);
-  return `{"event_type":${JSON.stringify(event.event_type)},"timestamp":${JSON.stringify(event.timestamp)},` +
+  const server = event.server_event_type === undefined ? '' : `"server_event_type":${JSON.stringify(event.server_event_type)},`;
+  return `{"event_type":${JSON.stringify(event.event_type)},${server}"timestamp":${JSON.stringify(event.timestamp)},` +
     `"topic":${JSON.stringify(event.topic)},"data":${data}}\n`;
 }
 

@@ -4,8 +4,8 @@
 // line with --json). Fails fast: a first connection that does not come up ends the command with
 // the error code instead of retrying forever; once connected, drops are retried like any client.
 
-const fs = require('node:fs');
-const { UsageError, parse, number, oneOf } = require('./args');
+const { UsageError, parse, number } = require('./args');
+const { CONNECT_OPTIONS, CONNECT_USAGE, connectOptions, createClient } = require('./connect-options');
 const { colorEnabled, formatLine, paint } = require('./format');
 const { presenceLine } = require('./presence-board');
 
@@ -14,9 +14,7 @@ const USAGE = `Usage: voip-realtime tail --topic <pattern> [--topic <pattern> ..
 Prints VoIPBIN real-time events as they arrive, one line per event.
 
 Options:
-  --url <url>           WebSocket endpoint (default $VOIPBIN_URL or wss://api.voipbin.net/v1.0/ws)
-  --token <jwt>         JWT, sent as ?token= (default $VOIPBIN_TOKEN)
-  --access-key <key>    access key, sent as ?accesskey= (default $VOIPBIN_ACCESS_KEY)
+${CONNECT_USAGE}
   -t, --topic <pattern> topic pattern to subscribe to, repeatable, for example
                         customer_id:<uuid>:call:*
   --type <event_type>   only print these event types, repeatable; a trailing * matches a
@@ -25,15 +23,6 @@ Options:
   --json                one JSON object per line: {"event_type","timestamp","topic","data"}
                         (live dialect: "server_event_type" after "event_type")
   --count <n>           exit after printing n events
-  --dialect <d>         documented, live or auto (default: the client's default)
-  --protocol <p>        voipbin (default) or natterbox: Natterbox CTI presence, topics such
-                        as org:<org>:group:<group>:presence, credential --token or
-                        $NATTERBOX_TOKEN, URL $NATTERBOX_URL; unread counts with
-                        org:<org>:user:<user>:messages
-  --messages-url <url>  natterbox: the messages socket (default $NATTERBOX_MESSAGES_URL or
-                        wss://omnichannelws-us.natterbox.net/)
-  --ca <file>           PEM file of certificate authorities to trust (wss:// with a private CA)
-  --insecure            allow ws:// with a credential to a host other than this machine
   --no-color            never colour the output (colour is used only on a terminal and
                         when NO_COLOR is unset)
   -h, --help            show this help
@@ -45,18 +34,10 @@ Credentials on the command line are visible to other local users; prefer the env
 variables.`;
 
 const OPTIONS = {
-  url: { type: 'string' },
-  'messages-url': { type: 'string' },
-  token: { type: 'string' },
-  'access-key': { type: 'string' },
-  topic: { type: 'string', short: 't', multiple: true },
+  ...CONNECT_OPTIONS,
   type: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   count: { type: 'string' },
-  dialect: { type: 'string' },
-  protocol: { type: 'string' },
-  ca: { type: 'string' },
-  insecure: { type: 'boolean' },
   'no-color': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -93,57 +74,15 @@ async function run(argv, { stdout = process.stdout, stderr = process.stderr, env
     stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const { RealtimeClient, topic: topicHelpers } = require('../index');
-  const protocol = values.protocol === undefined ? 'voipbin' : oneOf('protocol', values.protocol, ['voipbin', 'natterbox']);
+  const { protocol, topics, options } = connectOptions(values, env);
   const natterbox = protocol === 'natterbox';
-  // docs/protocol-natterbox.md: Natterbox topics have their own grammar.
-  const checkTopic = natterbox ? require('../client/natterbox').normalize : topicHelpers.parse;
-  const topics = values.topic ?? [];
-  if (topics.length === 0) throw new UsageError('at least one --topic is required, for example --topic \'customer_id:<uuid>:call:*\'');
-  for (const t of topics) {
-    try {
-      checkTopic(t);
-    } catch (err) {
-      throw new UsageError(`--topic ${JSON.stringify(t)}: ${err.message}`);
-    }
-  }
   const wanted = typeFilter(values.type);
   const limit = values.count === undefined ? Infinity : number('count', values.count, { min: 1, integer: true });
-  const token = values.token ?? (natterbox ? env.NATTERBOX_TOKEN : env.VOIPBIN_TOKEN);
-  const accessKey = natterbox ? undefined : values['access-key'] ?? env.VOIPBIN_ACCESS_KEY;
-  if (!token && !accessKey) {
-    throw new UsageError(natterbox ? 'a credential is required: --token (or $NATTERBOX_TOKEN)'
-      : 'a credential is required: --token or --access-key (or $VOIPBIN_TOKEN / $VOIPBIN_ACCESS_KEY)');
-  }
-  if (!natterbox && values['messages-url'] !== undefined) throw new UsageError('--messages-url needs --protocol natterbox');
-  const options = natterbox ? { protocol, url: values.url ?? env.NATTERBOX_URL ?? 'wss://cti.natterbox.net/' }
-    : { url: values.url ?? env.VOIPBIN_URL ?? 'wss://api.voipbin.net/v1.0/ws' };
-  const messagesUrl = values['messages-url'] ?? env.NATTERBOX_MESSAGES_URL;
-  if (natterbox && messagesUrl !== undefined) options.messagesUrl = messagesUrl;
-  if (token) options.token = token;
-  if (accessKey) options.accessKey = accessKey;
-  if (values.dialect !== undefined) options.dialect = oneOf('dialect', values.dialect, ['documented', 'live', 'auto']);
-  if (values.insecure) options.allowInsecure = true;
-  if (values.ca !== undefined) {
-    try {
-      options.tls = { ca: fs.readFileSync(values.ca, 'utf8') };
-    } catch (err) {
-      throw new UsageError(`--ca ${JSON.stringify(values.ca)}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-    }
-  }
   const color = !values['no-color'] && colorEnabled(stdout, env);
   const errColor = !values['no-color'] && colorEnabled(stderr, env);
   const note = (text) => stderr.write(`${paint(errColor, 'dim', text)}\n`);
 
-  let client;
-  try {
-    client = new RealtimeClient(options);
-  } catch (err) {
-    if (err.code === 'INVALID_OPTION' || err.code === 'INSECURE_URL') {
-      throw new UsageError(`${err.code}: ${err.message}${err.code === 'INSECURE_URL' ? ' (use wss://, or --insecure)' : ''}`);
-    }
-    throw err;
-  }
+  const client = createClient(options);
 
   return new Promise((resolve) => {
     let printed = 0;

@@ -57,6 +57,16 @@ function parse(pattern) {
   return { org: m[1], kind: m[2], id: m[3], resource: m[4] };
 }
 
+/**
+ * The resource of a Natterbox topic (`presence` or `messages`), null for a topic that is not one.
+ * @param {string} topic
+ * @returns {'presence' | 'messages' | null}
+ */
+function resourceOf(topic) {
+  const m = PATTERN_RE.exec(topic);
+  return m === null ? null : m[4];
+}
+
 function isGroup(pattern) {
   return parse(pattern).kind === 'group';
 }
@@ -178,5 +188,5 @@ function tokenExpiry(token) {
 }
 
 module.exports = {
-  grammar, normalize, natterboxOptions, tokenExpiry, KeyIndex, DEFAULT_CLIENT_NAME,
+  grammar, normalize, resourceOf, natterboxOptions, tokenExpiry, KeyIndex, DEFAULT_CLIENT_NAME,
 };

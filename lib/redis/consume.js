@@ -16,20 +16,25 @@ const { DEFAULT_STREAM, streamName } = require('./sink.js');
 const FIELDS = ['event_type', 'topic', 'timestamp', 'data'];
 const STOPPED = Symbol('stopped');
 
-// Reads the four fields of a stream entry's flat [name, value, ...] list; null when one is missing.
+// Reads a stream entry's flat [name, value, ...] list: the four fields every entry has, and
+// server_event_type when the bridge stored one; null when one of the four is missing.
 function entryEvent(fields) {
   const v = [undefined, undefined, undefined, undefined];
+  let server;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const at = FIELDS.indexOf(fields[i]);
     if (at >= 0) v[at] = fields[i + 1];
+    else if (fields[i] === 'server_event_type') server = fields[i + 1];
   }
   if (v.some((x) => x === undefined)) return null;
-  return { event_type: v[0], topic: v[1], timestamp: v[2], data: v[3] };
+  const e = { event_type: v[0], topic: v[1], timestamp: v[2], data: v[3] };
+  if (server) e.server_event_type = server;
+  return e;
 }
 
 function toEvent(fields) {
   const e = entryEvent(fields);
-  return e === null ? null : createEvent(e.event_type, e.timestamp, e.topic, e.data);
+  return e === null ? null : createEvent(e.event_type, e.timestamp, e.topic, e.data, e.server_event_type);
 }
 
 /**

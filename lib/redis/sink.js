@@ -6,9 +6,11 @@
 
 const { invalid, positiveInteger } = require('../bridge/index.js');
 const { redisClient, redisError, ready } = require('./connection.js');
+const { resourceOf: natterboxResource } = require('../client/natterbox.js');
 
 // KEYS: for entry i (1-based), KEYS[2i-1] its identity key and KEYS[2i] its stream.
-// ARGV: window ms, maxlen ('0' for no trim), then event_type, topic, timestamp, data per entry.
+// ARGV: window ms, maxlen ('0' for no trim), then event_type, server_event_type ('' when the
+// event has none: the field is left out), topic, timestamp, data per entry.
 // The identity key is set after the XADD: an XADD that fails leaves nothing behind, and the
 // retried entry is appended then.
 const APPEND_LUA = `
@@ -18,14 +20,27 @@ local appended = 0
 for i = 1, #KEYS / 2 do
   local seen = KEYS[2 * i - 1]
   if redis.call('EXISTS', seen) == 0 then
-    local a = 2 + (i - 1) * 4
-    if maxlen == '0' then
-      redis.call('XADD', KEYS[2 * i], '*', 'event_type', ARGV[a + 1], 'topic', ARGV[a + 2],
-        'timestamp', ARGV[a + 3], 'data', ARGV[a + 4])
-    else
-      redis.call('XADD', KEYS[2 * i], 'MAXLEN', '~', maxlen, '*', 'event_type', ARGV[a + 1],
-        'topic', ARGV[a + 2], 'timestamp', ARGV[a + 3], 'data', ARGV[a + 4])
+    local a = 2 + (i - 1) * 5
+    local cmd = { 'XADD', KEYS[2 * i] }
+    if maxlen ~= '0' then
+      cmd[#cmd + 1] = 'MAXLEN'
+      cmd[#cmd + 1] = '~'
+      cmd[#cmd + 1] = maxlen
     end
+    cmd[#cmd + 1] = '*'
+    cmd[#cmd + 1] = 'event_type'
+    cmd[#cmd + 1] = ARGV[a + 1]
+    if ARGV[a + 2] ~= '' then
+      cmd[#cmd + 1] = 'server_event_type'
+      cmd[#cmd + 1] = ARGV[a + 2]
+    end
+    cmd[#cmd + 1] = 'topic'
+    cmd[#cmd + 1] = ARGV[a + 3]
+    cmd[#cmd + 1] = 'timestamp'
+    cmd[#cmd + 1] = ARGV[a + 4]
+    cmd[#cmd + 1] = 'data'
+    cmd[#cmd + 1] = ARGV[a + 5]
+    redis.call(unpack(cmd))
     redis.call('SET', seen, '1', 'PX', window)
     appended = appended + 1
   end
@@ -36,12 +51,18 @@ return appended
 const DEFAULT_STREAM = 'voip-realtime:events';
 const STREAM_BY = ['none', 'resource'];
 
-/** The resource segment of a concrete topic (`customer_id:<id>:call:<id>` -> `call`). */
+/**
+ * The resource a concrete topic names, by the grammar it belongs to: VoIPBIN's
+ * `<scope>:<scope_id>:<resource>:<resource_id>` (`call`, `message`, ...) or Natterbox's
+ * `org:<org>:user:<user>:<resource>` (`presence`, `messages`); `other` for neither.
+ */
 function resourceOf(topic) {
+  const natterbox = natterboxResource(topic);
+  if (natterbox !== null) return natterbox;
   const i1 = topic.indexOf(':');
   const i2 = i1 < 0 ? -1 : topic.indexOf(':', i1 + 1);
   const i3 = i2 < 0 ? -1 : topic.indexOf(':', i2 + 1);
-  if (i3 < 0 || i3 === i2 + 1) return 'other';
+  if (i3 < 0 || i3 === i2 + 1 || topic.indexOf(':', i3 + 1) >= 0) return 'other';
   return topic.slice(i2 + 1, i3);
 }
 
@@ -101,12 +122,13 @@ class RedisSink {
 
   /**
    * Appends each entry once: one already remembered under its identity is skipped.
-   * @param {{ event_type: string, topic: string, timestamp: string, data: string, id: string }[]} entries
+   * @param {{ event_type: string, server_event_type?: string, topic: string, timestamp: string, data: string,
+   *   id: string }[]} entries
    * @returns {Promise<{ appended: number, duplicates: number }>}
    */
   async append(entries) {
     const n = entries.length;
-    const args = new Array(1 + 2 * n + 2 + 4 * n);
+    const args = new Array(1 + 2 * n + 2 + 5 * n);
     args[0] = 2 * n;
     let k = 1;
     for (const e of entries) {
@@ -117,6 +139,7 @@ class RedisSink {
     args[k++] = this.#maxlen;
     for (const e of entries) {
       args[k++] = e.event_type;
+      args[k++] = e.server_event_type ?? '';
       args[k++] = e.topic;
       args[k++] = e.timestamp;
       args[k++] = e.data;

@@ -25,6 +25,10 @@ const c: Consumer = await consume({
   idleTimeout: 5000,
   handler: async (e, entry) => {
     expectType<string>(entry.id);
+    // The live dialect's own name, restored from the entry when the bridge stored one.
+    expectType<string | undefined>(e.server_event_type);
+    // @ts-expect-error it is a name, not a number
+    expectType<number | undefined>(e.server_event_type);
     if (e.event_type === 'call.status' && e.server_event_type === undefined) {
       expectType<Equal<typeof e, CallStatusEvent>>(true);
       expectType<string>(e.data.previous_status);
@@ -51,6 +55,12 @@ const sink: Sink = {
   },
 };
 void sink;
+const liveEntry: BridgeEntry = { event_type: 'call.status', server_event_type: 'call_ringing', topic: 't', timestamp: '',
+  data: '{}', id: 'x', at: 0 };
+void liveEntry;
+// @ts-expect-error server_event_type is the server's name (a string)
+const badEntry: BridgeEntry = { event_type: 'call.status', server_event_type: 1, topic: 't', timestamp: '', data: '{}', id: 'x', at: 0 };
+void badEntry;
 
 // @ts-expect-error streamBy is 'none' or 'resource'
 await bridge({ client, redis: 'redis://127.0.0.1:6379', streamBy: 'topic' });
