@@ -148,7 +148,8 @@ function resolveStartOptions(options) {
 
 /**
  * A local stand-in for the VoIPBIN real-time endpoint. Create it with `Emulator.start()`.
- * Events: 'connection' ({ connection, customerId, agentId, accessKey }), 'subscribe' and
+ * Events: 'connection' ({ connection, customerId, agentId, accessKey, tokenIn: where a Natterbox
+ * messages socket's token was, 'query' or 'header', else null }), 'subscribe' and
  * 'unsubscribe' ({ connection, topics }; Natterbox messages sockets add `clientRequestId`),
  * 'disconnect' ({ connection, reason }),
  * 'blast' (the report of a finished blast).
@@ -219,7 +220,10 @@ class Emulator extends EventEmitter {
     }
     switch (rec.type) {
       case 'connection':
-        this.emit('connection', { connection: rec.connection, customerId: rec.customerId, agentId: rec.agentId, accessKey: rec.accessKey });
+        this.emit('connection', {
+          connection: rec.connection, customerId: rec.customerId, agentId: rec.agentId, accessKey: rec.accessKey,
+          tokenIn: rec.tokenIn,
+        });
         break;
       case 'auth':
         this.emit('auth', { connection: rec.connection, client: rec.client });

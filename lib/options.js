@@ -21,7 +21,9 @@ const HEARTBEAT_DEFAULTS = Object.freeze({ interval: 15000, timeout: 10000 });
 // dialect it speaks (native/core/wire_dialect.h).
 const DIALECTS = ['auto', 'documented', 'live'];
 const PROTOCOLS = ['voipbin', 'natterbox'];
-const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'messagesMaxAge', 'pathStyle', 'snapshotWindow'];
+const NATTERBOX_ONLY = ['clientInfo', 'messagesUrl', 'messagesMaxAge', 'messagesTokenIn', 'pathStyle', 'snapshotWindow'];
+// docs/protocol-natterbox.md §3: where the messages socket's upgrade carries the token.
+const MESSAGES_TOKEN_IN = ['query', 'header'];
 // docs/protocol-natterbox.md §3: one host per region; the path is not known ('/' by default).
 const NATTERBOX_MESSAGES_URL = 'wss://omnichannelws-us.natterbox.net/';
 // API Gateway ends a WebSocket after 2 h: the messages socket is replaced a little before.
@@ -221,8 +223,9 @@ function validateLogger(value) {
 
 /**
  * The Natterbox messages socket's options (docs/protocol-natterbox.md §3): its URL, the upgrade
- * target carrying the token as `?token=`, how long a connection may live, and the native config
- * of one socket (a copy of the CTI socket's with the messages protocol).
+ * target (carrying the token as `?token=` unless `messagesTokenIn: 'header'` moves it to an
+ * `Authorization: Bearer` header), how long a connection may live, and the native config of one
+ * socket (a copy of the CTI socket's with the messages protocol).
  */
 function messagesSection(o, cti, { token, getToken, allowInsecure }) {
   const { u, secure, host, port, urlCredential } =
@@ -238,10 +241,14 @@ function messagesSection(o, cti, { token, getToken, allowInsecure }) {
   }
   const maxAge = o.messagesMaxAge === undefined ? MESSAGES_MAX_AGE
     : number(o.messagesMaxAge, 'messagesMaxAge', { min: 1000, integer: true, max: MAX_TIMER_MS });
+  const tokenIn = o.messagesTokenIn === undefined ? 'query' : o.messagesTokenIn;
+  if (!MESSAGES_TOKEN_IN.includes(tokenIn)) throw fail("'query' or 'header'", 'messagesTokenIn', tokenIn);
+  const header = tokenIn === 'header';
   const path = u.pathname || '/';
-  const targetFor = (t) => `${path}${u.search ? `${u.search}&` : '?'}token=${encodeURIComponent(t)}`;
+  const withToken = (t) => `${path}${u.search ? `${u.search}&` : '?'}token=${t}`;
+  const targetFor = header ? () => `${path}${u.search}` : (t) => withToken(encodeURIComponent(t));
   return {
-    url: `${u.protocol}//${u.host}${path}${u.search ? `${u.search}&` : '?'}token=${REDACTED}`,
+    url: `${u.protocol}//${u.host}${header ? `${path}${redactQuery(u.search)}` : withToken(REDACTED)}`,
     maxAge,
     targetFor,
     native: {
@@ -252,7 +259,9 @@ function messagesSection(o, cti, { token, getToken, allowInsecure }) {
       target: token === undefined ? '' : targetFor(token),
       tokenPerAttempt: Boolean(getToken),
       protocol: 'natterbox-messages',
-      credential: '',
+      // With the header choice the native protocol sends it as `Authorization: Bearer`.
+      credential: header && token !== undefined ? token : '',
+      credentialHeader: header,
     },
   };
 }

@@ -150,9 +150,12 @@ export interface NatterboxClientOptions
   pathStyle?: 'organisation' | 'org';
   /** longest wait in ms for a subscribe's snapshot; default 2000 */
   snapshotWindow?: number;
-  /** the messages socket (unread counts), opened per `org:O:user:U:messages` pattern with
-   * `?token=<JWT>`; default 'wss://omnichannelws-us.natterbox.net/' */
+  /** the messages socket (unread counts), opened per `org:O:user:U:messages` pattern;
+   * default 'wss://omnichannelws-us.natterbox.net/' */
   messagesUrl?: string;
+  /** where the messages socket's upgrade carries the token: 'query' (`?token=<JWT>`) or 'header'
+   * (`Authorization: Bearer <JWT>`); default 'query' */
+  messagesTokenIn?: 'query' | 'header';
   /** ms a messages connection lives before a planned reconnect (API Gateway ends them at 2 h);
    * default 7080000 */
   messagesMaxAge?: number;
@@ -615,6 +618,8 @@ export interface EmulatorConnectionInfo {
   customerId: string;
   agentId: string | null;
   accessKey: boolean;
+  /** Natterbox messages socket: where its accepted token was; null for other connections */
+  tokenIn: 'query' | 'header' | null;
 }
 
 export interface EmulatorEvents {

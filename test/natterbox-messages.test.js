@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { WebSocketServer } = require('ws');
+const { WebSocket, WebSocketServer } = require('ws');
 const { Emulator } = require('../lib/emulator.js');
 const { makeClient, record, until, settle } = require('./helpers/util.js');
 
@@ -25,6 +25,22 @@ function client(t, emu, options = {}) {
   });
 }
 
+// A getToken that issues a new token (a distinct `exp`) on every call and keeps them in `tokens`.
+function freshTokens(emu, tokens) {
+  return () => {
+    tokens.push(emu.issueToken({ userId: 1001, expiresIn: 3600 + tokens.length }));
+    return tokens[tokens.length - 1];
+  };
+}
+
+// A hand-driven `ws` server on a free loopback port, closed when the test ends.
+async function wsServer(t) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  t.after(() => new Promise((resolve) => { for (const ws of wss.clients) ws.terminate(); wss.close(resolve); }));
+  return wss;
+}
+
 const brief = (e) => [e.event_type, e.topic, e.data];
 
 test('one socket per user, each subscribe with its own clientRequestId; INSERT/MODIFY/REMOVE in order; release closes', async (t) => {
@@ -42,6 +58,8 @@ test('one socket per user, each subscribe with its own clientRequestId; INSERT/M
   // The CTI socket and one messages socket per user; three distinct connections.
   assert.equal(new Set(subs.map((r) => r.connection)).size, 2);
   assert.equal(emu.stats().connections, 3);
+  // The messages sockets' tokens came as ?token= (the default); the CTI socket's in its auth frame.
+  assert.deepEqual(wire.filter(([n]) => n === 'connection').map(([, r]) => r.tokenIn), [null, 'query', 'query']);
   assert.equal(c.stats().messagesSockets, 2);
   assert.deepEqual(c.topics, [A, B]);
   assert.equal(c.state, 'subscribed');
@@ -94,20 +112,102 @@ test('a server that never answers: the subscribe counts as accepted after settle
   assert.match(events[0].timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
 
-test('an HTTP 401 at the messages upgrade is AUTH_FAILED for that subscribe only', async (t) => {
+for (const tokenIn of ['query', 'header']) {
+  test(`an HTTP 401 at the messages upgrade (token in the ${tokenIn}) is AUTH_FAILED for that subscribe only`, async (t) => {
+    const emu = await world(t);
+    const strict = await world(t, { tokens: ['other'] });
+    const c = client(t, emu, { messagesUrl: strict.messagesUrl, messagesTokenIn: tokenIn });
+    const presence = await c.subscribe('org:1:user:1001:presence');
+    const r = await settle(c.subscribe(A));
+    assert.equal(r.error.code, 'AUTH_FAILED');
+    assert.equal(r.error.status, 401);
+    assert.deepEqual(r.error.topics, [A]);
+    assert.equal(strict.stats().connectionsTotal, 0);
+    assert.equal(c.stats().messagesSockets, 0);
+    assert.deepEqual(c.topics, ['org:1:user:1001:presence']);
+    assert.equal(c.state, 'subscribed');
+    await presence.unsubscribe();
+  });
+}
+
+test('messagesTokenIn: \'header\': the token is Authorization: Bearer, not in the query; the events flow', async (t) => {
+  const probe = await world(t);
+  const token = probe.issueToken({ userId: 1001 });
+  // This emulator accepts exactly this token, so the messages socket must present it.
+  const emu = await world(t, { tokens: [token] });
+  const wire = record(emu, ['connection']);
+  const logs = [];
+  const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((l) => [l, (m) => logs.push(m)]));
+  const c = client(t, emu, { token, messagesTokenIn: 'header', logger });
+  const got = [];
+  c.on('userstatistics_created', (e) => got.push(brief(e)));
+  await c.subscribe(A);
+  assert.deepEqual(wire.map(([, r]) => r.tokenIn), [null, 'header']);
+  emu.unread(1001, 2);
+  await until(() => got.length === 1, 'the INSERT');
+  assert.deepEqual(got, [['userstatistics_created', A, { userStatistics: { unreadMessages: 2 } }]]);
+  assert.ok(logs.includes(`voip-realtime: connected to ${emu.messagesUrl} (messages socket of ${A})`), logs.join('\n'));
+  assert.ok(!logs.some((m) => m.includes(token)), 'a log line carries the token');
+  assert.ok(!c.url.includes(token));
+});
+
+test('messagesTokenIn: \'header\' on the wire: the exact target and header, a fresh getToken per attempt', async (t) => {
   const emu = await world(t);
-  const strict = await world(t, { tokens: ['other'] });
-  const c = client(t, emu, { messagesUrl: strict.messagesUrl });
-  const presence = await c.subscribe('org:1:user:1001:presence');
-  const r = await settle(c.subscribe(A));
-  assert.equal(r.error.code, 'AUTH_FAILED');
-  assert.equal(r.error.status, 401);
-  assert.deepEqual(r.error.topics, [A]);
-  assert.equal(strict.stats().connectionsTotal, 0);
-  assert.equal(c.stats().messagesSockets, 0);
-  assert.deepEqual(c.topics, ['org:1:user:1001:presence']);
-  assert.equal(c.state, 'subscribed');
-  await presence.unsubscribe();
+  const wss = await wsServer(t);
+  const seen = [];
+  wss.on('connection', (ws, req) => {
+    seen.push([req.url, req.headers.authorization]);
+    ws.on('message', (raw) => {
+      ws.send(JSON.stringify({ clientRequestId: JSON.parse(raw.toString()).clientRequestId }));
+      if (seen.length === 1) ws.terminate();
+    });
+  });
+  const tokens = [];
+  const c = client(t, emu, {
+    token: undefined,
+    getToken: freshTokens(emu, tokens),
+    messagesUrl: `ws://127.0.0.1:${wss.address().port}/ws?region=eu`,
+    messagesTokenIn: 'header',
+    reconnect: { initialDelay: 10, maxDelay: 20 },
+  });
+  const errors = record(c, ['error']);
+  await c.subscribe(A);
+  await until(() => seen.length === 2, 'the reconnect');
+  await until(() => c.state === 'subscribed', 'subscribed again');
+  assert.deepEqual(errors.map(([, e]) => e.code), ['CLOSED']);
+  // Each attempt carries the token asked for just before it; the CTI socket asked for the others.
+  const mine = seen.map(([, auth]) => tokens.indexOf(auth.slice('Bearer '.length)));
+  assert.deepEqual(seen.map(([url, auth]) => [url, auth.startsWith('Bearer ')]), [['/ws?region=eu', true], ['/ws?region=eu', true]]);
+  assert.ok(mine[0] >= 0 && mine[1] > mine[0], `token indexes ${mine}`);
+});
+
+test('the emulator\'s messages socket takes the token from the query or the header; neither valid is 401', async (t) => {
+  const emu = await world(t, { tokens: ['good'] });
+  const wire = record(emu, ['connection']);
+  const attempt = (query, authorization) => new Promise((resolve) => {
+    const ws = new WebSocket(`${emu.messagesUrl}${query}`, authorization ? { headers: { authorization } } : {});
+    ws.once('open', () => { ws.close(); resolve(101); });
+    ws.once('unexpected-response', (req, res) => { res.resume(); resolve(res.statusCode); });
+  });
+  assert.equal(await attempt('?token=good'), 101);
+  assert.equal(await attempt('', 'Bearer good'), 101);
+  assert.equal(await attempt('?token=bad', 'bearer good'), 101);
+  assert.equal(await attempt(''), 401);
+  assert.equal(await attempt('', 'Bearer bad'), 401);
+  assert.equal(await attempt('?token=bad', 'Basic good'), 401);
+  assert.deepEqual(wire.map(([, r]) => r.tokenIn), ['query', 'header', 'header']);
+});
+
+test('messagesTokenIn is validated', () => {
+  const { RealtimeClient } = require('..');
+  for (const [value, shown] of [['cookie', '"cookie"'], [true, 'true'], ['', 'an empty string']]) {
+    assert.throws(() => new RealtimeClient({ protocol: 'natterbox', token: 't', messagesTokenIn: value }), {
+      code: 'INVALID_OPTION', message: `Expected 'query' or 'header' for messagesTokenIn but received ${shown}`,
+    });
+  }
+  assert.throws(() => new RealtimeClient({ token: 't', messagesTokenIn: 'header' }), {
+    code: 'INVALID_OPTION', message: "Expected protocol: 'natterbox' with messagesTokenIn but received protocol \"voipbin\"",
+  });
 });
 
 test('reconnects with a fresh getToken and resubscribes; a connection is renewed before messagesMaxAge', async (t) => {
@@ -116,10 +216,7 @@ test('reconnects with a fresh getToken and resubscribes; a connection is renewed
   const tokens = [];
   const c = client(t, emu, {
     token: undefined,
-    getToken: () => {
-      tokens.push(emu.issueToken({ userId: 1001, expiresIn: 3600 + tokens.length }));
-      return tokens[tokens.length - 1];
-    },
+    getToken: freshTokens(emu, tokens),
     messagesMaxAge: 1000,
   });
   const errors = record(c, ['error']);
@@ -148,12 +245,12 @@ test('reconnects with a fresh getToken and resubscribes; a connection is renewed
 
 test('unknown operations and malformed frames are counted and logged; the stream goes on; the token is ?token=', async (t) => {
   const emu = await world(t);
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  t.after(() => new Promise((resolve) => { for (const ws of wss.clients) ws.terminate(); wss.close(resolve); }));
+  const wss = await wsServer(t);
   const seen = [];
+  const authorizations = [];
   wss.on('connection', (ws, req) => {
     seen.push(req.url);
+    authorizations.push(req.headers.authorization);
     ws.on('message', (raw) => {
       const frame = JSON.parse(raw.toString());
       seen.push(frame);
@@ -177,6 +274,7 @@ test('unknown operations and malformed frames are counted and logged; the stream
   await until(() => events.length === 1, 'the INSERT after the bad frames');
   assert.deepEqual(events[0].data, { userStatistics: { unreadMessages: 9 }, extra: [1] });
   assert.equal(seen[0], `/ws?token=${encodeURIComponent(token)}`);
+  assert.deepEqual(authorizations, [undefined]);
   assert.deepEqual(Object.keys(seen[1]), ['request', 'clientRequestId', 'data']);
   assert.equal(seen[1].request, 'subscribe');
   assert.match(seen[1].clientRequestId, UUID_V4);

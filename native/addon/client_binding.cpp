@@ -309,7 +309,11 @@ vr::client_config read_config(Napi::Object c) {
   cfg.user_agent = get_string(c, "userAgent", "");
   // Optional: absent = VoIPBIN (docs/protocol-natterbox.md for 'natterbox').
   const std::string protocol = c.Has("protocol") ? get_string(c, "protocol", "") : std::string();
-  if (protocol == "natterbox-messages") cfg.protocol = vr::protocol_kind::natterbox_messages;
+  if (protocol == "natterbox-messages") {
+    cfg.protocol = vr::protocol_kind::natterbox_messages;
+    cfg.credential = get_string(c, "credential", "");
+    cfg.credential_header = get_bool(c, "credentialHeader", "");
+  }
   if (protocol == "natterbox") {
     cfg.protocol = vr::protocol_kind::natterbox_cti;
     cfg.credential = get_string(c, "credential", "");

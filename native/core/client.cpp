@@ -393,8 +393,9 @@ class client_impl final : public client,
     } else {
       transport_ = detail::make_plain_transport(strand_, listener, generation_);
     }
-    detail::upgrade_request request{host_header(config_), config_.target, config_.user_agent,
+    detail::upgrade_request request{host_header(config_), config_.target, {}, config_.user_agent,
                                     std::min(config_.max_payload, kMaxPayload)};
+    proto_->prepare_upgrade(request);
     transport_->connect(results, request);
   }
 

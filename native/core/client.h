@@ -62,6 +62,7 @@ struct client_config {
   std::string user_agent = "voip-realtime";
   protocol_kind protocol = protocol_kind::voipbin;
   std::string credential;  // sent after the upgrade (Natterbox auth); never logged or reported
+  bool credential_header = false;  // natterbox-messages: credential as `Authorization: Bearer`
   natterbox_config natterbox;
 };
 

@@ -47,6 +47,13 @@ class natterbox_messages final : public protocol {
 
   // --- connection ---
 
+  // With the header choice the target carries no token: it goes here, on every attempt the
+  // current one (set_target replaces config_.credential before the attempt starts).
+  void prepare_upgrade(detail::upgrade_request& request) const override {
+    if (config_.credential_header && !config_.credential.empty())
+      request.authorization = "Bearer " + config_.credential;
+  }
+
   bool on_upgraded() override { return true; }
   bool refused_by_close(std::uint16_t) const override { return false; }
 

@@ -67,6 +67,8 @@ class protocol {
   virtual ~protocol() = default;
 
   // --- connection (io thread) ---
+  // Adds what this protocol puts in the upgrade request besides the target (a credential header).
+  virtual void prepare_upgrade(detail::upgrade_request&) const {}
   // The upgrade succeeded. Returns true when the connection is usable at once; false when the
   // protocol runs an exchange first (it writes through send_text and ends it with host.ready()
   // or host.refuse_credential()). Frames read meanwhile go to on_frame.

@@ -60,6 +60,9 @@ class transport_listener {
 struct upgrade_request {
   std::string host_header;  // host[:port], IPv6 in brackets
   std::string target;       // path and query, credential included
+  // The Authorization header's value (`Bearer <credential>`); empty = no such header. Cleared,
+  // like target, once the request is written.
+  std::string authorization;
   std::string user_agent;
   std::uint64_t max_payload = 0;
 };

@@ -239,6 +239,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     req.set(http::field::sec_websocket_key, key_);
     req.set(http::field::sec_websocket_version, "13");
     req.set(http::field::user_agent, request_.user_agent);
+    if (!request_.authorization.empty()) req.set(http::field::authorization, request_.authorization);
     http::async_write(stream_, req, [self = this->shared_from_this()](error_code ec, std::size_t) {
       self->on_request_written(ec);
     });
@@ -264,6 +265,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
   void on_request_written(error_code ec) {
     request_message_.reset();
     request_.target.clear();  // it may carry the credential
+    request_.authorization.clear();
     if (ec) return notify_connected(ec, connect_stage::upgrade);
     parser_.emplace();
     http::async_read_header(stream_, handshake_buffer_, *parser_,

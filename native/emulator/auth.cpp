@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <cstring>
 #include <random>
 
@@ -108,6 +109,20 @@ upgrade_decision refuse(unsigned status, std::string_view message, std::uint32_t
   vr::append_json_string(d.body, message);
   d.body += ",\"request_id\":\"" + request_id() + "\"}}";
   return d;
+}
+
+// The token of an `Authorization: Bearer <token>` value (the scheme is case-insensitive, RFC 7235);
+// empty for any other value.
+std::string_view bearer_token(std::string_view value) {
+  constexpr std::string_view scheme = "bearer ";
+  if (value.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != scheme[i]) return {};
+  }
+  value.remove_prefix(scheme.size());
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return value;
 }
 
 }  // namespace
@@ -215,10 +230,19 @@ upgrade_decision decide_upgrade(server_state& st, const upgrade_request& req) {
     d.who.customer_id = o.natterbox.org;
     const auto q = req.target.find('?');
     if (req.target.substr(0, q) != "/messages") return d;
+    // The token may be `?token=` or `Authorization: Bearer`; either one valid is enough.
     std::string token;
     const auto query = q == std::string_view::npos ? std::string_view() : req.target.substr(q + 1);
-    if (!find_param(query, '&', "token", token) || token.empty()) return refuse(401, "missing ?token=");
-    if (auto why = natterbox_token_refusal(o.natterbox, token); !why.empty()) return refuse(401, why);
+    const bool in_query = find_param(query, '&', "token", token) && !token.empty();
+    std::string why = in_query ? natterbox_token_refusal(o.natterbox, token)
+                               : "missing token: pass ?token=<jwt> or Authorization: Bearer <jwt>";
+    if (why.empty()) {
+      d.who.token_in = "query";
+    } else if (auto bearer = bearer_token(req.authorization); !bearer.empty()) {
+      why = natterbox_token_refusal(o.natterbox, bearer);
+      if (why.empty()) d.who.token_in = "header";
+    }
+    if (!why.empty()) return refuse(401, why);
     d.who.natterbox_messages = true;
     return d;
   }

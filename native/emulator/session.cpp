@@ -236,7 +236,13 @@ bool session_base::upgrading(principal who) {
     rec += "null";
   else
     vr::append_json_string(rec, who_.agent_id);
-  rec += who_.access_key ? ",\"accessKey\":true}" : ",\"accessKey\":false}";
+  rec += who_.access_key ? ",\"accessKey\":true" : ",\"accessKey\":false";
+  rec += ",\"tokenIn\":";
+  if (who_.token_in)
+    vr::append_json_string(rec, who_.token_in);
+  else
+    rec += "null";
+  rec += '}';
   state_->notify(std::move(rec));
   return true;
 }

@@ -42,6 +42,7 @@ struct principal {
   bool manager = false;
   bool access_key = false;
   bool natterbox_messages = false;  // a Natterbox messages socket (its token was checked at the upgrade)
+  const char* token_in = nullptr;   // messages socket: where the accepted token was, "query" or "header"
 };
 
 // A published event encoded once, WebSocket frame header included, shared by every connection.
@@ -143,6 +144,7 @@ std::string base64url_decode(std::string_view in, bool& ok);
 struct upgrade_request {
   std::string_view target;
   std::string_view cookie;
+  std::string_view authorization;  // the Authorization header, as sent
   bool websocket = false;
 };
 

@@ -70,6 +70,7 @@ class session final : public session_base {
     upgrade_request info;
     info.target = req.target();
     info.cookie = req[http::field::cookie];
+    info.authorization = req[http::field::authorization];
     info.websocket = boost::beast::websocket::is_upgrade(req) && !req[http::field::sec_websocket_key].empty() &&
                      req[http::field::sec_websocket_version] == "13";
     auto decision = decide_upgrade(*state_, info);

@@ -25,6 +25,7 @@ const client = new RealtimeClient({
   snapshotWindow: 1500,
   messagesUrl: 'ws://127.0.0.1:9000/messages',
   messagesMaxAge: 3600000,
+  messagesTokenIn: 'header',
   settleTime: 500,
 });
 expectType<RealtimeClient<'natterbox'>>(client);
@@ -111,6 +112,7 @@ emu.presence(1001, { presence: 'BUSY' });
 const token: string = emu.issueToken({ userId: 1001 });
 const op: 'INSERT' | 'MODIFY' | 'REMOVE' | null = emu.unread(1001, 3);
 const murl: string | null = emu.messagesUrl;
+emu.on('connection', (info) => expectType<'query' | 'header' | null>(info.tokenIn));
 // @ts-expect-error a count is a number or null
 emu.unread(1001, '3');
 void op;
