@@ -197,13 +197,15 @@ test('.ci/run runs exactly the lines of the README\'s first sh block, and fails 
   const dir = tempDir(t, 'vr-ci-');
   fs.mkdirSync(path.join(dir, '.ci'));
   fs.copyFileSync(path.join(ROOT, '.ci', 'run'), path.join(dir, '.ci', 'run'));
+  // The checks beyond the README (.ci/checks) run after the block, and only when it passed.
+  fs.writeFileSync(path.join(dir, '.ci', 'checks'), 'echo checks-ran\n');
   const readme = (first) => fs.writeFileSync(path.join(dir, 'README.md'),
     `# x\n\n\`\`\`js\nnot shell\n\`\`\`\n\n\`\`\`sh\n${first}\n\`\`\`\n\n\`\`\`sh\necho second-block\n\`\`\`\n`);
   readme('echo one   # a comment\necho two && echo three');
   const ok = spawnSync('bash', [path.join(dir, '.ci', 'run')], { encoding: 'utf8', cwd: os.tmpdir() });
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout.split('\n').filter((l) => !l.startsWith('ci: ') && !l.startsWith('echo')).join('\n'),
-    'one\ntwo\nthree\n');
+    'one\ntwo\nthree\nchecks-ran\n');
   readme('echo before\nfalse\necho after');
   const bad = spawnSync('bash', [path.join(dir, '.ci', 'run')], { encoding: 'utf8' });
   assert.equal(bad.status, 1);
