@@ -268,7 +268,7 @@ test('backend-service: /health reports stats() and the calls it tracks; SIGTERM 
 });
 
 // The Electron build of the addon when a prebuild exists (npm run prebuild), else the binary this
-// run uses (VOIP_REALTIME_NATIVE when set, as test/node-versions.js does, else the normal build).
+// run uses (VOIP_REALTIME_NATIVE when set, else the normal build).
 function electronBinary() {
   const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
   const prebuilt = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes('electron') && f.endsWith('.node')).sort() : [];

