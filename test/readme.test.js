@@ -7,7 +7,8 @@
 //   scenario, once per dialect in DIALECTS. They read VOIPBIN_URL, VOIPBIN_TOKEN,
 //   VOIPBIN_CUSTOMER_ID and VOIPBIN_AGENT_ID, must end on their own with exit code 0 and nothing
 //   on stderr, and print exactly the ```text block that directly follows them (when there is one;
-//   otherwise at least one line).
+//   otherwise at least one line). A ```text live block right after that one is what the program
+//   prints against the live dialect instead (the live emulator sends a different event mix).
 // - ```js natterbox / ```js redis blocks run the same way with their service's environment
 //   (SERVICES below); a block whose service has no runner fails.
 // - ```ts blocks are type-checked together with tsc (strict, nodenext) against types/.
@@ -37,10 +38,9 @@ const RUN_TIMEOUT = 30000;
 const CUSTOMER_ID = '5013bc52-da9a-11ee-844f-2fa34248de28';
 const AGENT_ID = '98765432-4321-4321-4321-210987654321';
 
-// The VoIPBIN dialects every ```js block runs against. The live dialect joins once the client
-// reports live events under the documented names (the README's programs listen by those names):
-// add 'live' here then.
-const DIALECTS = ['documented'];
+// The VoIPBIN dialects every ```js block runs against: the client reports live events under the
+// documented names, so the README's programs run unchanged against both.
+const DIALECTS = ['documented', 'live'];
 
 /**
  * How each kind of runnable block gets its server. `start(variant)` resolves with
@@ -51,7 +51,7 @@ const SERVICES = {
   'js natterbox': { variants: ['cti'], start: startNatterbox },
   'js redis': { variants: DIALECTS, start: startVoipbinAndRedis },
 };
-const KNOWN_INFO = new Set(['js', 'js natterbox', 'js redis', 'ts', 'sh', 'sh run', 'text']);
+const KNOWN_INFO = new Set(['js', 'js natterbox', 'js redis', 'ts', 'sh', 'sh run', 'text', 'text live']);
 
 async function startVoipbin(dialect) {
   const emu = await Emulator.start({ dialect, customerId: CUSTOMER_ID });
@@ -155,14 +155,24 @@ function where(block) {
 
 test('the block reader pairs a program with the output block after it, and refuses broken fences', () => {
   const md = '# t\n\n```js\nconsole.log(1);\n```\n\nIt prints:\n\n```text\n1\n```\n\n```text\ntable\n```\n' +
-    '```ts\nlet x = 1;\n```\n\nSome prose.\n\n```text\nnot output\n```\n```\nbare\n```\nsee [a](docs/a.md#x) and [b](https://b.example) [c](#c)\n';
+    '```ts\nlet x = 1;\n```\n\nSome prose.\n\n```text\nnot output\n```\n```\nbare\n```\nsee [a](docs/a.md#x) and [b](https://b.example) [c](#c)\n' +
+    '```js\nconsole.log(2);\n```\n```text\n2\n```\n\nAgainst live:\n\n```text live\n3\n```\n';
   const blocks = parseBlocks(md);
-  assert.deepEqual(blocks.map((b) => [b.info, b.line, b.output]), [
-    ['js', 3, '1\n'], ['text', 9, null], ['text', 13, null], ['ts', 16, null], ['text', 22, null], ['', 25, null],
+  assert.deepEqual(blocks.map((b) => [b.info, b.line, b.output, b.variantOutputs]), [
+    ['js', 3, '1\n', {}], ['text', 9, null, {}], ['text', 13, null, {}], ['ts', 16, null, {}], ['text', 22, null, {}],
+    ['', 25, null, {}], ['js', 29, '2\n', { live: '3\n' }], ['text', 32, null, {}], ['text live', 38, null, {}],
   ]);
   assert.equal(blocks[0].code, 'console.log(1);\n');
   assert.deepEqual(relativeLinks(md), ['docs/a.md']);
   assert.throws(() => parseBlocks('```js\nnever closed\n'), /line 1: the block never closes/);
+  // A variant's output only right after the program's own output, once per variant.
+  const orphan = /line 5: a ```text live block must follow a program's ```text output block/;
+  assert.throws(() => parseBlocks('```text\nt\n```\n\n```text live\n1\n```\n'), orphan);
+  assert.throws(() => parseBlocks('```js\nx\n```\n```text live\n1\n```\n'), /line 4: a ```text live block must follow/);
+  assert.throws(() => parseBlocks('```js\nx\n```\n```text\n1\n```\nA table.\n\n```text\nt\n```\n```text live\n1\n```\n'),
+    /line 12: a ```text live block must follow/);
+  assert.throws(() => parseBlocks('```js\nx\n```\n```text\n1\n```\n```text live\n2\n```\n```text live\n3\n```\n'),
+    /line 10: a second ```text live block for the program of line 1/);
 });
 
 test('README.md has code blocks, and every one has a known info string', () => {
@@ -172,6 +182,9 @@ test('README.md has code blocks, and every one has a known info string', () => {
   const runnable = BLOCKS.filter((b) => b.info.startsWith('js'));
   const noRunner = runnable.filter((b) => !SERVICES[b.info]).map(where);
   assert.deepEqual(noRunner, [], 'a runnable block whose service has no runner in SERVICES');
+  const unchecked = runnable.flatMap((b) => Object.keys(b.variantOutputs)
+    .filter((v) => !SERVICES[b.info]?.variants.includes(v)).map((v) => `${where(b)}: ${v}`));
+  assert.deepEqual(unchecked, [], 'an output sample for a variant the block does not run against');
   assert.ok(runnable.length >= 2, 'the quick start and the emulator snippet run');
 });
 
@@ -212,7 +225,8 @@ for (const block of BLOCKS.filter((b) => SERVICES[b.info])) {
       assert.equal(result.stderr, '', `${where(block)} stderr`);
       assert.equal(result.signal, null, `${where(block)} did not end on its own within ${RUN_TIMEOUT} ms`);
       assert.equal(result.code, 0, `${where(block)} exit code`);
-      if (block.output !== null) assert.equal(result.stdout, block.output, `${where(block)} output`);
+      const expected = block.variantOutputs[variant] ?? block.output;
+      if (expected !== null) assert.equal(result.stdout, expected, `${where(block)} output against ${variant}`);
       else assert.notEqual(result.stdout, '', `${where(block)} printed nothing`);
     });
   }
