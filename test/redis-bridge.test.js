@@ -126,10 +126,11 @@ test('live dialect: the bare frame is the data text, byte for byte, and the deri
   for (const [type, data] of sent) emu.publish({ event_type: type, data });
   await until(() => b.stats().appended === 3, 'three appended', 20000);
   const r = redisFor(t, server);
-  // event_type is the documented counterpart of the live event (docs/protocol-voipbin.md)
+  // event_type is the documented counterpart of the live event (docs/protocol-voipbin.md), and
+  // server_event_type keeps the live name
   const documented = { call_ringing: 'call.status', message_created: 'message.received', call_hangup: 'call.ended' };
   assert.deepEqual(await entries(r, 'live'), sent.map(([type, data]) => ['event_type', documented[type],
-    'topic', `customer_id:${CUST}:${type.split('_')[0]}:${data.id}`, 'timestamp', data.tm_update ?? data.tm_create,
+    'server_event_type', type, 'topic', `customer_id:${CUST}:${type.split('_')[0]}:${data.id}`, 'timestamp', data.tm_update ?? data.tm_create,
     'data', JSON.stringify(data)]));
 });
 
