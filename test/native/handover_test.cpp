@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 
@@ -78,6 +79,15 @@ TEST_CASE("handover: io thread producer and JS thread consumer through the runti
   std::size_t stops = 0;
   vr::batch b;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  // Let the producer run into the bound before the first drain, whatever the relative speed of
+  // the two threads (a sanitizer build can make the consumer the faster one): the producer only
+  // stops early when the queue is full, so once the depth holds still the reader has stopped.
+  for (std::size_t last = 0, still = 0; still < 10 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::size_t depth = queue.depth();
+    still = depth > 0 && depth == last ? still + 1 : 0;
+    last = depth;
+  }
   while (next < kRecords && std::chrono::steady_clock::now() < deadline) {
     {
       std::unique_lock<std::mutex> lock(m);
