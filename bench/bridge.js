@@ -7,7 +7,12 @@
 //   latency: a blast paced at 5,000 events/s (each event stamped with its send time by the
 //     emulator's io thread) through each writer into Redis and out of a consumer group to a
 //     processor's handler.
-// Usable alone: node bench/bridge.js [--smoke]
+// Split latency (alone only: node bench/bridge.js --split[=ROUNDS]): every writer with every reader
+// (bridge or plain writer, consume() or plain reader) at 5,000 events/s, ROUNDS times in an
+// order that alternates, each run reporting three segments from the send stamp: arrival in the
+// writer's JS, Redis's answer to the write carrying the event, the reader's handler; plus CPU
+// per event of writer and reader. Medians over the rounds.
+// Usable alone: node bench/bridge.js [--smoke] [--split[=ROUNDS]]
 
 const { fork } = require('node:child_process');
 const path = require('node:path');
@@ -101,29 +106,107 @@ async function bridgeSection({ smoke = false, log = () => {} } = {}) {
       log(`bench: bridge throughput ${label}: ${Math.round(row.eventsPerSecond)} events/s`);
     }
     for (const [label, writerRole, readerRole] of WRITERS) {
-      await flushStreams(server.url);
-      const r = new Child({ ...base, role: readerRole, count: cfg.latencyEvents });
-      const w = new Child({ ...base, role: writerRole, count: cfg.latencyEvents });
-      try {
-        await r.next('ready');
-        await w.next('ready');
-        // Distinct events here too: under load one write may carry more than the pool's 64 frames with
-        // one send stamp, and the bridge would rightly append the identical ones once.
-        await emu.scenario('blast', { count: cfg.latencyEvents, rate: cfg.rate, ids: cfg.latencyEvents });
-        const res = await r.next('result');
-        await w.next('result');
-        results.latency.push({ client: label, rate: cfg.rate, events: res.events, p50Ms: res.p50Ms, p99Ms: res.p99Ms, maxMs: res.maxMs });
-        log(`bench: bridge latency ${label}: p50 ${res.p50Ms.toFixed(3)} ms, p99 ${res.p99Ms.toFixed(3)} ms`);
-      } finally {
-        r.kill();
-        w.kill();
-      }
+      const { reader: res } = await latencyRun(emu, base, cfg, writerRole, readerRole, false);
+      results.latency.push({ client: label, rate: cfg.rate, events: res.events, p50Ms: res.p50Ms, p99Ms: res.p99Ms, maxMs: res.maxMs });
+      log(`bench: bridge latency ${label}: p50 ${res.p50Ms.toFixed(3)} ms, p99 ${res.p99Ms.toFixed(3)} ms`);
     }
   } finally {
     await emu.stop();
     await server.close();
   }
   return results;
+}
+
+const READERS = [['consume()', 'processor'], ['plain reader', 'plain-reader']];
+
+// CPU seconds redis-server used so far (INFO cpu: user + system).
+async function redisCpuSeconds(redisUrl) {
+  const Redis = require('ioredis');
+  const r = new Redis(redisUrl);
+  const info = await r.info('cpu');
+  await r.quit();
+  const field = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)[1]);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+// One paced latency run of a writer and a reader; with `stamps`, also redis-server's CPU during it.
+async function latencyRun(emu, base, cfg, writerRole, readerRole, stamps) {
+  await flushStreams(base.redis);
+  const r = new Child({ ...base, role: readerRole, count: cfg.latencyEvents });
+  const w = new Child({ ...base, role: writerRole, count: cfg.latencyEvents, stamps });
+  try {
+    await r.next('ready');
+    await w.next('ready');
+    // Distinct events here too: under load one write may carry more than the pool's 64 frames with
+    // one send stamp, and the bridge would rightly append the identical ones once.
+    const redisBefore = stamps ? await redisCpuSeconds(base.redis) : 0;
+    await emu.scenario('blast', { count: cfg.latencyEvents, rate: cfg.rate, ids: cfg.latencyEvents });
+    const reader = await r.next('result');
+    const writer = await w.next('result');
+    const redisCpuMs = stamps ? (await redisCpuSeconds(base.redis) - redisBefore) * 1000 : NaN;
+    return { reader, writer, redisCpuMs };
+  } finally {
+    r.kill();
+    w.kill();
+  }
+}
+
+/**
+ * The split latency runs; resolves with `{ config, rows: [{ writer, reader, runs, median }] }`.
+ * @param {{ rounds?: number, smoke?: boolean, log?: (...parts: string[]) => void }} [options]
+ */
+async function splitSection({ rounds = 6, smoke = false, log = () => {} } = {}) {
+  const { Emulator } = require('..');
+  const { RedisServer } = require('../test/helpers/redis-server.js');
+  const os = require('node:os');
+  const cfg = config(smoke);
+  const combos = [];
+  for (const [wLabel, wRole] of WRITERS) for (const [rLabel, rRole] of READERS) combos.push({ wLabel, wRole, rLabel, rRole, runs: [] });
+  const server = await RedisServer.start();
+  const emu = await Emulator.start({ customerId: CUSTOMER_ID });
+  const base = { url: emu.url, token: emu.issueToken({}), redis: server.url, stream: 'bench' };
+  const loadBefore = os.loadavg();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order, so no path always runs first (or right after a given other one).
+      const order = round % 2 === 0 ? combos : [...combos].reverse();
+      for (const c of order) {
+        const { writer, reader, redisCpuMs } = await latencyRun(emu, base, cfg, c.wRole, c.rRole, true);
+        const run = {
+          arrivalP50: writer.arrival.p50Ms, arrivalP99: writer.arrival.p99Ms,
+          committedP50: writer.committed.p50Ms, committedP99: writer.committed.p99Ms,
+          handlerP50: reader.p50Ms, handlerP99: reader.p99Ms, handlerMax: reader.maxMs,
+          writerCpuUsPerEvent: (writer.cpuMs * 1000) / writer.events,
+          readerCpuUsPerEvent: (reader.cpuMs * 1000) / reader.events,
+          redisCpuUsPerEvent: (redisCpuMs * 1000) / reader.events,
+        };
+        c.runs.push(run);
+        log(`bench: split ${c.wLabel} -> ${c.rLabel} round ${round + 1}: handler p50 ${run.handlerP50.toFixed(3)} p99 ${run.handlerP99.toFixed(3)} ms`);
+      }
+    }
+  } finally {
+    await emu.stop();
+    await server.close();
+  }
+  const rows = combos.map((c) => {
+    const med = {};
+    for (const k of Object.keys(c.runs[0])) med[k] = median(c.runs.map((r) => r[k]));
+    return { writer: c.wLabel, reader: c.rLabel, runs: c.runs, median: med };
+  });
+  return { config: { ...cfg, rounds }, loadavg: { before: loadBefore, after: os.loadavg() }, rows };
+}
+
+/** The split runs' table as text. */
+function renderSplit(r, table) {
+  const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const out = [`8s. Redis Streams bridge, split: server send -> writer JS (arrival) -> Redis answered the write (committed) -> handler, at ${fmt(r.config.rate)} events/s, ${fmt(r.config.latencyEvents)} events, medians of ${r.config.rounds} runs (load ${load(r.loadavg.before)} -> ${load(r.loadavg.after)})`];
+  out.push(table(['writer', 'reader', 'arrival p50', 'p99', 'committed p50', 'p99', 'handler p50', 'p99', 'writer CPU us/ev', 'reader CPU us/ev', 'redis CPU us/ev'],
+    r.rows.map(({ writer, reader, median: m }) => [writer, reader, fmt(m.arrivalP50, 3), fmt(m.arrivalP99, 3),
+      fmt(m.committedP50, 3), fmt(m.committedP99, 3), fmt(m.handlerP50, 3), fmt(m.handlerP99, 3),
+      fmt(m.writerCpuUsPerEvent, 1), fmt(m.readerCpuUsPerEvent, 1), fmt(m.redisCpuUsPerEvent, 1)])));
+  out.push('', 'handler p99 per run:');
+  for (const row of r.rows) out.push(`  ${row.writer} -> ${row.reader}: ${row.runs.map((x) => x.handlerP99.toFixed(2)).join(' ')}`);
+  return out.join('\n');
 }
 
 function fmt(n, digits = 0) {
@@ -150,12 +233,22 @@ function simpleTable(headers, rows) {
 
 if (require.main === module) {
   const smoke = process.argv.includes('--smoke');
-  bridgeSection({ smoke, log: (...p) => console.error(...p) }).then((r) => {
-    console.log(renderBridge(r, simpleTable));
+  const split = process.argv.find((a) => a === '--split' || a.startsWith('--split='));
+  const log = (...p) => console.error(...p);
+  const rounds = split && split.includes('=') ? Number(split.slice('--split='.length)) : 6;
+  if (split && !(Number.isInteger(rounds) && rounds > 0)) {
+    console.error(`Expected a positive integer for --split but received ${JSON.stringify(split.slice('--split='.length))}`);
+    process.exit(2);
+  }
+  const job = split
+    ? splitSection({ rounds, smoke, log }).then((r) => renderSplit(r, simpleTable))
+    : bridgeSection({ smoke, log }).then((r) => renderBridge(r, simpleTable));
+  job.then((text) => {
+    console.log(text);
   }, (err) => {
     console.error(err);
     process.exit(1);
   });
 }
 
-module.exports = { bridgeSection, renderBridge };
+module.exports = { bridgeSection, renderBridge, splitSection, renderSplit };

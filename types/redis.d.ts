@@ -33,9 +33,15 @@ export interface BridgeEntry {
 
 /** Where a bridge writes: Redis Streams here; anything with this contract can be another. */
 export interface Sink {
-  /** Writes the entries in order, each once; resolves how many were new and how many already there. Rejects to be retried. */
-  append(entries: BridgeEntry[]): Promise<{ appended: number; duplicates: number }>;
+  /**
+   * Writes the entries in order, each once; resolves how many were new and how many already
+   * there. Rejects to be retried. `context.chained`: a call made before this one is not confirmed yet; a sink with
+   * maxInFlight > 1 applies this one only after that one was applied, and not at all if it failed.
+   */
+  append(entries: BridgeEntry[], context: { chained: boolean }): Promise<{ appended: number; duplicates: number }>;
   close?(): Promise<void>;
+  /** How many append() calls may overlap (default 1); more than 1 only for a sink that honours `chained`. */
+  readonly maxInFlight?: number;
 }
 
 export interface RetryOptions {

@@ -78,17 +78,28 @@ function toEntry(event) {
 
 /**
  * Moves events from a client to a sink. Created by the sink-specific `bridge()` functions.
+ *
+ * A sink that keeps the order of overlapping calls (`sink.maxInFlight` > 1: a call made with
+ * `{ chained: true }` is applied after the call made before it, and not at all unless that one
+ * was) gets the next batch as soon as it is gathered instead of after the previous answer, so a
+ * new event does not wait a round trip for the write before it.
  */
 class Bridge {
   #client;
   #sink;
   #batchSize;
+  #maxInFlight;
   #high;
   #low;
   #retry;
+  // Entries from #head on are not confirmed yet; those before #sent were handed to the sink.
   #buffer = [];
   #head = 0;
-  #busy = false;
+  #sent = 0;
+  // Sink calls in the order they were issued: { count, settled, result, error }.
+  #calls = [];
+  #failed = false;
+  #gathering = false;
   #timer = null;
   #attempt = 0;
   #paused = false;
@@ -100,8 +111,9 @@ class Bridge {
   #lastError = null;
 
   /**
-   * @param {{ client: object, sink: { append(entries: object[]): Promise<{ appended: number, duplicates: number }>,
-   *   close?(): Promise<void> }, batchSize?: number, highWaterMark?: number,
+   * @param {{ client: object, sink: { append(entries: object[], context: { chained: boolean }):
+   *   Promise<{ appended: number, duplicates: number }>,
+   *   close?(): Promise<void>, maxInFlight?: number }, batchSize?: number, highWaterMark?: number,
    *   retry?: { initialDelay?: number, maxDelay?: number, factor?: number },
    *   onError?: (err: Error) => void }} options
    */
@@ -113,6 +125,7 @@ class Bridge {
     if (!o.sink || typeof o.sink.append !== 'function') throw invalid('sink', 'an object with append(entries)', o.sink);
     this.#client = o.client;
     this.#sink = o.sink;
+    this.#maxInFlight = positiveInteger('sink.maxInFlight', o.sink.maxInFlight, 1);
     this.#batchSize = positiveInteger('batchSize', o.batchSize, DEFAULTS.batchSize);
     this.#high = positiveInteger('highWaterMark', o.highWaterMark, DEFAULTS.highWaterMark);
     this.#low = Math.floor(this.#high / 2);
@@ -166,7 +179,7 @@ class Bridge {
    * @returns {Promise<void>}
    */
   drained() {
-    if (this.#buffer.length === this.#head && !this.#busy) return Promise.resolve();
+    if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -184,53 +197,102 @@ class Bridge {
     return this.#closing;
   }
 
+  #idle() {
+    return this.#buffer.length === this.#head && this.#calls.length === 0 && this.#timer === null;
+  }
+
   #push(event) {
     this.#counts.received++;
     this.#buffer.push(toEntry(event));
     if (!this.#paused && this.#buffer.length - this.#head >= this.#high) this.#pauseClient();
-    if (!this.#busy && this.#timer === null) {
-      this.#busy = true;
+    if (!this.#gathering && this.#calls.length < this.#maxInFlight && this.#timer === null && !this.#failed) {
+      this.#gathering = true;
       // Let the rest of the native batch arrive first: one sink call then carries many events.
-      setImmediate(() => this.#pump());
+      setImmediate(() => {
+        this.#gathering = false;
+        this.#pump();
+      });
     }
   }
 
-  async #pump() {
-    while (this.#buffer.length > this.#head) {
-      const end = Math.min(this.#buffer.length, this.#head + this.#batchSize);
-      const batch = this.#buffer.slice(this.#head, end);
-      let result;
+  // Hands the sink what was gathered, as many calls as may be in flight.
+  #pump() {
+    while (this.#sent < this.#buffer.length && this.#calls.length < this.#maxInFlight && this.#timer === null && !this.#failed) {
+      const start = this.#sent;
+      const end = Math.min(this.#buffer.length, start + this.#batchSize);
+      const call = { count: end - start, settled: false, result: null, error: null };
+      // Chained: an earlier call is not confirmed yet (in flight, or answered but not looked at:
+      // it may have failed), so the sink must not apply this one unless that one was applied.
+      const context = { chained: this.#calls.length > 0 };
+      this.#sent = end;
+      this.#calls.push(call);
+      let promise;
       try {
-        result = await this.#sink.append(batch);
+        promise = Promise.resolve(this.#sink.append(this.#buffer.slice(start, end), context));
       } catch (err) {
-        this.#counts.retries++;
-        this.#lastError = err;
-        this.#report(err);
-        const delay = Math.min(this.#retry.maxDelay,
-          this.#retry.initialDelay * this.#retry.factor ** Math.min(this.#attempt, 30));
-        this.#attempt++;
-        this.#busy = false;
-        this.#timer = setTimeout(() => {
-          this.#timer = null;
-          this.#busy = true;
-          this.#pump();
-        }, delay);
-        return;
+        promise = Promise.reject(err);
       }
+      promise.then((result) => {
+        call.settled = true;
+        call.result = result;
+        this.#settle();
+      }, (err) => {
+        call.settled = true;
+        call.error = err ?? new Error('sink append failed');
+        this.#failed = true;
+        this.#settle();
+      });
+    }
+  }
+
+  // Confirms answered calls in the order they were issued. After a failure nothing more is
+  // issued; once every call in flight settled, everything from the first unconfirmed entry on is
+  // written again after a backoff (entries a later call did write are skipped by their identity).
+  #settle() {
+    const calls = this.#calls;
+    while (calls.length > 0 && calls[0].settled && calls[0].error === null) {
+      const { count, result } = calls.shift();
       this.#attempt = 0;
       this.#lastError = null;
       this.#counts.appended += result.appended;
       this.#counts.duplicates += result.duplicates;
-      this.#head = end;
-      if (this.#head > 4096 && this.#head * 2 > this.#buffer.length) {
-        this.#buffer = this.#buffer.slice(this.#head);
-        this.#head = 0;
-      }
-      if (this.#paused && this.#buffer.length - this.#head <= this.#low) this.#resumeClient();
+      this.#head += count;
     }
+    if (this.#head > 4096 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#sent -= this.#head;
+      this.#head = 0;
+    }
+    if (this.#paused && this.#buffer.length - this.#head <= this.#low) this.#resumeClient();
+    if (this.#failed) {
+      if (calls.some((c) => !c.settled)) return;
+      this.#retryLater(calls.find((c) => c.error !== null).error);
+    } else {
+      this.#pump();
+    }
+    if (this.#idle()) this.#finishDrain();
+  }
+
+  #retryLater(err) {
+    this.#calls = [];
+    this.#failed = false;
+    this.#sent = this.#head;
+    this.#counts.retries++;
+    this.#lastError = err;
+    this.#report(err);
+    const delay = Math.min(this.#retry.maxDelay,
+      this.#retry.initialDelay * this.#retry.factor ** Math.min(this.#attempt, 30));
+    this.#attempt++;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#pump();
+    }, delay);
+  }
+
+  #finishDrain() {
     this.#buffer = [];
     this.#head = 0;
-    this.#busy = false;
+    this.#sent = 0;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const resolve of waiters) resolve();

@@ -3,25 +3,40 @@
 // The Redis Streams sink of the bridge: one XADD per event, made idempotent by an identity key
 // that lives for a bounded window. A batch is one Lua script call, so the check, the append and
 // the remembering are atomic: two bridges racing on the same event append it once.
+//
+// Several calls may be in flight on the connection (the bridge does not wait a round trip per
+// batch). Their order is kept by a chain: a call the bridge marks `chained` (an earlier one is not
+// confirmed yet) names the call made before it (`prev`), and the script writes nothing unless
+// that was the last call of this sink to complete. After a failure the later calls fail too; the
+// bridge writes again from the first unconfirmed entry, unchained, once every call settled. So
+// whatever the connection, ioredis's resends or a restarted Redis do, the stream holds a sink's
+// entries in their order.
 
+const crypto = require('node:crypto');
 const { invalid, positiveInteger } = require('../bridge/index.js');
 const { redisClient, redisError, ready } = require('./connection.js');
 const { resourceOf: natterboxResource } = require('../client/natterbox.js');
 
-// KEYS: for entry i (1-based), KEYS[2i-1] its identity key and KEYS[2i] its stream.
-// ARGV: window ms, maxlen ('0' for no trim), then event_type, server_event_type ('' when the
-// event has none: the field is left out), topic, timestamp, data per entry.
-// The identity key is set after the XADD: an XADD that fails leaves nothing behind, and the
-// retried entry is appended then.
+// KEYS[1] this sink's chain key; for entry i (1-based), KEYS[2i] its identity key and KEYS[2i+1]
+// its stream.
+// ARGV: window ms, maxlen ('0' for no trim), prev (the call this one must follow, '' for none),
+// this call's number, then event_type, server_event_type ('' when the event has none: the field
+// is left out), topic, timestamp, data per entry.
+// The identity is taken with SET NX (one command for check and remember); an XADD that fails
+// gives it back, so the retried entry is appended then.
 const APPEND_LUA = `
 local window = ARGV[1]
 local maxlen = ARGV[2]
+local chain = KEYS[1]
+if ARGV[3] ~= '' and redis.call('GET', chain) ~= ARGV[3] then
+  return redis.error_reply('VRCHAIN an earlier write of this bridge did not complete; written again from there')
+end
 local appended = 0
-for i = 1, #KEYS / 2 do
-  local seen = KEYS[2 * i - 1]
-  if redis.call('EXISTS', seen) == 0 then
-    local a = 2 + (i - 1) * 5
-    local cmd = { 'XADD', KEYS[2 * i] }
+for i = 1, (#KEYS - 1) / 2 do
+  local seen = KEYS[2 * i]
+  if redis.call('SET', seen, '1', 'PX', window, 'NX') then
+    local a = 4 + (i - 1) * 5
+    local cmd = { 'XADD', KEYS[2 * i + 1] }
     if maxlen ~= '0' then
       cmd[#cmd + 1] = 'MAXLEN'
       cmd[#cmd + 1] = '~'
@@ -40,11 +55,15 @@ for i = 1, #KEYS / 2 do
     cmd[#cmd + 1] = ARGV[a + 4]
     cmd[#cmd + 1] = 'data'
     cmd[#cmd + 1] = ARGV[a + 5]
-    redis.call(unpack(cmd))
-    redis.call('SET', seen, '1', 'PX', window)
+    local res = redis.pcall(unpack(cmd))
+    if type(res) == 'table' and res.err then
+      redis.call('DEL', seen)
+      return res
+    end
     appended = appended + 1
   end
 end
+redis.call('SET', chain, ARGV[4], 'PX', window)
 return appended
 `;
 
@@ -83,10 +102,14 @@ class RedisSink {
   #byResource;
   #window;
   #seenPrefix;
+  #chainKey;
+  #maxInFlight;
+  #calls = 0;
+  #inFlight = 0;
 
   /**
    * @param {{ redis: string | object, stream?: string, maxlen?: number, streamBy?: 'none' | 'resource',
-   *   dedupeWindow?: number }} options
+   *   dedupeWindow?: number, maxInFlight?: number }} options
    */
   constructor(options) {
     const o = options ?? {};
@@ -99,6 +122,8 @@ class RedisSink {
     this.#byResource = o.streamBy === 'resource';
     this.#window = String(positiveInteger('dedupeWindow', o.dedupeWindow, 60000));
     this.#seenPrefix = `${this.#stream}:seen:`;
+    this.#chainKey = `${this.#stream}:chain:${crypto.randomUUID()}`;
+    this.#maxInFlight = positiveInteger('maxInFlight', o.maxInFlight, 4);
     const { client, owned } = redisClient(o.redis);
     this.#redis = client;
     this.#owned = owned;
@@ -108,6 +133,11 @@ class RedisSink {
   /** The ioredis client in use. */
   get redis() {
     return this.#redis;
+  }
+
+  /** How many append() calls may overlap: their order is kept (see the chain above). */
+  get maxInFlight() {
+    return this.#maxInFlight;
   }
 
   /** The stream an entry goes to. */
@@ -124,19 +154,27 @@ class RedisSink {
    * Appends each entry once: one already remembered under its identity is skipped.
    * @param {{ event_type: string, server_event_type?: string, topic: string, timestamp: string, data: string,
    *   id: string }[]} entries
+   * @param {{ chained?: boolean }} [context] chained: the call made before this one is not
+   *   confirmed, so this one is written only after it was (the default: while one is in flight)
    * @returns {Promise<{ appended: number, duplicates: number }>}
    */
-  async append(entries) {
+  async append(entries, context) {
     const n = entries.length;
-    const args = new Array(1 + 2 * n + 2 + 5 * n);
-    args[0] = 2 * n;
-    let k = 1;
+    const chained = context?.chained ?? this.#inFlight > 0;
+    const prev = chained && this.#calls > 0 ? String(this.#calls) : '';
+    const call = String(++this.#calls);
+    const args = new Array(1 + 1 + 2 * n + 4 + 5 * n);
+    args[0] = 1 + 2 * n;
+    args[1] = this.#chainKey;
+    let k = 2;
     for (const e of entries) {
       args[k++] = this.#seenPrefix + e.id;
       args[k++] = this.streamOf(e);
     }
     args[k++] = this.#window;
     args[k++] = this.#maxlen;
+    args[k++] = prev;
+    args[k++] = call;
     for (const e of entries) {
       args[k++] = e.event_type;
       args[k++] = e.server_event_type ?? '';
@@ -144,11 +182,14 @@ class RedisSink {
       args[k++] = e.timestamp;
       args[k++] = e.data;
     }
+    this.#inFlight++;
     let appended;
     try {
-      appended = await this.#redis.vrBridgeAppend(...args);
+      appended = await this.#redis.vrBridgeAppend(args);
     } catch (err) {
       throw redisError(err, 'append');
+    } finally {
+      this.#inFlight--;
     }
     return { appended, duplicates: n - appended };
   }
