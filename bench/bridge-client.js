@@ -66,8 +66,9 @@ async function bridgeWriter(job, segments) {
     const sink = new RedisSink({ redis: job.redis, stream: job.stream, maxlen: 0 });
     await sink.ready();
     const stamped = {
-      append: async (entries) => {
-        const res = await sink.append(entries);
+      maxInFlight: sink.maxInFlight,
+      append: async (entries, context) => {
+        const res = await sink.append(entries, context);
         const now = nowMs();
         for (const e of entries) segments.committed.record(sentOf(e.data), now);
         return res;

@@ -12,7 +12,8 @@
 // order that alternates, each run reporting three segments from the send stamp: arrival in the
 // writer's JS, Redis's answer to the write carrying the event, the reader's handler; plus CPU
 // per event of writer and reader. Medians over the rounds.
-// Usable alone: node bench/bridge.js [--smoke] [--split[=ROUNDS]]
+// With --together, two paths run at a time against the same blast (see splitSection).
+// Usable alone: node bench/bridge.js [--smoke] [--split[=ROUNDS] [--together]]
 
 const { fork } = require('node:child_process');
 const path = require('node:path');
@@ -35,8 +36,8 @@ class Child {
   #messages = [];
   #waiters = [];
 
-  constructor(job) {
-    this.#proc = fork(path.join(__dirname, 'bridge-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(job, script = path.join(__dirname, 'bridge-client.js')) {
+    this.#proc = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#proc.on('message', (m) => {
       const w = this.#waiters.shift();
       if (w) w(m);
@@ -106,7 +107,7 @@ async function bridgeSection({ smoke = false, log = () => {} } = {}) {
       log(`bench: bridge throughput ${label}: ${Math.round(row.eventsPerSecond)} events/s`);
     }
     for (const [label, writerRole, readerRole] of WRITERS) {
-      const { reader: res } = await latencyRun(emu, base, cfg, writerRole, readerRole, false);
+      const [{ reader: res }] = await latencyRun(emu, base, cfg, [{ writerRole, readerRole }], false);
       results.latency.push({ client: label, rate: cfg.rate, events: res.events, p50Ms: res.p50Ms, p99Ms: res.p99Ms, maxMs: res.maxMs });
       log(`bench: bridge latency ${label}: p50 ${res.p50Ms.toFixed(3)} ms, p99 ${res.p99Ms.toFixed(3)} ms`);
     }
@@ -129,39 +130,66 @@ async function redisCpuSeconds(redisUrl) {
   return field('used_cpu_user') + field('used_cpu_sys');
 }
 
-// One paced latency run of a writer and a reader; with `stamps`, also redis-server's CPU during it.
-async function latencyRun(emu, base, cfg, writerRole, readerRole, stamps) {
+// One paced latency run of writer -> reader paths at the same time, each on a stream of its own
+// (`{ writerRole, readerRole, stream?, script? }`); resolves with `[{ writer, reader }]` per path,
+// and, with `stamps` and one path, redis-server's CPU during it.
+async function latencyRun(emu, base, cfg, paths, stamps) {
   await flushStreams(base.redis);
-  const r = new Child({ ...base, role: readerRole, count: cfg.latencyEvents });
-  const w = new Child({ ...base, role: writerRole, count: cfg.latencyEvents, stamps });
+  const children = [];
   try {
-    await r.next('ready');
-    await w.next('ready');
+    const pairs = paths.map((p, i) => {
+      const job = { ...base, stream: p.stream ?? (paths.length === 1 ? base.stream : `${base.stream}:${i}`), count: cfg.latencyEvents };
+      const r = new Child({ ...job, role: p.readerRole }, p.script);
+      const w = new Child({ ...job, role: p.writerRole, stamps }, p.script);
+      children.push(r, w);
+      return { r, w };
+    });
+    for (const { r, w } of pairs) {
+      await r.next('ready');
+      await w.next('ready');
+    }
+    const redisBefore = stamps && paths.length === 1 ? await redisCpuSeconds(base.redis) : NaN;
     // Distinct events here too: under load one write may carry more than the pool's 64 frames with
-    // one send stamp, and the bridge would rightly append the identical ones once.
-    const redisBefore = stamps ? await redisCpuSeconds(base.redis) : 0;
+    // one send stamp, and the bridge would rightly append the identical ones once. Every
+    // subscribed connection gets the whole blast at the rate.
     await emu.scenario('blast', { count: cfg.latencyEvents, rate: cfg.rate, ids: cfg.latencyEvents });
-    const reader = await r.next('result');
-    const writer = await w.next('result');
-    const redisCpuMs = stamps ? (await redisCpuSeconds(base.redis) - redisBefore) * 1000 : NaN;
-    return { reader, writer, redisCpuMs };
+    const results = [];
+    for (const { r, w } of pairs) results.push({ reader: await r.next('result'), writer: await w.next('result') });
+    const redisCpuMs = Number.isNaN(redisBefore) ? NaN : (await redisCpuSeconds(base.redis) - redisBefore) * 1000;
+    for (const res of results) res.redisCpuMs = redisCpuMs;
+    return results;
   } finally {
-    r.kill();
-    w.kill();
+    for (const c of children) c.kill();
   }
+}
+
+function splitRun(c, { writer, reader, redisCpuMs }) {
+  return {
+    arrivalP50: writer.arrival.p50Ms, arrivalP99: writer.arrival.p99Ms,
+    committedP50: writer.committed.p50Ms, committedP99: writer.committed.p99Ms,
+    handlerP50: reader.p50Ms, handlerP99: reader.p99Ms, handlerMax: reader.maxMs,
+    writerCpuUsPerEvent: (writer.cpuMs * 1000) / writer.events,
+    readerCpuUsPerEvent: (reader.cpuMs * 1000) / reader.events,
+    redisCpuUsPerEvent: (redisCpuMs * 1000) / reader.events,
+  };
 }
 
 /**
  * The split latency runs; resolves with `{ config, rows: [{ writer, reader, runs, median }] }`.
- * @param {{ rounds?: number, smoke?: boolean, log?: (...parts: string[]) => void }} [options]
+ * `together`: two paths at a time (bridge -> consume() beside ws + ioredis -> plain reader, then
+ * bridge -> plain reader beside ws + ioredis -> consume()), so the paths of a pair share whatever
+ * else loads the machine; redis-server's CPU is then not attributed.
+ * @param {{ rounds?: number, together?: boolean, smoke?: boolean, log?: (...parts: string[]) => void }} [options]
  */
-async function splitSection({ rounds = 6, smoke = false, log = () => {} } = {}) {
+async function splitSection({ rounds = 6, together = false, smoke = false, log = () => {} } = {}) {
   const { Emulator } = require('..');
   const { RedisServer } = require('../test/helpers/redis-server.js');
   const os = require('node:os');
   const cfg = config(smoke);
   const combos = [];
-  for (const [wLabel, wRole] of WRITERS) for (const [rLabel, rRole] of READERS) combos.push({ wLabel, wRole, rLabel, rRole, runs: [] });
+  for (const [wLabel, writerRole] of WRITERS) for (const [rLabel, readerRole] of READERS) combos.push({ wLabel, writerRole, rLabel, readerRole, runs: [] });
+  // Runs of one or two combos: [bridge->consume, plain->plain] and [bridge->plain, plain->consume].
+  const groups = together ? [[combos[0], combos[3]], [combos[1], combos[2]]] : combos.map((c) => [c]);
   const server = await RedisServer.start();
   const emu = await Emulator.start({ customerId: CUSTOMER_ID });
   const base = { url: emu.url, token: emu.issueToken({}), redis: server.url, stream: 'bench' };
@@ -169,19 +197,14 @@ async function splitSection({ rounds = 6, smoke = false, log = () => {} } = {}) 
   try {
     for (let round = 0; round < rounds; round++) {
       // Alternate the order, so no path always runs first (or right after a given other one).
-      const order = round % 2 === 0 ? combos : [...combos].reverse();
-      for (const c of order) {
-        const { writer, reader, redisCpuMs } = await latencyRun(emu, base, cfg, c.wRole, c.rRole, true);
-        const run = {
-          arrivalP50: writer.arrival.p50Ms, arrivalP99: writer.arrival.p99Ms,
-          committedP50: writer.committed.p50Ms, committedP99: writer.committed.p99Ms,
-          handlerP50: reader.p50Ms, handlerP99: reader.p99Ms, handlerMax: reader.maxMs,
-          writerCpuUsPerEvent: (writer.cpuMs * 1000) / writer.events,
-          readerCpuUsPerEvent: (reader.cpuMs * 1000) / reader.events,
-          redisCpuUsPerEvent: (redisCpuMs * 1000) / reader.events,
-        };
-        c.runs.push(run);
-        log(`bench: split ${c.wLabel} -> ${c.rLabel} round ${round + 1}: handler p50 ${run.handlerP50.toFixed(3)} p99 ${run.handlerP99.toFixed(3)} ms`);
+      const order = round % 2 === 0 ? groups : groups.map((g) => [...g].reverse()).reverse();
+      for (const group of order) {
+        const results = await latencyRun(emu, base, cfg, group, true);
+        group.forEach((c, i) => {
+          const run = splitRun(c, results[i]);
+          c.runs.push(run);
+          log(`bench: split ${c.wLabel} -> ${c.rLabel} round ${round + 1}: handler p50 ${run.handlerP50.toFixed(3)} p99 ${run.handlerP99.toFixed(3)} ms`);
+        });
       }
     }
   } finally {
@@ -193,13 +216,14 @@ async function splitSection({ rounds = 6, smoke = false, log = () => {} } = {}) 
     for (const k of Object.keys(c.runs[0])) med[k] = median(c.runs.map((r) => r[k]));
     return { writer: c.wLabel, reader: c.rLabel, runs: c.runs, median: med };
   });
-  return { config: { ...cfg, rounds }, loadavg: { before: loadBefore, after: os.loadavg() }, rows };
+  return { config: { ...cfg, rounds, together }, loadavg: { before: loadBefore, after: os.loadavg() }, rows };
 }
 
 /** The split runs' table as text. */
 function renderSplit(r, table) {
   const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
-  const out = [`8s. Redis Streams bridge, split: server send -> writer JS (arrival) -> Redis answered the write (committed) -> handler, at ${fmt(r.config.rate)} events/s, ${fmt(r.config.latencyEvents)} events, medians of ${r.config.rounds} runs (load ${load(r.loadavg.before)} -> ${load(r.loadavg.after)})`];
+  const how = r.config.together ? 'two paths at a time' : 'one path at a time';
+  const out = [`8s. Redis Streams bridge, split: server send -> writer JS (arrival) -> Redis answered the write (committed) -> handler, at ${fmt(r.config.rate)} events/s, ${fmt(r.config.latencyEvents)} events, ${how}, medians of ${r.config.rounds} runs (load ${load(r.loadavg.before)} -> ${load(r.loadavg.after)})`];
   out.push(table(['writer', 'reader', 'arrival p50', 'p99', 'committed p50', 'p99', 'handler p50', 'p99', 'writer CPU us/ev', 'reader CPU us/ev', 'redis CPU us/ev'],
     r.rows.map(({ writer, reader, median: m }) => [writer, reader, fmt(m.arrivalP50, 3), fmt(m.arrivalP99, 3),
       fmt(m.committedP50, 3), fmt(m.committedP99, 3), fmt(m.handlerP50, 3), fmt(m.handlerP99, 3),
@@ -240,8 +264,9 @@ if (require.main === module) {
     console.error(`Expected a positive integer for --split but received ${JSON.stringify(split.slice('--split='.length))}`);
     process.exit(2);
   }
+  const together = process.argv.includes('--together');
   const job = split
-    ? splitSection({ rounds, smoke, log }).then((r) => renderSplit(r, simpleTable))
+    ? splitSection({ rounds, together, smoke, log }).then((r) => renderSplit(r, simpleTable))
     : bridgeSection({ smoke, log }).then((r) => renderBridge(r, simpleTable));
   job.then((text) => {
     console.log(text);
@@ -251,4 +276,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { bridgeSection, renderBridge, splitSection, renderSplit };
+module.exports = { bridgeSection, renderBridge, splitSection, renderSplit, latencyRun, config };

@@ -49,6 +49,10 @@ test('an entry keeps the data text as received and its identity covers all four 
   for (const change of [{ event_type: 'call.ended' }, { topic: 'customer_id:c:call:2' }, { timestamp: 'ts2' }, { data: '{"seq":1}' }]) {
     assert.notEqual(identity({ ...entry, ...change }), entry.id, JSON.stringify(change));
   }
+  // Bridges of any version agree: SHA-1 over the four fields joined by NUL bytes, as UTF-8.
+  const unicode = { event_type: 'message.received', topic: 'org:o:user:u:messages', timestamp: 't\u00e9', data: '{"text":"\u{1f600}"}' };
+  const joined = Buffer.from('message.received\0org:o:user:u:messages\0t\u00e9\0{"text":"\u{1f600}"}', 'utf8');
+  assert.equal(identity(unicode), require('node:crypto').createHash('sha1').update(joined).digest('base64url'));
   // Once `data` was read, the text is the value serialised again.
   const read = createEvent('call.status', 'ts', 'customer_id:c:call:1', '{ "seq" : 1 }');
   assert.deepEqual(read.data, { seq: 1 });

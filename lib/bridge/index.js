@@ -37,6 +37,8 @@ function positiveInteger(name, value, fallback) {
   return value;
 }
 
+const oneShotHash = typeof crypto.hash === 'function';
+
 /**
  * The identity of an event: equal for the same event however many bridges saw it, different for
  * any change of type, topic, time or payload. 20 bytes of SHA-1 in base64url (27 characters).
@@ -44,13 +46,11 @@ function positiveInteger(name, value, fallback) {
  * @returns {string}
  */
 function identity(entry) {
-  return crypto.createHash('sha1')
-    .update(entry.event_type).update('\0')
-    .update(entry.topic).update('\0')
-    .update(entry.timestamp).update('\0')
-    .update(entry.data)
-    .digest('base64url');
+  const text = `${entry.event_type}\0${entry.topic}\0${entry.timestamp}\0${entry.data}`;
+  // crypto.hash (Node 20.12+) hashes in one call, about half the cost of a Hash object.
+  return oneShotHash ? crypto.hash('sha1', text, 'base64url') : crypto.createHash('sha1').update(text).digest('base64url');
 }
+
 
 /**
  * Turns a client event into a sink entry, keeping the payload's JSON text as received and the

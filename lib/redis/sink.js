@@ -31,31 +31,30 @@ local chain = KEYS[1]
 if ARGV[3] ~= '' and redis.call('GET', chain) ~= ARGV[3] then
   return redis.error_reply('VRCHAIN an earlier write of this bridge did not complete; written again from there')
 end
+-- One XADD call per shape (trimmed or not, with server_event_type or not): no argument table to
+-- build per entry.
+local function add(stream, a)
+  local server = ARGV[a + 2]
+  if maxlen == '0' then
+    if server == '' then
+      return redis.pcall('XADD', stream, '*', 'event_type', ARGV[a + 1],
+        'topic', ARGV[a + 3], 'timestamp', ARGV[a + 4], 'data', ARGV[a + 5])
+    end
+    return redis.pcall('XADD', stream, '*', 'event_type', ARGV[a + 1], 'server_event_type', server,
+      'topic', ARGV[a + 3], 'timestamp', ARGV[a + 4], 'data', ARGV[a + 5])
+  end
+  if server == '' then
+    return redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event_type', ARGV[a + 1],
+      'topic', ARGV[a + 3], 'timestamp', ARGV[a + 4], 'data', ARGV[a + 5])
+  end
+  return redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event_type', ARGV[a + 1], 'server_event_type', server,
+    'topic', ARGV[a + 3], 'timestamp', ARGV[a + 4], 'data', ARGV[a + 5])
+end
 local appended = 0
 for i = 1, (#KEYS - 1) / 2 do
   local seen = KEYS[2 * i]
   if redis.call('SET', seen, '1', 'PX', window, 'NX') then
-    local a = 4 + (i - 1) * 5
-    local cmd = { 'XADD', KEYS[2 * i + 1] }
-    if maxlen ~= '0' then
-      cmd[#cmd + 1] = 'MAXLEN'
-      cmd[#cmd + 1] = '~'
-      cmd[#cmd + 1] = maxlen
-    end
-    cmd[#cmd + 1] = '*'
-    cmd[#cmd + 1] = 'event_type'
-    cmd[#cmd + 1] = ARGV[a + 1]
-    if ARGV[a + 2] ~= '' then
-      cmd[#cmd + 1] = 'server_event_type'
-      cmd[#cmd + 1] = ARGV[a + 2]
-    end
-    cmd[#cmd + 1] = 'topic'
-    cmd[#cmd + 1] = ARGV[a + 3]
-    cmd[#cmd + 1] = 'timestamp'
-    cmd[#cmd + 1] = ARGV[a + 4]
-    cmd[#cmd + 1] = 'data'
-    cmd[#cmd + 1] = ARGV[a + 5]
-    local res = redis.pcall(unpack(cmd))
+    local res = add(KEYS[2 * i + 1], 4 + (i - 1) * 5)
     if type(res) == 'table' and res.err then
       redis.call('DEL', seen)
       return res
