@@ -1,7 +1,7 @@
 'use strict';
 
 // One process of the bridge workload (see bridge.js), driven over IPC:
-//   parent -> { role, url, token, redis, stream, count }   child -> { type: 'ready' }
+//   parent -> { role, url, token, redis, stream, count[, group, stamps] }   child -> { type: 'ready' }
 //   ... events flow ...                                      child -> { type: 'result', ... }
 // Roles:
 //   'bridge'        RealtimeClient + voip-realtime/redis bridge(): appends every event
@@ -147,6 +147,8 @@ async function writer(job) {
 }
 
 async function reader(job) {
+  // Readers in groups of their own see the same entries (a reader A/B on one writer).
+  const group = job.group ?? 'bench';
   const handled = new Segment(job.count);
   let n = 0;
   let done;
@@ -159,7 +161,7 @@ async function reader(job) {
   if (job.role === 'processor') {
     const { consume } = require('../lib/redis');
     const c = await consume({
-      redis: job.redis, stream: job.stream, group: 'bench', consumer: 'p', concurrency: 256,
+      redis: job.redis, stream: job.stream, group, consumer: 'p', concurrency: 256,
       handler: (e) => record(e.data.sent),
     });
     close = () => c.close();
@@ -168,14 +170,14 @@ async function reader(job) {
     const redis = new Redis(job.redis);
     const blocking = new Redis(job.redis);
     try {
-      await redis.xgroup('CREATE', job.stream, 'bench', '0', 'MKSTREAM');
+      await redis.xgroup('CREATE', job.stream, group, '0', 'MKSTREAM');
     } catch (err) {
       if (!/BUSYGROUP/.test(err.message)) throw err;
     }
     let running = true;
     const loop = (async () => {
       while (running) {
-        const res = await blocking.xreadgroup('GROUP', 'bench', 'p', 'COUNT', 256, 'BLOCK', 200, 'STREAMS', job.stream, '>');
+        const res = await blocking.xreadgroup('GROUP', group, 'p', 'COUNT', 256, 'BLOCK', 200, 'STREAMS', job.stream, '>');
         if (!res) continue;
         const ids = [];
         for (const [, entries] of res) {
@@ -184,7 +186,7 @@ async function reader(job) {
             ids.push(id);
           }
         }
-        redis.xack(job.stream, 'bench', ...ids);
+        redis.xack(job.stream, group, ...ids);
       }
     })();
     close = async () => {

@@ -30,6 +30,11 @@ class MemorySink {
       this.failures--;
       throw Object.assign(new Error('sink down'), { code: 'CONNECT_FAILED' });
     }
+    return this.store(entries);
+  }
+
+  // Stores the entries whose identity is new.
+  store(entries) {
     let appended = 0;
     for (const e of entries) {
       if (this.seen.has(e.id)) continue;
@@ -81,10 +86,8 @@ test('a failing sink is retried with growing delays and the order is kept', asyn
 // Keeps the order of overlapping calls the way the Redis sink's chain does: calls complete in the
 // order they were made, and a chained call applies nothing unless the call before it succeeded. Calls numbered in `failAt` fail; each call is recorded with the seq of its
 // first entry and how many calls were in flight once it was made.
-class ChainSink {
+class ChainSink extends MemorySink {
   maxInFlight = 3;
-  stored = [];
-  seen = new Set();
   calls = [];
   failAt = new Set();
   #made = 0;
@@ -106,15 +109,8 @@ class ChainSink {
         reject(new Error(`call ${no}: sink down`));
         return;
       }
-      let appended = 0;
-      for (const e of entries) {
-        if (this.seen.has(e.id)) continue;
-        this.seen.add(e.id);
-        this.stored.push(JSON.parse(e.data).seq);
-        appended++;
-      }
       this.#last = no;
-      resolve({ appended, duplicates: entries.length - appended });
+      resolve(this.store(entries));
     }));
   }
 }
@@ -164,8 +160,7 @@ test('a failed call among several in flight: nothing new is made until all settl
 test('a call that succeeded after an earlier one failed is written again, and its entries counted once', async () => {
   const client = new FakeClient();
   const answers = [];
-  const stored = [];
-  const seen = new Set();
+  const memory = new MemorySink();
   // Answers by hand, in any order; remembers identities like the Redis sink.
   const sink = {
     maxInFlight: 2,
@@ -173,16 +168,7 @@ test('a call that succeeded after an earlier one failed is written again, and it
       return new Promise((resolve, reject) => answers.push({ entries, resolve, reject }));
     },
   };
-  const store = ({ entries, resolve }) => {
-    let appended = 0;
-    for (const e of entries) {
-      if (seen.has(e.id)) continue;
-      seen.add(e.id);
-      stored.push(JSON.parse(e.data).seq);
-      appended++;
-    }
-    resolve({ appended, duplicates: entries.length - appended });
-  };
+  const store = ({ entries, resolve }) => resolve(memory.store(entries));
   const b = new Bridge({ client, sink, batchSize: 2, retry: { initialDelay: 10 } }).start();
   for (let k = 0; k < 4; k++) client.send(k);
   await until(() => answers.length === 2, 'two calls in flight');
@@ -195,7 +181,7 @@ test('a call that succeeded after an earlier one failed is written again, and it
   store(answers[2]);
   store(answers[3]);
   await b.drained();
-  assert.deepEqual(stored, [2, 3, 0, 1], 'such a sink reorders: why maxInFlight > 1 needs one that keeps order');
+  assert.deepEqual(memory.stored, [2, 3, 0, 1], 'such a sink reorders: why maxInFlight > 1 needs one that keeps order');
   const s = b.stats();
   assert.deepEqual([s.appended, s.duplicates, s.retries, s.pending], [2, 2, 1, 0]);
   await b.close();

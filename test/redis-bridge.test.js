@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { Emulator, RealtimeError } = require('..');
 const { bridge, identity } = require('../lib/redis/index.js');
-const { startRedis } = require('./helpers/redis-server');
+const { startRedis, redisFor } = require('./helpers/redis-server');
 const { makeClient, until, runNode, delay } = require('./helpers/util');
 
 const T = { timeout: 60000 };
@@ -42,14 +42,6 @@ async function connected(t, emu, topics = [`customer_id:${CUST}:*:*`]) {
   await client.connect();
   await client.subscribe(topics);
   return client;
-}
-
-function redisFor(t, server) {
-  const Redis = require('ioredis');
-  const r = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  r.on('error', () => {});
-  t.after(() => r.disconnect());
-  return r;
 }
 
 // The command line in a child process, killed after the test; stderr collected.

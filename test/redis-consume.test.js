@@ -9,7 +9,7 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { Emulator, RealtimeError } = require('..');
 const { bridge, consume } = require('../lib/redis/index.js');
-const { startRedis } = require('./helpers/redis-server');
+const { startRedis, redisFor } = require('./helpers/redis-server');
 const { makeClient, until, runNode, delay } = require('./helpers/util');
 
 const T = { timeout: 30000 };
@@ -24,14 +24,6 @@ function callEvent(k) {
 
 function asReceived(e) {
   return { event_type: e.event_type, timestamp: e.timestamp, topic: `customer_id:${CUST}:call:${e.data.id}`, data: e.data };
-}
-
-function redisFor(t, server) {
-  const Redis = require('ioredis');
-  const r = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  r.on('error', () => {});
-  t.after(() => r.disconnect());
-  return r;
 }
 
 // Appends events 0..n-1 to `stream` through the emulator and a bridge.
@@ -205,3 +197,27 @@ test('the consume command writes one JSON line per event to a command, or prints
     '--', process.execPath, '-e', 'process.exit(3)'], { timeout: 20000 });
   assert.equal(early.code, 3, early.stderr);
 });
+
+test('a long-running consumer does not keep the entries it read', T, async (t) => {
+  const server = await startRedis(t);
+  const r = redisFor(t, server);
+  // 20,000 entries of about 2 KB: 40 MB if every read reply were kept.
+  const count = 20000;
+  const pad = 'x'.repeat(2000);
+  for (let k = 0; k < count; k += 1000) {
+    const p = r.pipeline();
+    for (let i = k; i < k + 1000; i++) {
+      p.xadd('mem', '*', 'event_type', 'call.status', 'topic', `customer_id:c:call:${i}`, 'timestamp', `t${i}`,
+        'data', JSON.stringify({ seq: i, pad }));
+    }
+    await p.exec();
+  }
+  const res = await runNode(['--expose-gc', path.join(__dirname, 'helpers', 'redis-consume-memory-child.js'), server.url, 'mem', String(count)],
+    { timeout: 50000 });
+  assert.equal(res.code, 0, res.stderr);
+  const { handled, acked, grownBytes } = JSON.parse(res.stdout);
+  assert.deepEqual([handled, acked], [count, count]);
+  assert.ok(grownBytes < 12e6, `the heap grew by ${(grownBytes / 1e6).toFixed(1)} MB over 20,000 entries (40 MB read)`);
+  assert.equal((await r.xpending('mem', 'g'))[0], 0);
+});
+

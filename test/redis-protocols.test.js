@@ -11,7 +11,7 @@ const { Emulator } = require('..');
 const { bridge, consume } = require('../lib/redis/index.js');
 const { resourceOf } = require('../lib/redis/sink.js');
 const { createEvent, dataText } = require('../lib/events.js');
-const { startRedis } = require('./helpers/redis-server');
+const { startRedis, redisFor } = require('./helpers/redis-server');
 const { makeClient, until, runNode } = require('./helpers/util');
 const { cli, CLI } = require('./helpers/pty');
 
@@ -19,14 +19,6 @@ const T = { timeout: 60000 };
 const GROUP = 'org:1:group:100:presence';
 const MESSAGES = 'org:1:user:1001:messages';
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-function redisFor(t, server) {
-  const Redis = require('ioredis');
-  const r = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  r.on('error', () => {});
-  t.after(() => r.disconnect());
-  return r;
-}
 
 async function entries(r, stream) {
   return (await r.xrange(stream, '-', '+')).map(([, fields]) => fields);

@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { Bridge, toEntry } = require('../lib/bridge/index.js');
 const { RedisSink } = require('../lib/redis/sink.js');
 const { createEvent } = require('../lib/events.js');
-const { startRedis } = require('./helpers/redis-server');
+const { startRedis, redisFor } = require('./helpers/redis-server');
 const { until } = require('./helpers/util');
 const { FakeClient } = require('./helpers/fake-bridge-client.js');
 
@@ -18,14 +18,6 @@ const T = { timeout: 60000 };
 function entry(k, resource = 'call') {
   const type = resource === 'call' ? 'call.status' : 'message.received';
   return toEntry(createEvent(type, `t${k}`, `customer_id:c:${resource}:${k}`, `{"seq":${k}}`));
-}
-
-function redisFor(t, server) {
-  const Redis = require('ioredis');
-  const r = new Redis(server.url, { maxRetriesPerRequest: 1 });
-  r.on('error', () => {});
-  t.after(() => r.disconnect());
-  return r;
 }
 
 async function sinkFor(t, options) {

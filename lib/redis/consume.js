@@ -58,8 +58,8 @@ class Consumer {
   #cursors = new Map();
   #ackScheduled = false;
   #stopping = false;
-  #stop = null;
-  #stopped = new Promise((resolve) => { this.#stop = resolve; });
+  // What settles the commands in flight with STOPPED when close() is called (see #unlessStopped).
+  #cancels = new Set();
   #loop = null;
   #counts = { read: 0, handled: 0, acked: 0, failed: 0, reclaimed: 0, malformed: 0 };
 
@@ -127,7 +127,8 @@ class Consumer {
   async close() {
     if (this.#stopping) return this.#loop;
     this.#stopping = true;
-    this.#stop(STOPPED);
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.clear();
     for (const w of this.#slotWaiters.splice(0)) w();
     if (this.#reader) this.#reader.disconnect();
     try {
@@ -197,9 +198,22 @@ class Consumer {
 
   // A command on a connection that died may never settle (ioredis keeps it for a reconnect that
   // close() cancelled): close() must not wait for it. Entries it may still deliver stay pending.
+  // Not Promise.race against one promise settled at close(): each race would leave a reaction
+  // on it holding the command's reply, so every entry ever read would stay in memory.
   #unlessStopped(promise) {
     promise.catch(() => {});
-    return Promise.race([promise, this.#stopped]);
+    if (this.#stopping) return Promise.resolve(STOPPED);
+    return new Promise((resolve, reject) => {
+      const cancel = () => resolve(STOPPED);
+      this.#cancels.add(cancel);
+      promise.then((value) => {
+        this.#cancels.delete(cancel);
+        resolve(value);
+      }, (err) => {
+        this.#cancels.delete(cancel);
+        reject(err);
+      });
+    });
   }
 
   #dispatch(stream, entries) {

@@ -118,4 +118,13 @@ async function startRedis(t, options) {
   return server;
 }
 
-module.exports = { RedisServer, startRedis, freePort };
+/** An ioredis client of the test's own on `server`, disconnected after the test. */
+function redisFor(t, server) {
+  const Redis = require('ioredis');
+  const r = new Redis(server.url, { maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  t.after(() => r.disconnect());
+  return r;
+}
+
+module.exports = { RedisServer, startRedis, redisFor, freePort };
