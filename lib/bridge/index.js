@@ -51,7 +51,6 @@ function identity(entry) {
   return oneShotHash ? crypto.hash('sha1', text, 'base64url') : crypto.createHash('sha1').update(text).digest('base64url');
 }
 
-
 /**
  * Turns a client event into a sink entry, keeping the payload's JSON text as received and the
  * live dialect's server name (`server_event_type`) when the event has one. The identity leaves
@@ -157,7 +156,8 @@ class Bridge {
 
   /**
    * Counters: `received` events taken from the client, `appended` entries written, `duplicates`
-   * entries another bridge had already written, `retries` failed sink calls retried, `pending`
+   * entries another bridge had already written, `retries` times writing resumed after a failed
+   * sink call (once for all the calls in flight with it), `pending`
    * events read but not yet written, `lag` ms the oldest pending event has waited, `paused`
    * whether the client is held back, `lastError` the sink failure being retried (null once a write succeeds).
    * @returns {{ received: number, appended: number, duplicates: number, retries: number, pauses: number,
