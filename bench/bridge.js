@@ -11,7 +11,7 @@
 // (bridge or plain writer, consume() or plain reader) at 5,000 events/s, ROUNDS times in an
 // order that alternates, each run reporting three segments from the send stamp: arrival in the
 // writer's JS, Redis's answer to the write carrying the event, the reader's handler; plus CPU
-// per event of writer and reader. Medians over the rounds.
+// per event of writer, reader and redis-server. Medians over the rounds.
 // With --together, two paths run at a time against the same blast (see splitSection).
 // Usable alone: node bench/bridge.js [--smoke] [--split[=ROUNDS] [--together]]
 
@@ -163,7 +163,7 @@ async function latencyRun(emu, base, cfg, paths, stamps) {
   }
 }
 
-function splitRun(c, { writer, reader, redisCpuMs }) {
+function splitRun({ writer, reader, redisCpuMs }) {
   return {
     arrivalP50: writer.arrival.p50Ms, arrivalP99: writer.arrival.p99Ms,
     committedP50: writer.committed.p50Ms, committedP99: writer.committed.p99Ms,
@@ -201,7 +201,7 @@ async function splitSection({ rounds = 6, together = false, smoke = false, log =
       for (const group of order) {
         const results = await latencyRun(emu, base, cfg, group, true);
         group.forEach((c, i) => {
-          const run = splitRun(c, results[i]);
+          const run = splitRun(results[i]);
           c.runs.push(run);
           log(`bench: split ${c.wLabel} -> ${c.rLabel} round ${round + 1}: handler p50 ${run.handlerP50.toFixed(3)} p99 ${run.handlerP99.toFixed(3)} ms`);
         });
