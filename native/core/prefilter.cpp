@@ -363,11 +363,7 @@ live_peek peek_live(const char* data, std::size_t size) noexcept {
 
 // Runs on the io thread.
 topic_peek peek_event_topic(const char* data, std::size_t size) noexcept {
-#if VR_PREFILTER_SSE2
-  return peek<true>(data, size);
-#else
-  return peek<false>(data, size);
-#endif
+  return peek<detail::prefilter_uses_sse2>(data, size);
 }
 
 // Runs on the io thread (or a test's).
@@ -377,11 +373,7 @@ topic_peek detail::peek_event_topic_scalar(const char* data, std::size_t size) n
 
 // Runs on the io thread.
 live_peek peek_live_resource(const char* data, std::size_t size) noexcept {
-#if VR_PREFILTER_SSE2
-  return peek_live<true>(data, size);
-#else
-  return peek_live<false>(data, size);
-#endif
+  return peek_live<detail::prefilter_uses_sse2>(data, size);
 }
 
 // Runs on the io thread (or a test's).

@@ -116,13 +116,15 @@ std::string doc_topic(rng& r) {
   return t;
 }
 
-std::string doc_pattern(rng& r) {
+// A pattern over `resources`: exact, resource_id wildcard, or both wildcards.
+template <std::size_t N>
+std::string make_pattern(rng& r, const char* const (&resources)[N]) {
   const bool agent = r.chance(25);
   std::string p = agent ? "agent_id:" : "customer_id:";
   p += agent ? r.of(kAgents) : r.of(kCustomers);
   p += ':';
   const int shape = r.pick(4);
-  p += shape == 3 ? "*" : r.of(kDocResources);
+  p += shape == 3 ? "*" : r.of(resources);
   p += ':';
   p += shape == 0 || shape == 3 ? std::string("*") : std::string(r.of(kIds));
   return p;
@@ -182,18 +184,6 @@ const live_kind kLiveKinds[] = {
 
 const char* const kLivePatternResources[] = {"call", "queue", "queuecall", "transcription", "transcribe",
                                              "agent", "groupcall", "recording", "message", "conference"};
-
-std::string live_pattern(rng& r) {
-  const bool agent = r.chance(25);
-  std::string p = agent ? "agent_id:" : "customer_id:";
-  p += agent ? r.of(kAgents) : r.of(kCustomers);
-  p += ':';
-  const int shape = r.pick(4);
-  p += shape == 3 ? "*" : r.of(kLivePatternResources);
-  p += ':';
-  p += shape == 0 || shape == 3 ? std::string("*") : std::string(r.of(kIds));
-  return p;
-}
 
 struct live_frame {
   std::string text;
@@ -266,7 +256,7 @@ TEST_CASE("fast path: documented frames dropped unparsed are never wanted; wante
   for (int round = 0; round < 60; ++round) {
     connection c(vr::dialect::documented);
     const int patterns = 1 + r.pick(6);
-    for (int i = 0; i < patterns; ++i) c.add(doc_pattern(r));
+    for (int i = 0; i < patterns; ++i) c.add(make_pattern(r, kDocResources));
     for (int i = 0; i < 300; ++i) {
       const std::string topic = doc_topic(r);
       bool broken = false;
@@ -288,7 +278,7 @@ TEST_CASE("fast path: live frames dropped unparsed are never wanted; wanted brok
   for (int round = 0; round < 60; ++round) {
     connection c(vr::dialect::live);
     const int patterns = 1 + r.pick(6);
-    for (int i = 0; i < patterns; ++i) c.add(live_pattern(r));
+    for (int i = 0; i < patterns; ++i) c.add(make_pattern(r, kLivePatternResources));
     for (int i = 0; i < 300; ++i) {
       const live_frame f = make_live_frame(r);
       // What the frame routes to, from the peek (checked against the full parse below).
