@@ -8,6 +8,7 @@
 // Kinds: 'throughput' (workloads 1-3; client 'ceiling' replays the primed texts in memory),
 // 'latency' (workload 4) and 'subs' (bytes per subscription).
 
+const fs = require('node:fs');
 const { open, WsPeer } = require('./lib/clients.js');
 const { WORKLOADS, manyPatterns, nowMs, percentile } = require('./lib/common.js');
 
@@ -55,6 +56,22 @@ function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
+// CPU time (ms) of voip-realtime's io thread (named vr-io; the sum should the process have more
+// than one), from the scheduler's nanosecond account; null where /proc cannot tell.
+function ioThreadCpuMs() {
+  const dir = '/proc/self/task';
+  let ns = null;
+  try {
+    for (const tid of fs.readdirSync(dir)) {
+      if (fs.readFileSync(`${dir}/${tid}/comm`, 'utf8').trim() !== 'vr-io') continue;
+      ns = (ns ?? 0) + Number(fs.readFileSync(`${dir}/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+  } catch {
+    return null;
+  }
+  return ns === null ? null : ns / 1e6;
+}
+
 function cpuMsSince(start) {
   const d = process.cpuUsage(start);
   return (d.user + d.system) / 1000;
@@ -100,6 +117,7 @@ async function throughput(job) {
   const expected = (job.count / wl.pool) * wl.matchPerPool;
   const done = counter.arm(expected);
   const before = ceiling ? null : client.stats();
+  const io0 = ceiling ? null : ioThreadCpuMs();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   send({ type: 'started' });
@@ -110,6 +128,7 @@ async function throughput(job) {
   await done;
   const wallMs = performance.now() - t0;
   const cpuMs = cpuMsSince(cpu);
+  const io1 = io0 === null ? null : ioThreadCpuMs();
   const mem = memory();
   const after = ceiling ? null : client.stats();
   const result = {
@@ -120,6 +139,7 @@ async function throughput(job) {
     result.received = after.received - before.received;
     result.filtered = after.filtered - before.filtered;
     result.bytes = after.bytesReceived - before.bytesReceived;
+    if (io1 !== null) result.ioCpuMs = io1 - io0;
     await client.close();
   }
   await send(result);

@@ -7,7 +7,7 @@
 //
 // Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
 //          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
-//          [--out=FILE] [--quiet] [--profile=DIR [--perf]]
+//          [--workloads=all-data,type-topic,filter-90,filter-99] [--out=FILE] [--quiet] [--profile=DIR [--perf]]
 // --profile writes a V8 CPU profile of each voip-realtime throughput client to DIR (summarise them
 // with bench/profile-summary.js); --perf also records the whole process, io thread included, with
 // `perf record` during the measured phase.
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     pacer: { type: 'string', default: 'blast' },
     clients: { type: 'string' },
     sections: { type: 'string' },
+    workloads: { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -43,7 +44,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
   [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
-  [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
+  [--workloads=all-data,type-topic,filter-90,filter-99] [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
 
 --readme also writes the rendered tables into README.md between the bench markers.
 See bench/README.md for the workloads.`);
@@ -81,6 +82,8 @@ const NETWORK_CLIENTS = CLIENTS.filter((c) => c !== 'ceiling');
 const ALL_SECTIONS = ['throughput', 'latency', 'cold', 'memory', 'matcher', 'bridge'];
 const SECTIONS = args.sections ? args.sections.split(',') : ALL_SECTIONS;
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) fail(`unknown section ${s}`);
+const THROUGHPUT_WORKLOADS = args.workloads ? args.workloads.split(',') : Object.keys(WORKLOADS);
+for (const w of THROUGHPUT_WORKLOADS) if (!WORKLOADS[w]) fail(`unknown workload ${w}`);
 const OUT = path.resolve(args.out || path.join(__dirname, 'results.json'));
 
 function fail(message) {
@@ -214,20 +217,29 @@ function profileArgs(client, name) {
     '--perf-basic-prof-only-functions'];
 }
 
-// `perf record` of one process for as long as the returned function is not called.
-function startPerf(pid, name) {
+// `perf record` of one process; resolves, once perf is recording, to the function that stops it.
+async function startPerf(pid, name) {
   const { spawn } = require('node:child_process');
   const file = path.join(path.resolve(args.profile), `${name}.perf.data`);
-  const perf = spawn('perf', ['record', '-F', '499', '-g', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  fs.rmSync(file, { force: true });
+  const perf = spawn('perf', ['record', '-F', '999', '-g', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  let exited = false;
+  const exit = new Promise((resolve) => perf.once('exit', () => {
+    exited = true;
+    resolve();
+  }));
   perf.on('error', () => {});
-  return () => new Promise((resolve) => {
-    const timer = setTimeout(() => perf.kill('SIGKILL'), 10000);
-    perf.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
+  // A SIGINT that arrives while perf is still attaching to the threads ends it before it has
+  // recorded anything (the file then says "data size 0"): wait for its header, then a little.
+  for (let i = 0; i < 200 && !exited && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 500));
+  // SIGINT makes perf write its header and collect build ids before it exits, which on a busy
+  // machine takes longer than a few seconds; killed before that, the file is as good as empty.
+  return () => {
+    const timer = setTimeout(() => perf.kill('SIGKILL'), 120000);
     perf.kill('SIGINT');
-  });
+    return exit.then(() => clearTimeout(timer));
+  };
 }
 
 async function throughputRun(client, name) {
@@ -243,7 +255,7 @@ async function throughputRun(client, name) {
     await child.next('ready');
     await blast(srv, CONFIG.prime, wl);
     await child.next('primed');
-    if (args.perf && args.profile && client === 'voip-realtime') stopPerf = startPerf(child.pid, name);
+    if (args.perf && args.profile && client === 'voip-realtime') stopPerf = await startPerf(child.pid, name);
     await child.request({ cmd: 'go' }, 'started');
     const blasted = client === 'ceiling' ? null : blast(srv, CONFIG.events, wl);
     const result = await child.next('result');
@@ -280,6 +292,8 @@ function check(client, name, r, report) {
     rssMb: r.memory.rss / 1048576,
     heapUsedMb: r.memory.heapUsed / 1048576,
   };
+  // The io thread's own capacity: wire frames per CPU-second of that thread alone.
+  if (Number.isFinite(r.ioCpuMs) && r.ioCpuMs > 0) out.ioFramesPerCpuSec = r.received / (r.ioCpuMs / 1000);
   if (report) {
     out.serverCpuPercent = (report.cpuMs / r.wallMs) * 100;
     out.bytesPerEvent = r.bytes / r.events;
@@ -289,7 +303,7 @@ function check(client, name, r, report) {
 
 async function throughputSection() {
   const rows = [];
-  for (const name of Object.keys(WORKLOADS)) {
+  for (const name of THROUGHPUT_WORKLOADS) {
     const runs = new Map(CLIENTS.map((c) => [c, []]));
     for (let r = 0; r < CONFIG.runs; r++) {
       for (const client of rotate(CLIENTS, r)) {
@@ -312,6 +326,9 @@ async function throughputSection() {
         heapUsedMb: median(list.map((x) => x.heapUsedMb)),
         runs: list,
       };
+      if (list.every((x) => x.ioFramesPerCpuSec !== undefined)) {
+        row.ioFramesPerCpuSec = median(list.map((x) => x.ioFramesPerCpuSec));
+      }
       if (client !== 'ceiling') {
         row.serverCpuPercent = median(list.map((x) => x.serverCpuPercent));
         row.bytesPerEvent = median(list.map((x) => x.bytesPerEvent));
@@ -493,10 +510,14 @@ function render(results) {
     `in its own process; medians of ${results.config.runs} run(s)`);
   if (results.throughput) {
     out.push('', `Throughput, ${fmt(results.config.events)} events per run`);
-    out.push(table(['workload', 'client', 'events/s', 'CPU-s/1M', 'x ws', 'x ceiling', 'server CPU', 'B/event'],
-      results.throughput.map((r) => [r.title, r.client, fmt(r.eventsPerSec), fmt(r.cpuSecPer1M, 2),
-        fmt(r.ratioToWs, 2), fmt(r.ratioToCeiling, 2),
-        r.serverCpuPercent === undefined ? '-' : `${fmt(r.serverCpuPercent)}%`, fmt(r.bytesPerEvent)])));
+    out.push(table(['workload', 'client', 'events/s', 'CPU-s/1M', 'x ws', 'x ceiling', 'server CPU', 'B/event',
+      'io frames/CPU-s'],
+    results.throughput.map((r) => [r.title, r.client, fmt(r.eventsPerSec), fmt(r.cpuSecPer1M, 2),
+      fmt(r.ratioToWs, 2), fmt(r.ratioToCeiling, 2),
+      r.serverCpuPercent === undefined ? '-' : `${fmt(r.serverCpuPercent)}%`, fmt(r.bytesPerEvent),
+      fmt(r.ioFramesPerCpuSec)])));
+    out.push('io frames/CPU-s: frames the client\'s io thread read per second of its own CPU time ' +
+      '(/proc/<pid>/task/<tid>/schedstat), what it could take with a core to itself.');
   }
   if (results.latency) {
     const how = results.latency[0].pacer === 'blast'

@@ -11,7 +11,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const RUN = path.join(__dirname, '..', 'bench', 'run.js');
-const WORKLOADS = ['all-data', 'type-topic', 'filter-90'];
+const WORKLOADS = ['all-data', 'type-topic', 'filter-90', 'filter-99'];
 const CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
 const NETWORK_CLIENTS = ['voip-realtime', 'ws', 'undici'];
 
@@ -47,6 +47,9 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
         const where = `throughput ${w} / ${c}`;
         positive(row, ['eventsPerSec', 'cpuSecPer1M', 'ratioToWs', 'ratioToCeiling', 'rssMb', 'heapUsedMb'], where);
         if (c !== 'ceiling') positive(row, ['serverCpuPercent', 'bytesPerEvent'], where);
+        // The io thread's own capacity is voip-realtime's alone (its vr-io thread's CPU time).
+        if (c === 'voip-realtime') positive(row, ['ioFramesPerCpuSec'], where);
+        else assert.strictEqual(row.ioFramesPerCpuSec, undefined, `${where}: no io thread`);
         assert.strictEqual(row.runs.length, r.config.runs, `${where}: one entry per run`);
         for (const run of row.runs) positive(run, ['eventsPerSec', 'cpuSecPer1M', 'wallMs'], `${where} run`);
       }

@@ -252,6 +252,25 @@ test('live: an agent pattern matches owned resources under the agent topic; both
   assert.deepEqual([s.delivered, s.duplicates, s.filtered], [2, 1, 1]);
 });
 
+test('live: a resource nobody subscribed is dropped unread, even broken; a wanted broken one is MALFORMED_EVENT', T, async (t) => {
+  const { server, client } = await liveClient(t);
+  await client.subscribe(`customer_id:${CUST}:call:*`);
+  const errors = [];
+  client.on('error', (e) => errors.push(e));
+  const got = [];
+  client.on('event', (e) => got.push([e.server_event_type, e.topic]));
+  // The same call with an invalid literal at its end, for another customer and for this one.
+  const broken = (customer) => JSON.stringify({ ...FRAMES[0].frame, customer_id: customer }).replace(/}$/, ',"x":nul}');
+  await server.send(broken(OTHER), broken(CUST), FRAMES[1].frame);
+  await until(() => got.length === 1 && errors.length === 1, 'one event and one error');
+  assert.deepEqual(got, [['call_progressing', `customer_id:${CUST}:call:${CALL}`]]);
+  assert.ok(errors[0] instanceof RealtimeError);
+  assert.equal(errors[0].code, 'MALFORMED_EVENT');
+  const s = client.stats();
+  assert.deepEqual([s.received, s.filtered, s.malformed, s.delivered, s.duplicates], [2, 1, 1, 1, 0]);
+  assert.equal(client.state, 'subscribed');
+});
+
 test('live: a refused topic closes the socket; only that subscribe fails, nothing loops, good patterns come back', T, async (t) => {
   const { server, client } = await liveClient(t, { reconnect: { initialDelay: 50, jitter: 0 } });
   server.deny.add(OTHER);

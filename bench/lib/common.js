@@ -53,6 +53,15 @@ const WORKLOADS = {
       return out;
     },
   },
+  'filter-99': {
+    title: '3b. 1 pattern, 1% match',
+    pool: 100,
+    matchPerPool: 1,
+    unfiltered: true,
+    read: 'data',
+    // The pool's last event, so that the run ends on a match as in workload 3.
+    patterns: () => [`customer_id:${CUSTOMER_ID}:call:${blastId(99)}`],
+  },
 };
 
 /** Patterns for the bytes-per-subscription measurement: `n` distinct exact topics. */

@@ -396,34 +396,11 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
   }
   out_.server_event_type = out_.event_type;
 
-  const bool id_uuid = is_uuid(id);
-  topic_.assign("customer_id:");
-  append_id(topic_, customer, true);
-  topic_.push_back(':');
-  const std::size_t resource_at = topic_.size();
-  topic_.append(resource);
-  topic_.push_back(':');
-  append_id(topic_, id, id_uuid);
+  live_resource_topics(customer, resource, id, f.get(s_owner_type), f.get(s_owner_id), topic_, alt_topic_);
   out_.topic = topic_;
-  out_.resource = std::string_view(topic_).substr(resource_at, resource.size());
-
-  alt_topic_.clear();
-  const std::string_view owner = f.get(s_owner_id);
-  if (live_has_owner(resource) && f.get(s_owner_type) == "agent" && owner != nil_uuid &&
-      is_uuid(owner)) {
-    alt_topic_.assign("agent_id:");
-    append_id(alt_topic_, owner, true);
-  } else if (const std::string_view alias = live_documented_alias(resource); !alias.empty()) {
-    alt_topic_.assign(topic_, 0, resource_at);  // customer_id:<customer>:
-    resource = alias;
-  }
-  if (!alt_topic_.empty()) {
-    if (alt_topic_.back() != ':') alt_topic_.push_back(':');
-    alt_topic_.append(resource);
-    alt_topic_.push_back(':');
-    append_id(alt_topic_, id, id_uuid);
-    out_.alt_topic = alt_topic_;
-  }
+  // customer_id:<customer>:<resource>:<id>, the customer a UUID
+  out_.resource = std::string_view(topic_).substr(customer.size() + 13, resource.size());
+  if (!alt_topic_.empty()) out_.alt_topic = alt_topic_;
 
   out_.timestamp = f.str(s_tm_update) ? tm_update : tm_create;
   out_.data = data;
@@ -444,6 +421,48 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
     out_.event_type = doc;
   out_.kind = frame_kind::event;
   return out_;
+}
+
+bool live_resource_topics(std::string_view customer, std::string_view resource, std::string_view id,
+                          std::string_view owner_type, std::string_view owner, std::string& topic,
+                          std::string& alt_topic) {
+  topic.clear();
+  alt_topic.clear();
+  if (!is_uuid(customer) || !id_segment(id)) return false;
+  const bool id_uuid = is_uuid(id);
+  topic.assign("customer_id:");
+  append_id(topic, customer, true);
+  topic.push_back(':');
+  const std::size_t resource_at = topic.size();
+  topic.append(resource);
+  topic.push_back(':');
+  append_id(topic, id, id_uuid);
+
+  if (live_has_owner(resource) && owner_type == "agent" && owner != nil_uuid && is_uuid(owner)) {
+    alt_topic.assign("agent_id:");
+    append_id(alt_topic, owner, true);
+  } else if (const std::string_view alias = live_documented_alias(resource); !alias.empty()) {
+    alt_topic.assign(topic, 0, resource_at);  // customer_id:<customer>:
+    resource = alias;
+  }
+  if (!alt_topic.empty()) {
+    if (alt_topic.back() != ':') alt_topic.push_back(':');
+    alt_topic.append(resource);
+    alt_topic.push_back(':');
+    append_id(alt_topic, id, id_uuid);
+  }
+  return true;
+}
+
+void live_kind_marks::add(std::string_view key) noexcept {
+  const slot s = keys().find(key);
+  if (s != no_slot) present_ |= bit(s);
+}
+
+std::string_view live_kind_marks::resource() const noexcept {
+  for (const auto& row : kind_table)
+    if ((present_ & row.any_of) != 0) return row.resource;
+  return {};
 }
 
 const frame_view& live_codec::envelope(simdjson::dom::object object, const char* buf,

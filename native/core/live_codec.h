@@ -115,6 +115,26 @@ class live_codec {
   frame_view out_;
 };
 
+// The resource a bare frame is, from the names of its top-level keys alone, by the kind table
+// above (for the live prefilter, prefilter.h).
+class live_kind_marks {
+ public:
+  void add(std::string_view key) noexcept;
+  // The first row any of whose keys was added, or empty.
+  std::string_view resource() const noexcept;
+
+ private:
+  std::uint64_t present_ = 0;
+};
+
+// The topic and alt_topic classify() gives a bare or wrapped `resource` event with these
+// top-level values (`owner_type` and `owner_id` empty when absent or not strings). Returns false
+// when classify() answers malformed instead: customer_id is not a UUID or id is no usable topic
+// segment.
+bool live_resource_topics(std::string_view customer_id, std::string_view resource, std::string_view id,
+                          std::string_view owner_type, std::string_view owner_id, std::string& topic,
+                          std::string& alt_topic);
+
 // Prefixes to send to the live server for one normalised documented pattern, so that each wanted
 // event arrives once where the server allows it and no other resource collides:
 //   <s>:<id>:<r>:*      -> <s>:<id>:<r>:<r>_       (the 5-part <resource>:<event_type>:<id> form)

@@ -1,5 +1,7 @@
 #include "core/prefilter.h"
 
+#include "core/live_codec.h"
+
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -247,75 +249,113 @@ const char* skip_atom(const char* p, const char* end) noexcept {
   return p == start ? nullptr : p;
 }
 
-enum class key_kind : unsigned char { other, topic, event_type, type };
+// One top-level member as walk_members sees it.
+struct member {
+  std::string_view key;    // raw: a key with a backslash ends the walk before it is visited
+  bool string = false;     // the value is a string...
+  bool escaped = false;    // ...with a backslash in it
+  std::string_view text;   // string values: the raw text between the quotes
+};
 
-key_kind kind_of(std::string_view key) noexcept {
-  if (key == "topic") return key_kind::topic;
-  if (key == "event_type") return key_kind::event_type;
-  if (key == "type") return key_kind::type;
-  return key_kind::other;
+// Walks the members of a top-level object, calling visit(const member&) for each; a visit that
+// returns false ends the walk. Returns true when every member was visited and the object closed
+// with nothing but whitespace after it. Values other than strings are delimited, not checked.
+template <bool Simd, typename Visit>
+bool walk_members(const char* data, std::size_t size, Visit&& visit) noexcept {
+  if (!data) return false;
+  const char* const end = data + size;
+  const char* p = skip_space(data, end);
+  if (p == end || *p != '{') return false;
+  p = skip_space(p + 1, end);
+  for (;;) {
+    if (p == end || *p != '"') return false;
+    const char* const key = p + 1;
+    const char* const key_end = find_quote_or_backslash<Simd>(key, end);
+    // An escaped key could spell any name once decoded.
+    if (!key_end || *key_end == '\\') return false;
+    member m;
+    m.key = std::string_view(key, static_cast<std::size_t>(key_end - key));
+    p = skip_space(key_end + 1, end);
+    if (p == end || *p != ':') return false;
+    p = skip_space(p + 1, end);
+    if (p == end) return false;
+    if (*p == '"') {
+      const char* const value = p + 1;
+      const char* const close = string_end<Simd>(value, end, m.escaped);
+      if (!close) return false;
+      m.string = true;
+      m.text = std::string_view(value, static_cast<std::size_t>(close - value));
+      p = close + 1;
+    } else {
+      p = (*p == '{' || *p == '[') ? skip_nested<Simd>(p, end) : skip_atom(p, end);
+      if (!p) return false;
+    }
+    if (!visit(static_cast<const member&>(m))) return false;
+    p = skip_space(p, end);
+    if (p == end) return false;
+    if (*p == '}') break;
+    if (*p != ',') return false;
+    p = skip_space(p + 1, end);
+  }
+  return skip_space(p + 1, end) == end;
 }
 
 template <bool Simd>
 topic_peek peek(const char* data, std::size_t size) noexcept {
-  const topic_peek none;
-  if (!data) return none;
-  const char* const end = data + size;
-  const char* p = skip_space(data, end);
-  if (p == end || *p != '{') return none;
-  p = skip_space(p + 1, end);
   std::string_view topic;
   bool have_topic = false, have_event_type = false;
-  for (;;) {
-    if (p == end || *p != '"') return none;
-    const char* const key = p + 1;
-    const char* const key_end = find_quote_or_backslash<Simd>(key, end);
-    // An escaped key could spell "topic" or "type" once decoded.
-    if (!key_end || *key_end == '\\') return none;
-    const key_kind kind = kind_of(std::string_view(key, static_cast<std::size_t>(key_end - key)));
-    p = skip_space(key_end + 1, end);
-    if (p == end || *p != ':') return none;
-    p = skip_space(p + 1, end);
-    if (p == end) return none;
-    if (*p == '"') {
-      bool escaped = false;
-      const char* const value = p + 1;
-      const char* const close = string_end<Simd>(value, end, escaped);
-      if (!close) return none;
-      const std::string_view text(value, static_cast<std::size_t>(close - value));
-      switch (kind) {
-        case key_kind::topic:
-          // The codec keeps the last of repeated members; with one there is nothing to choose.
-          if (have_topic || escaped) return none;
-          have_topic = true;
-          topic = text;
-          break;
-        case key_kind::event_type:
-          have_event_type = true;
-          break;
-        case key_kind::type:
-          // The codec looks at type first, and escapes could spell "ack".
-          if (escaped || text == "ack" || text == "error") return none;
-          break;
-        case key_kind::other:
-          break;
-      }
-      p = close + 1;
-    } else {
-      if (kind != key_kind::other) return none;
-      p = (*p == '{' || *p == '[') ? skip_nested<Simd>(p, end) : skip_atom(p, end);
-      if (!p) return none;
+  const bool walked = walk_members<Simd>(data, size, [&](const member& m) {
+    if (m.key == "topic") {
+      // The codec keeps the last of repeated members; with one there is nothing to choose.
+      if (!m.string || have_topic || m.escaped) return false;
+      have_topic = true;
+      topic = m.text;
+    } else if (m.key == "event_type") {
+      if (!m.string) return false;
+      have_event_type = true;
+    } else if (m.key == "type") {
+      // The codec looks at type first, and escapes could spell "ack".
+      if (!m.string || m.escaped || m.text == "ack" || m.text == "error") return false;
     }
-    p = skip_space(p, end);
-    if (p == end) return none;
-    if (*p == '}') break;
-    if (*p != ',') return none;
-    p = skip_space(p + 1, end);
-  }
-  if (skip_space(p + 1, end) != end || !have_topic || !have_event_type) return none;
+    return true;
+  });
   topic_peek out;
+  if (!walked || !have_topic || !have_event_type) return out;
   out.event = true;
   out.topic = topic;
+  return out;
+}
+
+template <bool Simd>
+live_peek peek_live(const char* data, std::size_t size) noexcept {
+  live_peek out;
+  live_kind_marks marks;
+  // Each routing key at most once: classify() keeps the last of repeated keys, and one is all
+  // this needs to agree with it.
+  bool seen[4] = {};
+  std::string_view* const values[4] = {&out.customer_id, &out.id, &out.owner_type, &out.owner_id};
+  const bool walked = walk_members<Simd>(data, size, [&](const member& m) {
+    int routing = -1;
+    if (m.key == "customer_id") routing = 0;
+    else if (m.key == "id") routing = 1;
+    else if (m.key == "owner_type") routing = 2;
+    else if (m.key == "owner_id") routing = 3;
+    // An envelope: the full parse decides. (A "type" member is left alone: with id and
+    // customer_id beside it the frame is neither a wrapper, which has two members, nor a
+    // control frame, which has neither; a call's own "type" is its kind of call.)
+    else if (m.key == "event_type") return false;
+    if (routing < 0) {
+      marks.add(m.key);
+      return true;
+    }
+    if (!m.string || m.escaped || seen[routing]) return false;
+    seen[routing] = true;
+    *values[routing] = m.text;
+    return true;
+  });
+  if (!walked || !seen[0] || !seen[1]) return live_peek{};
+  out.resource = marks.resource();
+  if (out.resource.empty()) return live_peek{};
   return out;
 }
 
@@ -323,16 +363,22 @@ topic_peek peek(const char* data, std::size_t size) noexcept {
 
 // Runs on the io thread.
 topic_peek peek_event_topic(const char* data, std::size_t size) noexcept {
-#if VR_PREFILTER_SSE2
-  return peek<true>(data, size);
-#else
-  return peek<false>(data, size);
-#endif
+  return peek<detail::prefilter_uses_sse2>(data, size);
 }
 
 // Runs on the io thread (or a test's).
 topic_peek detail::peek_event_topic_scalar(const char* data, std::size_t size) noexcept {
   return peek<false>(data, size);
+}
+
+// Runs on the io thread.
+live_peek peek_live_resource(const char* data, std::size_t size) noexcept {
+  return peek_live<detail::prefilter_uses_sse2>(data, size);
+}
+
+// Runs on the io thread (or a test's).
+live_peek detail::peek_live_resource_scalar(const char* data, std::size_t size) noexcept {
+  return peek_live<false>(data, size);
 }
 
 }  // namespace vr

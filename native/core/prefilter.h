@@ -1,5 +1,6 @@
-// A cheap look at the top level of a documented-dialect frame, so that events no subscription
-// wants can be dropped before the full parse (codec.h) validates them.
+// A cheap look at the top level of a frame, so that events no subscription wants can be dropped
+// before the full parse validates them: the documented dialect's topic (codec.h), and the few
+// keys a live-dialect resource's topics derive from (live_codec.h).
 #pragma once
 
 #include <cstddef>
@@ -33,9 +34,31 @@ struct topic_peek {
 // malformed (missing data, bad timestamp, too deep); it never answers ack, error or ignored.
 topic_peek peek_event_topic(const char* data, std::size_t size) noexcept;
 
+// Result of peek_live_resource. Views point into the frame.
+struct live_peek {
+  std::string_view resource;     // the live resource (kind table of live_codec.h); empty: no answer
+  std::string_view customer_id;  // raw values, as the frame spells them
+  std::string_view id;
+  std::string_view owner_type;   // empty when absent
+  std::string_view owner_id;
+};
+
+// Walks the top-level members of a live-dialect frame without validating it. Runs on the io
+// thread. Reads only [data, data + size).
+//
+// resource is set only when the frame is `{...}` whose members can be walked to the closing
+// brace, no key has a backslash, there is no "event_type" member (envelopes take the full
+// parse), "customer_id" and "id" are each present once (so not a wrapper or control frame)
+// and "owner_type" and "owner_id" at most once, all four strings without backslashes, and the
+// other keys name a resource in the kind table. For valid JSON live_codec::classify then answers
+// an event whose topic and alt_topic are what live_resource_topics derives from these values, or
+// malformed when they derive none; it never answers ignored, ack or error.
+live_peek peek_live_resource(const char* data, std::size_t size) noexcept;
+
 namespace detail {
-// The same walk without SIMD: what builds without SSE2 run. Tests compare the two.
+// The same walks without SIMD: what builds without SSE2 run. Tests compare the two.
 topic_peek peek_event_topic_scalar(const char* data, std::size_t size) noexcept;
+live_peek peek_live_resource_scalar(const char* data, std::size_t size) noexcept;
 // Whether peek_event_topic takes the SSE2 walk in this build.
 constexpr bool prefilter_uses_sse2 = VR_PREFILTER_SSE2 != 0;
 }  // namespace detail

@@ -130,7 +130,7 @@ std::string_view wire_dialect::matched_topic(const frame_view& frame, std::strin
 
 bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
 #if VR_PREFILTER_SSE2
-  if (current_ != dialect::documented) return false;
+  if (current_ == dialect::automatic) return false;
   // The peek pays for itself only when a fair share of the traffic is unwanted: on a stream
   // where nearly everything matches it is pure overhead (measured: 2.0M events/s without it,
   // 1.4M with it, every event wanted). So it samples: a window of kPeekWindow frames, and if
@@ -139,8 +139,7 @@ bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
     --peek_pause_;
     return false;
   }
-  const topic_peek peek = peek_event_topic(data, size);
-  const bool unmatched = peek.event && !matcher_.matches(peek.topic);
+  const bool unmatched = current_ == dialect::documented ? unmatched_documented(data, size) : unmatched_live(data, size);
   peek_dropped_ += unmatched ? 1 : 0;
   if (++peek_seen_ == kPeekWindow) {
     if (peek_dropped_ * 8 < peek_seen_) peek_pause_ = kPeekPause;
@@ -153,6 +152,23 @@ bool wire_dialect::unmatched_event(const char* data, std::size_t size) {
   static_cast<void>(size);
   return false;
 #endif
+}
+
+bool wire_dialect::unmatched_documented(const char* data, std::size_t size) const {
+  const topic_peek peek = peek_event_topic(data, size);
+  return peek.event && !matcher_.matches(peek.topic);
+}
+
+// A bare resource whose topic and alt_topic (the two it can be delivered under) both match no
+// pattern. Such a frame never reaches the dedupe window in the full path either: only events
+// that match are remembered there.
+bool wire_dialect::unmatched_live(const char* data, std::size_t size) {
+  const live_peek peek = peek_live_resource(data, size);
+  if (peek.resource.empty()) return false;
+  if (!live_resource_topics(peek.customer_id, peek.resource, peek.id, peek.owner_type, peek.owner_id, peek_topic_,
+                            peek_alt_topic_))
+    return false;
+  return !matcher_.matches(peek_topic_) && (peek_alt_topic_.empty() || !matcher_.matches(peek_alt_topic_));
 }
 
 bool wire_dialect::duplicate(const frame_view& frame) {

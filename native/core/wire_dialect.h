@@ -72,10 +72,11 @@ class wire_dialect {
   // The topic an event is reported under, empty when no active pattern matches it; `second` is
   // the other topic it is known under when that matches too (live_matched_topic).
   std::string_view matched_topic(const frame_view& frame, std::string_view& second) const;
-  // Documented dialect: true when the frame is an event that no active pattern matches, found
-  // from its top level alone (prefilter.h). The owner drops it without the full parse, so an
-  // unwanted frame is not validated; it counts as filtered, not malformed. The look is skipped
-  // for a while when recent traffic showed almost nothing to drop (then the full parse decides).
+  // True when the frame is an event that no active pattern matches, found from its top level
+  // alone (prefilter.h): the documented dialect's topic, or the live dialect's routing keys of a
+  // bare resource. The owner drops it without the full parse, so an unwanted frame is not
+  // validated; it counts as received and filtered, not malformed. The look is skipped for a
+  // while when recent traffic showed almost nothing to drop (then the full parse decides).
   bool unmatched_event(const char* data, std::size_t size);
   // True when the event was delivered recently (live dialect); remembers it otherwise.
   bool duplicate(const frame_view& frame);
@@ -109,6 +110,8 @@ class wire_dialect {
   };
 
   bool live() const noexcept { return current_ == dialect::live; }
+  bool unmatched_documented(const char* data, std::size_t size) const;
+  bool unmatched_live(const char* data, std::size_t size);
   void add_refs(const std::string& pattern);
   void release_refs(const std::string& pattern, std::vector<std::string>* unsent);
   void forget(const std::string& pattern, std::vector<std::string>* unsent);
@@ -136,6 +139,8 @@ class wire_dialect {
   std::uint32_t peek_seen_ = 0;     // frames peeked in this window
   std::uint32_t peek_dropped_ = 0;  // of which unwanted
   std::uint32_t peek_pause_ = 0;    // frames left to classify without a peek
+  std::string peek_topic_;          // live: the topics a peeked frame derives, reused
+  std::string peek_alt_topic_;
 
   documented_codec documented_;
   live_codec live_codec_;

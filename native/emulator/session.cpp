@@ -19,6 +19,7 @@ constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_gather_items = 256;
 constexpr std::size_t max_gather_bytes = 256 * 1024;
 constexpr std::size_t blast_window = 512;
+constexpr std::size_t blast_cycle_max_bytes = 128 * 1024;
 constexpr auto close_wait = std::chrono::milliseconds(1000);
 
 std::string lower(std::string_view s) {
@@ -189,6 +190,15 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
     self->blast_bytes_ = 0;
     self->blast_released_ = 0;
     self->blast_stamp_at_.clear();
+    self->blast_cycle_.reset();
+    std::size_t cycle_bytes = 0;
+    for (const auto& f : self->blast_frames_) cycle_bytes += f->size();
+    if (self->blast_->rate <= 0 && cycle_bytes <= blast_cycle_max_bytes) {
+      auto cycle = std::make_shared<std::string>();
+      cycle->reserve(cycle_bytes);
+      for (const auto& f : self->blast_frames_) cycle->append(*f);
+      self->blast_cycle_ = std::move(cycle);
+    }
     if (self->blast_->rate > 0) {
       const std::string slot = sent_slot_placeholder();
       for (auto& f : self->blast_frames_) {
@@ -657,7 +667,14 @@ void session_base::pump_blast() {
   if (!blast_) return;
   const double rate = blast_->rate;
   if (rate <= 0) {
+    const std::size_t pool = blast_frames_.size();
     while (blast_left_ > 0 && blast_queued_ < blast_window) {
+      if (blast_cycle_ && blast_pos_ == 0 && blast_left_ >= pool) {
+        out_.push_back({blast_cycle_, item_kind::blast, static_cast<std::uint32_t>(pool)});
+        blast_left_ -= pool;
+        ++blast_queued_;
+        continue;
+      }
       out_.push_back({blast_frames_[blast_pos_], item_kind::blast});
       if (++blast_pos_ == blast_frames_.size()) blast_pos_ = 0;
       --blast_left_;
@@ -744,8 +761,8 @@ void session_base::on_write(const error_code& ec, std::size_t n) {
         --events_queued_;
         break;
       case item_kind::blast:
-        ++events;
-        ++blast_events_;
+        events += item.events;
+        blast_events_ += item.events;
         blast_bytes_ += item.bytes->size();
         --blast_queued_;
         break;
@@ -780,6 +797,7 @@ void session_base::finish_blast() {
   blast_.reset();
   if (pace_armed_) pace_timer_.cancel();
   blast_frames_.clear();
+  blast_cycle_.reset();
   blast_stamp_at_.clear();
   blast_left_ = 0;
   plan->events += blast_events_;

@@ -224,6 +224,7 @@ class session_base : public std::enable_shared_from_this<session_base> {
   struct out_item {
     std::shared_ptr<const std::string> bytes;
     item_kind kind;
+    std::uint32_t events = 1;  // blast: the frames in bytes (a whole cycle of the pool is one item)
   };
 
   void read_next();
@@ -291,6 +292,9 @@ class session_base : public std::enable_shared_from_this<session_base> {
 
   std::shared_ptr<blast_plan> blast_;
   std::vector<std::shared_ptr<const std::string>> blast_frames_;
+  // Unpaced blast: every frame of the pool back to back, written as one piece per cycle, so that
+  // a write carries hundreds of frames in a few buffers (null when the pool is too large).
+  std::shared_ptr<const std::string> blast_cycle_;
   std::size_t blast_pos_ = 0;
   std::uint64_t blast_left_ = 0;
   std::size_t blast_queued_ = 0;

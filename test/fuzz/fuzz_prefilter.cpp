@@ -3,18 +3,45 @@
 // reads only [data, data + size) (the input is the fuzzer's own buffer, ending exactly there, so
 // ASan reports any read past it), the SIMD and scalar walks agree to the byte, and what it calls
 // an event the documented codec reads as an event with the same topic, or as malformed; never as
-// an ack, an error or an ignored frame.
+// an ack, an error or an ignored frame. The same for the live dialect's peek: a resource it routes
+// is one the live codec reads as an event under the same topics, or as malformed.
 #include <string>
 
 #include "core/codec.h"
+#include "core/live_codec.h"
 #include "core/prefilter.h"
 #include "fuzz_support.h"
 
 using vr::fuzz::require;
 
+namespace {
+
+void check_live(const char* text, std::size_t size) {
+  static vr::live_codec codec;
+  const vr::live_peek peeked = vr::peek_live_resource(text, size);
+  const vr::live_peek scalar = vr::detail::peek_live_resource_scalar(text, size);
+  require(peeked.resource == scalar.resource && peeked.customer_id.data() == scalar.customer_id.data() &&
+              peeked.id.data() == scalar.id.data() && peeked.owner_type == scalar.owner_type &&
+              peeked.owner_id == scalar.owner_id,
+          "SIMD and scalar live walks differ");
+  std::string topic, alt;
+  if (peeked.resource.empty() || !vr::live_resource_topics(peeked.customer_id, peeked.resource, peeked.id,
+                                                           peeked.owner_type, peeked.owner_id, topic, alt))
+    return;
+  std::string padded(text, size);
+  padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  const auto& out = codec.classify(padded.data(), size, padded.size());
+  require(out.kind == vr::frame_kind::malformed ||
+              (out.kind == vr::frame_kind::event && out.topic == topic && out.alt_topic == alt),
+          "the live codec disagrees with the live peek");
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   static vr::documented_codec codec;
   const char* text = reinterpret_cast<const char*>(bytes);
+  check_live(text, size);
   const vr::topic_peek peeked = vr::peek_event_topic(text, size);
   const vr::topic_peek scalar = vr::detail::peek_event_topic_scalar(text, size);
   require(peeked.event == scalar.event && peeked.topic.data() == scalar.topic.data() &&
