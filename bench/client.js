@@ -5,11 +5,13 @@
 //   parent -> { cmd: 'job', ... }    child -> { type: 'ready' }
 //   child counts the priming blast   child -> { type: 'primed' }
 //   parent -> { cmd: 'go' }           child -> { type: 'started' }, later { type: 'result', ... }
-// Kinds: 'throughput' (workloads 1-3; client 'ceiling' replays the primed texts in memory),
+// Kinds: 'throughput' (workloads 1-3; client 'ceiling' replays the primed texts in memory; with
+// `dialect`, voip-realtime in that dialect on the dialect comparison's workloads),
 // 'latency' (workload 4) and 'subs' (bytes per subscription).
 
+const fs = require('node:fs');
 const { open, WsPeer } = require('./lib/clients.js');
-const { WORKLOADS, manyPatterns, nowMs, percentile } = require('./lib/common.js');
+const { WORKLOADS, DIALECT_WORKLOADS, manyPatterns, nowMs, percentile } = require('./lib/common.js');
 
 const WAIT_MS = 180000;
 
@@ -55,13 +57,40 @@ function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
+// CPU time of each thread of this process, ms by thread id (Linux: the scheduler's own count in
+// /proc/self/task/<tid>/schedstat, in ns); null where there is no /proc.
+function threadCpu() {
+  try {
+    const out = new Map();
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const name = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      out.set(tid, { name, ms: ns / 1e6 });
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+// The threads that ran between two threadCpu() readings, busiest first; `main` marks the JS thread.
+function threadsSince(before, after) {
+  if (before === null || after === null) return undefined;
+  const out = [];
+  for (const [tid, t] of after) {
+    const ms = t.ms - (before.has(tid) ? before.get(tid).ms : 0);
+    if (ms > 0) out.push({ name: t.name, main: Number(tid) === process.pid, cpuMs: ms });
+  }
+  return out.sort((a, b) => b.cpuMs - a.cpuMs);
+}
+
 function cpuMsSince(start) {
   const d = process.cpuUsage(start);
   return (d.user + d.system) / 1000;
 }
 
 async function throughput(job) {
-  const wl = WORKLOADS[job.workload];
+  const wl = (job.dialect ? DIALECT_WORKLOADS : WORKLOADS)[job.workload];
   const counter = new Counter();
   let sink = 0;
   const listener = wl.read === 'data'
@@ -84,8 +113,8 @@ async function throughput(job) {
   }
   const client = ceiling
     ? await c.open({ url: job.url, token: job.token, patterns: wl.patterns() })
-    : await open(job.client, { url: job.url, token: job.token, patterns: wl.patterns() });
-  client.on('call.status', listener);
+    : await open(job.client, { url: job.url, token: job.token, patterns: wl.patterns(), dialect: job.dialect });
+  client.on(wl.on || 'call.status', listener);
 
   const primed = counter.arm((job.prime / wl.pool) * wl.matchPerPool);
   send({ type: 'ready' });
@@ -100,6 +129,7 @@ async function throughput(job) {
   const expected = (job.count / wl.pool) * wl.matchPerPool;
   const done = counter.arm(expected);
   const before = ceiling ? null : client.stats();
+  const threads0 = threadCpu();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   send({ type: 'started' });
@@ -110,10 +140,11 @@ async function throughput(job) {
   await done;
   const wallMs = performance.now() - t0;
   const cpuMs = cpuMsSince(cpu);
+  const threads = threadsSince(threads0, threadCpu());
   const mem = memory();
   const after = ceiling ? null : client.stats();
   const result = {
-    type: 'result', events: job.count, delivered: counter.count, wallMs, cpuMs, memory: mem, sink,
+    type: 'result', events: job.count, delivered: counter.count, wallMs, cpuMs, threads, memory: mem, sink,
     poolTexts: ceiling ? texts.length : undefined,
   };
   if (!ceiling) {
