@@ -6,7 +6,7 @@
 //
 // Backpressure: while records wait here (behind an ack that must settle first, or behind an
 // events() iterator that is full) the native reader is held: once its queue fills it stops
-// reading the socket, so what waits in JS is bounded by one native queue.
+// reading the socket, so what waits in JS is bounded by two native queues (native/BINDING.md).
 
 const { RealtimeError, validateSignal } = require('../errors.js');
 const {
