@@ -22,11 +22,12 @@ const ENVELOPE = JSON.stringify({
 
 /**
  * @param {{ config: { runs: number, events: number, prime: number, eventSize: number },
- *   log: (...parts: unknown[]) => void,
+ *   log: (...parts: unknown[]) => void, workloads?: string[],
  *   execArgv?: (name: string) => string[],
  *   perf?: (pid: number, name: string) => (null | (() => Promise<void>)) }} opts
  */
-async function dialectSection({ config, log, execArgv = () => [], perf = () => null }) {
+async function dialectSection({ config, log, workloads = Object.keys(DIALECT_WORKLOADS), execArgv = () => [],
+  perf = () => null }) {
   const servers = new Map();
   let nextId = 1;
   const rows = [];
@@ -83,7 +84,7 @@ async function dialectSection({ config, log, execArgv = () => [], perf = () => n
       }
     };
 
-    for (const name of Object.keys(DIALECT_WORKLOADS)) {
+    for (const name of workloads.filter((w) => DIALECT_WORKLOADS[w])) {
       const runs = new Map(DIALECTS.map((d) => [d, []]));
       for (let r = 0; r < config.runs; r++) {
         for (const dialect of r % 2 === 0 ? DIALECTS : [...DIALECTS].reverse()) {

@@ -510,7 +510,7 @@ async function main() {
   try {
     results.throughput = await attempt('throughput', throughputSection);
     results.dialects = await attempt('dialects', () => require('./dialects.js').dialectSection({
-      config: CONFIG, log, execArgv: (name) => profileArgs('voip-realtime', name),
+      config: CONFIG, log, workloads: WORKLOAD_NAMES, execArgv: (name) => profileArgs('voip-realtime', name),
       perf: (pid, name) => (args.perf && args.profile ? startPerf(pid, name) : null),
     }));
     results.latency = await attempt('latency', latencySection);

@@ -59,43 +59,44 @@ std::vector<frame> pool(bool live) {
   return out;
 }
 
-void report(benchmark::State& state) {
+const std::string kPattern = std::string("customer_id:") + kCustomer + ":call:*";
+
+// One frame of the pool per iteration through `wanted`, which must take every frame for a
+// wanted event.
+template <class Wanted>
+void run(benchmark::State& state, bool live, Wanted wanted) {
+  const auto frames = pool(live);
+  std::size_t i = 0, matched = 0;
+  for (auto _ : state) {
+    matched += wanted(frames[i]) ? 1 : 0;
+    if (++i == frames.size()) i = 0;
+  }
+  if (matched != static_cast<std::size_t>(state.iterations())) state.SkipWithError("a frame was not a wanted event");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
 void bm_documented(benchmark::State& state) {
-  const auto frames = pool(false);
   vr::documented_codec codec;
   vr::topic_matcher matcher;
-  matcher.add(std::string("customer_id:") + kCustomer + ":call:*");
-  std::size_t i = 0, matched = 0;
-  for (auto _ : state) {
-    const frame& f = frames[i];
+  matcher.add(kPattern);
+  run(state, false, [&](const frame& f) {
     const auto& out = codec.classify(f.buffer.data(), f.size, f.buffer.size());
-    matched += out.kind == vr::frame_kind::event && matcher.matches(out.topic);
-    if (++i == frames.size()) i = 0;
-  }
-  if (matched != static_cast<std::size_t>(state.iterations())) state.SkipWithError("a documented frame did not match");
-  report(state);
+    return out.kind == vr::frame_kind::event && matcher.matches(out.topic);
+  });
 }
 
+// A duplicate would be dropped: none of the pool's frames may be taken for one.
 void bm_live(benchmark::State& state) {
-  const auto frames = pool(true);
   vr::live_codec codec;
   vr::dedupe_window window;
   vr::topic_matcher matcher;
-  matcher.add(std::string("customer_id:") + kCustomer + ":call:*");
-  std::size_t i = 0, matched = 0;
-  for (auto _ : state) {
-    const frame& f = frames[i];
+  matcher.add(kPattern);
+  run(state, true, [&](const frame& f) {
     const auto& out = codec.classify(f.buffer.data(), f.size, f.buffer.size());
     std::string_view second;
-    matched += out.kind == vr::frame_kind::event && !vr::live_matched_topic(matcher, out, second).empty() &&
-               !window.seen_recently(out.dedupe_key);
-    if (++i == frames.size()) i = 0;
-  }
-  if (matched != static_cast<std::size_t>(state.iterations())) state.SkipWithError("a live frame did not match, or was taken for a duplicate");
-  report(state);
+    return out.kind == vr::frame_kind::event && !vr::live_matched_topic(matcher, out, second).empty() &&
+           !window.seen_recently(out.dedupe_key);
+  });
 }
 
 }  // namespace
