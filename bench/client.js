@@ -11,7 +11,7 @@
 
 const fs = require('node:fs');
 const { open, WsPeer } = require('./lib/clients.js');
-const { WORKLOADS, DIALECT_WORKLOADS, manyPatterns, nowMs, percentile } = require('./lib/common.js');
+const { WORKLOADS, DIALECT_WORKLOADS, DIALECT_POOL, NATTERBOX, manyPatterns, nowMs, percentile } = require('./lib/common.js');
 
 const WAIT_MS = 180000;
 
@@ -90,12 +90,16 @@ function cpuMsSince(start) {
 }
 
 async function throughput(job) {
-  const wl = (job.dialect ? DIALECT_WORKLOADS : WORKLOADS)[job.workload];
+  const natterbox = job.dialect === 'natterbox';
+  const wl = natterbox
+    ? { ...DIALECT_WORKLOADS[job.workload], on: NATTERBOX.event, patterns: () => [NATTERBOX.pattern] }
+    : (job.dialect ? DIALECT_WORKLOADS : WORKLOADS)[job.workload];
+  const field = natterbox ? NATTERBOX.field : 'status';
   const counter = new Counter();
   let sink = 0;
   const listener = wl.read === 'data'
     ? (ev) => {
-      sink += ev.data.status.length;
+      sink += ev.data[field].length;
       counter.hit();
     }
     : (ev) => {
@@ -116,7 +120,9 @@ async function throughput(job) {
     : await open(job.client, { url: job.url, token: job.token, patterns: wl.patterns(), dialect: job.dialect });
   client.on(wl.on || 'call.status', listener);
 
-  const primed = counter.arm((job.prime / wl.pool) * wl.matchPerPool);
+  // A Natterbox group subscribe is answered by a snapshot: one presence_updated per member.
+  const snapshot = natterbox ? DIALECT_POOL : 0;
+  const primed = counter.arm((job.prime / wl.pool) * wl.matchPerPool + snapshot);
   send({ type: 'ready' });
   await primed;
   if (ceiling) {

@@ -8,7 +8,8 @@
 //   { cmd: 'ticker', on }              -> { type: 'ticker', on }
 //   { cmd: 'stop' }                    -> exits
 // Backend 'emulator' is the project's own emulator (native blast: pre-serialized frames written as
-// fast as the socket takes them), in the documented dialect unless `dialect` says 'live'. Backend
+// fast as the socket takes them), in the documented dialect unless `dialect` says 'live' (or
+// 'natterbox': the Natterbox CTI socket, its blast users in one group). Backend
 // 'ws' is a stand-in on the npm `ws` server that writes pre-built frames straight to the socket;
 // it exists for machines where the addon is not built.
 // `cpuMs` is this whole process's CPU (every thread) during the command; `ioCpuMs`, from the
@@ -17,7 +18,7 @@
 // event when it is due and stamps data.sent just before the write. 'publish' calls publish() for
 // the events due at every 1 ms timer tick, stamping each before it leaves this JS thread.
 
-const { CUSTOMER_ID, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
+const { CUSTOMER_ID, DIALECT_POOL, NATTERBOX, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
 
 const STATUSES = ['dialing', 'ringing', 'progressing', 'terminating', 'hangup'];
 
@@ -64,6 +65,16 @@ class EmulatorBackend {
 
   async start() {
     const { Emulator } = require('..');
+    if (this.#dialect === 'natterbox') {
+      this.#emu = await Emulator.start({ host: '127.0.0.1', port: 0, pingInterval: 0, protocol: 'natterbox',
+        natterbox: { org: NATTERBOX.org } });
+      this.#emu.group(NATTERBOX.group, Array.from({ length: DIALECT_POOL }, (_, i) => String(i + 1)));
+      // A client learns a group's members from the snapshot answering its subscribe, which lists
+      // the members that have a state.
+      for (let user = 1; user <= DIALECT_POOL; user++) this.#emu.presence(user, { presence: '' });
+      const token = this.#emu.issueToken({ orgId: NATTERBOX.org, userId: '1', expiresIn: 3600 });
+      return { url: this.#emu.url, token, unfilteredBlast: false };
+    }
     this.#emu = await Emulator.start({
       host: '127.0.0.1', port: 0, pingInterval: 0, customerId: CUSTOMER_ID, dialect: this.#dialect,
     });

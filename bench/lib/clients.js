@@ -143,7 +143,8 @@ class VoipRealtime {
   async open({ url, token, patterns, ackTimeout = ACK_TIMEOUT_MS, dialect }) {
     const { RealtimeClient } = require(ROOT);
     const options = { url, token, reconnect: false, heartbeat: false, ackTimeout };
-    if (dialect !== undefined) options.dialect = dialect;
+    if (dialect === 'natterbox') options.protocol = 'natterbox';
+    else if (dialect !== undefined) options.dialect = dialect;
     this.#client = new RealtimeClient(options);
     this.#client.on('error', () => {});
     await this.#client.connect();

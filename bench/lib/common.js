@@ -72,6 +72,10 @@ const DIALECT_WORKLOADS = {
   'type-topic': { ...WORKLOADS['type-topic'], pool: DIALECT_POOL, matchPerPool: DIALECT_POOL, on: 'event' },
 };
 
+// The Natterbox row of the dialect comparison: its users 1..DIALECT_POOL are the members of
+// one group, which the client subscribes to; each event is one user's presence element.
+const NATTERBOX = { org: '1', group: '100', pattern: 'org:1:group:100:presence', event: 'presence_updated', field: 'presence' };
+
 /** Patterns for the bytes-per-subscription measurement: `n` distinct exact topics. */
 function manyPatterns(n) {
   const out = new Array(n);
@@ -158,6 +162,8 @@ module.exports = {
   OWNER_ID,
   WORKLOADS,
   DIALECT_WORKLOADS,
+  DIALECT_POOL,
+  NATTERBOX,
   PrefixMatcher,
   blastId,
   otherId,

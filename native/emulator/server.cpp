@@ -455,7 +455,8 @@ void emulator::disconnect_all(bool abrupt, std::uint16_t code) {
 }
 
 std::uint64_t emulator::blast(const blast_options& b) {
-  if (!vr::is_uuid(b.customer_id)) throw std::invalid_argument("blast needs customerId as a UUID");
+  const bool natterbox = state_->opts.dialect == wire_dialect::natterbox;
+  if (!natterbox && !vr::is_uuid(b.customer_id)) throw std::invalid_argument("blast needs customerId as a UUID");
   if (!b.owner_id.empty() && !vr::is_uuid(b.owner_id)) throw std::invalid_argument("blast ownerId must be a UUID");
   if (!(b.rate >= 0) || b.rate > 1e9) throw std::invalid_argument("blast rate must be a number from 0 to 1e9");
   if (!engine_) throw std::runtime_error("the emulator is not running");
@@ -471,6 +472,10 @@ std::uint64_t emulator::blast(const blast_options& b) {
   const std::size_t payload = payload_for_frame(b.size);
   try {
     for (std::uint32_t i = 0; i < ids; ++i) {
+      if (natterbox) {
+        plan->pool.push_back(detail::natterbox_blast_event(*state_, i, payload));
+        continue;
+      }
       const auto& resource = resources[i % resources.size()];
       char id[40];
       std::snprintf(id, sizeof id, "b1a57000-0000-4000-8000-%012x", i);
