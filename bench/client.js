@@ -5,12 +5,13 @@
 //   parent -> { cmd: 'job', ... }    child -> { type: 'ready' }
 //   child counts the priming blast   child -> { type: 'primed' }
 //   parent -> { cmd: 'go' }           child -> { type: 'started' }, later { type: 'result', ... }
-// Kinds: 'throughput' (workloads 1-3; client 'ceiling' replays the primed texts in memory),
+// Kinds: 'throughput' (workloads 1-3; client 'ceiling' replays the primed texts in memory; with
+// `dialect`, voip-realtime in that dialect on the dialect comparison's workloads),
 // 'latency' (workload 4) and 'subs' (bytes per subscription).
 
 const fs = require('node:fs');
 const { open, WsPeer } = require('./lib/clients.js');
-const { WORKLOADS, manyPatterns, nowMs, percentile } = require('./lib/common.js');
+const { WORKLOADS, DIALECT_WORKLOADS, DIALECT_POOL, NATTERBOX, manyPatterns, nowMs, percentile } = require('./lib/common.js');
 
 const WAIT_MS = 180000;
 
@@ -56,20 +57,31 @@ function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
 }
 
-// CPU time (ms) of voip-realtime's io thread (named vr-io; the sum should the process have more
-// than one), from the scheduler's nanosecond account; null where /proc cannot tell.
-function ioThreadCpuMs() {
-  const dir = '/proc/self/task';
-  let ns = null;
+// CPU time of each thread of this process, ms by thread id (Linux: the scheduler's own count in
+// /proc/self/task/<tid>/schedstat, in ns); null where there is no /proc.
+function threadCpu() {
   try {
-    for (const tid of fs.readdirSync(dir)) {
-      if (fs.readFileSync(`${dir}/${tid}/comm`, 'utf8').trim() !== 'vr-io') continue;
-      ns = (ns ?? 0) + Number(fs.readFileSync(`${dir}/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    const out = new Map();
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      const ns = Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      const name = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      out.set(tid, { name, ms: ns / 1e6 });
     }
+    return out;
   } catch {
     return null;
   }
-  return ns === null ? null : ns / 1e6;
+}
+
+// The threads that ran between two threadCpu() readings, busiest first; `main` marks the JS thread.
+function threadsSince(before, after) {
+  if (before === null || after === null) return undefined;
+  const out = [];
+  for (const [tid, t] of after) {
+    const ms = t.ms - (before.has(tid) ? before.get(tid).ms : 0);
+    if (ms > 0) out.push({ name: t.name, main: Number(tid) === process.pid, cpuMs: ms });
+  }
+  return out.sort((a, b) => b.cpuMs - a.cpuMs);
 }
 
 function cpuMsSince(start) {
@@ -78,12 +90,16 @@ function cpuMsSince(start) {
 }
 
 async function throughput(job) {
-  const wl = WORKLOADS[job.workload];
+  const natterbox = job.dialect === 'natterbox';
+  const wl = natterbox
+    ? { ...DIALECT_WORKLOADS[job.workload], on: NATTERBOX.event, patterns: () => [NATTERBOX.pattern] }
+    : (job.dialect ? DIALECT_WORKLOADS : WORKLOADS)[job.workload];
+  const field = natterbox ? NATTERBOX.field : 'status';
   const counter = new Counter();
   let sink = 0;
   const listener = wl.read === 'data'
     ? (ev) => {
-      sink += ev.data.status.length;
+      sink += ev.data[field].length;
       counter.hit();
     }
     : (ev) => {
@@ -101,10 +117,12 @@ async function throughput(job) {
   }
   const client = ceiling
     ? await c.open({ url: job.url, token: job.token, patterns: wl.patterns() })
-    : await open(job.client, { url: job.url, token: job.token, patterns: wl.patterns() });
-  client.on('call.status', listener);
+    : await open(job.client, { url: job.url, token: job.token, patterns: wl.patterns(), dialect: job.dialect });
+  client.on(wl.on || 'call.status', listener);
 
-  const primed = counter.arm((job.prime / wl.pool) * wl.matchPerPool);
+  // A Natterbox group subscribe is answered by a snapshot: one presence_updated per member.
+  const snapshot = natterbox ? DIALECT_POOL : 0;
+  const primed = counter.arm((job.prime / wl.pool) * wl.matchPerPool + snapshot);
   send({ type: 'ready' });
   await primed;
   if (ceiling) {
@@ -117,7 +135,7 @@ async function throughput(job) {
   const expected = (job.count / wl.pool) * wl.matchPerPool;
   const done = counter.arm(expected);
   const before = ceiling ? null : client.stats();
-  const io0 = ceiling ? null : ioThreadCpuMs();
+  const threads0 = threadCpu();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   send({ type: 'started' });
@@ -128,18 +146,20 @@ async function throughput(job) {
   await done;
   const wallMs = performance.now() - t0;
   const cpuMs = cpuMsSince(cpu);
-  const io1 = io0 === null ? null : ioThreadCpuMs();
+  const threads = threadsSince(threads0, threadCpu());
   const mem = memory();
   const after = ceiling ? null : client.stats();
   const result = {
-    type: 'result', events: job.count, delivered: counter.count, wallMs, cpuMs, memory: mem, sink,
+    type: 'result', events: job.count, delivered: counter.count, wallMs, cpuMs, threads, memory: mem, sink,
     poolTexts: ceiling ? texts.length : undefined,
   };
   if (!ceiling) {
     result.received = after.received - before.received;
     result.filtered = after.filtered - before.filtered;
     result.bytes = after.bytesReceived - before.bytesReceived;
-    if (io1 !== null) result.ioCpuMs = io1 - io0;
+    // The io thread is named vr-io (the sum, should there be more than one).
+    const io = threads?.filter((t) => t.name === 'vr-io');
+    if (io && io.length > 0) result.ioCpuMs = io.reduce((sum, t) => sum + t.cpuMs, 0);
     await client.close();
   }
   await send(result);

@@ -6,21 +6,21 @@
 // bench/cold.js) run in processes of their own.
 //
 // Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
-//          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
+//          [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,dialects,latency,cold,memory,matcher,bridge]
 //          [--workloads=all-data,type-topic,filter-90,filter-99] [--out=FILE] [--quiet] [--profile=DIR [--perf]]
 // --profile writes a V8 CPU profile of each voip-realtime throughput client to DIR (summarise them
 // with bench/profile-summary.js); --perf also records the whole process, io thread included, with
 // `perf record` during the measured phase.
 
-const { fork, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
-const { WORKLOADS, CUSTOMER_ID, median } = require('./lib/common.js');
+const { WORKLOADS, CUSTOMER_ID, jsCpuSecPer1M, median } = require('./lib/common.js');
+const { Proc } = require('./lib/proc.js');
 
 const ROOT = path.resolve(__dirname, '..');
-const STEP_TIMEOUT_MS = 180000;
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
-  [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,latency,cold,memory,matcher,bridge]
+  [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,dialects,latency,cold,memory,matcher,bridge]
   [--workloads=all-data,type-topic,filter-90,filter-99] [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
 
 --readme also writes the rendered tables into README.md between the bench markers.
@@ -79,11 +79,11 @@ const ALL_CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
 const CLIENTS = args.clients ? args.clients.split(',') : ALL_CLIENTS;
 for (const c of CLIENTS) if (!ALL_CLIENTS.includes(c)) fail(`unknown client ${c}`);
 const NETWORK_CLIENTS = CLIENTS.filter((c) => c !== 'ceiling');
-const ALL_SECTIONS = ['throughput', 'latency', 'cold', 'memory', 'matcher', 'bridge'];
+const ALL_SECTIONS = ['throughput', 'dialects', 'latency', 'cold', 'memory', 'matcher', 'bridge'];
 const SECTIONS = args.sections ? args.sections.split(',') : ALL_SECTIONS;
 for (const s of SECTIONS) if (!ALL_SECTIONS.includes(s)) fail(`unknown section ${s}`);
-const THROUGHPUT_WORKLOADS = args.workloads ? args.workloads.split(',') : Object.keys(WORKLOADS);
-for (const w of THROUGHPUT_WORKLOADS) if (!WORKLOADS[w]) fail(`unknown workload ${w}`);
+const WORKLOAD_NAMES = args.workloads ? args.workloads.split(',') : Object.keys(WORKLOADS);
+for (const w of WORKLOAD_NAMES) if (!WORKLOADS[w]) fail(`unknown workload ${w} (known: ${Object.keys(WORKLOADS).join(', ')})`);
 const OUT = path.resolve(args.out || path.join(__dirname, 'results.json'));
 
 function fail(message) {
@@ -93,86 +93,6 @@ function fail(message) {
 
 function log(...parts) {
   if (!args.quiet) console.error(...parts);
-}
-
-// ---- child processes -----------------------------------------------------------------------
-
-class Proc {
-  #child;
-  #queue = [];
-  #waiters = [];
-  #exit = null;
-
-  constructor(script, argv = [], execArgv = []) {
-    this.#child = fork(path.join(__dirname, script), argv, {
-      execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.#child.on('message', (msg) => {
-      this.#queue.push(msg);
-      this.#pump();
-    });
-    this.#child.on('exit', (code, signal) => {
-      this.#exit = { code, signal };
-      this.#pump();
-    });
-  }
-
-  get pid() {
-    return this.#child.pid;
-  }
-
-  send(msg) {
-    this.#child.send(msg);
-  }
-
-  #pump() {
-    while (this.#waiters.length > 0) {
-      const w = this.#waiters[0];
-      const i = this.#queue.findIndex((m) => m.type === w.type || m.type === 'failed');
-      if (i >= 0) {
-        const [msg] = this.#queue.splice(i, 1);
-        this.#waiters.shift();
-        clearTimeout(w.timer);
-        if (msg.type === 'failed') w.reject(new Error(msg.message));
-        else w.resolve(msg);
-        continue;
-      }
-      if (this.#exit) {
-        this.#waiters.shift();
-        clearTimeout(w.timer);
-        w.reject(new Error(`process exited (${this.#exit.code ?? this.#exit.signal}) while waiting for '${w.type}'`));
-        continue;
-      }
-      break;
-    }
-  }
-
-  /** Resolves with the next message of `type`; rejects on 'failed', exit or timeout. */
-  next(type, ms = STEP_TIMEOUT_MS) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for '${type}'`)), ms);
-      this.#waiters.push({ type, resolve, reject, timer });
-      this.#pump();
-    });
-  }
-
-  request(msg, type) {
-    const reply = this.next(type);
-    this.send(msg);
-    return reply;
-  }
-
-  async stop() {
-    if (this.#exit) return;
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  kill() {
-    if (!this.#exit) this.#child.kill('SIGKILL');
-  }
 }
 
 // ---- sections ------------------------------------------------------------------------------
@@ -288,6 +208,8 @@ function check(client, name, r, report) {
   const out = {
     eventsPerSec: (r.events / r.wallMs) * 1000,
     cpuSecPer1M: (r.cpuMs / 1000) * (1e6 / r.events),
+    jsCpuSecPer1M: jsCpuSecPer1M(r),
+    threads: r.threads,
     wallMs: r.wallMs,
     rssMb: r.memory.rss / 1048576,
     heapUsedMb: r.memory.heapUsed / 1048576,
@@ -303,13 +225,14 @@ function check(client, name, r, report) {
 
 async function throughputSection() {
   const rows = [];
-  for (const name of THROUGHPUT_WORKLOADS) {
+  for (const name of WORKLOAD_NAMES) {
     const runs = new Map(CLIENTS.map((c) => [c, []]));
     for (let r = 0; r < CONFIG.runs; r++) {
       for (const client of rotate(CLIENTS, r)) {
         const res = await throughputRun(client, name);
         log(`  ${WORKLOADS[name].title.padEnd(28)} ${client.padEnd(14)} run ${r + 1}: ` +
-          `${Math.round(res.eventsPerSec)} ev/s, ${res.cpuSecPer1M.toFixed(2)} CPU-s/1M`);
+          `${Math.round(res.eventsPerSec)} ev/s, ${res.cpuSecPer1M.toFixed(2)} CPU-s/1M` +
+          (res.jsCpuSecPer1M === undefined ? '' : ` (JS thread ${res.jsCpuSecPer1M.toFixed(2)})`));
         runs.get(client).push(res);
       }
     }
@@ -321,6 +244,7 @@ async function throughputSection() {
         client,
         eventsPerSec: median(list.map((x) => x.eventsPerSec)),
         cpuSecPer1M: median(list.map((x) => x.cpuSecPer1M)),
+        jsCpuSecPer1M: median(list.map((x) => x.jsCpuSecPer1M)),
         server: list[0].server,
         rssMb: median(list.map((x) => x.rssMb)),
         heapUsedMb: median(list.map((x) => x.heapUsedMb)),
@@ -519,6 +443,7 @@ function render(results) {
     out.push('io frames/CPU-s: frames the client\'s io thread read per second of its own CPU time ' +
       '(/proc/<pid>/task/<tid>/schedstat), what it could take with a core to itself.');
   }
+  if (results.dialects) out.push('', require('./dialects.js').renderDialects(results.dialects, table, fmt));
   if (results.latency) {
     const how = results.latency[0].pacer === 'blast'
       ? 'paced by the emulator\'s io thread, stamped just before each write'
@@ -581,7 +506,7 @@ async function main() {
     },
     config: { ...CONFIG, clients: CLIENTS },
   };
-  const needServer = SECTIONS.some((s) => s !== 'matcher' && s !== 'bridge');
+  const needServer = SECTIONS.some((s) => !['matcher', 'bridge', 'dialects'].includes(s));
   if (needServer) {
     server = new Proc('server.js');
     serverInfo = await server.request({ cmd: 'start', backend: CONFIG.server }, 'started');
@@ -602,6 +527,10 @@ async function main() {
   };
   try {
     results.throughput = await attempt('throughput', throughputSection);
+    results.dialects = await attempt('dialects', () => require('./dialects.js').dialectSection({
+      config: CONFIG, log, workloads: WORKLOAD_NAMES, execArgv: (name) => profileArgs('voip-realtime', name),
+      perf: (pid, name) => (args.perf && args.profile ? startPerf(pid, name) : null),
+    }));
     results.latency = await attempt('latency', latencySection);
     results.coldStart = await attempt('cold', coldSection);
     results.memory = await attempt('memory', () => memorySection(results.throughput || []));

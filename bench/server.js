@@ -2,21 +2,23 @@
 
 // The benchmark's server, in its own process so that its CPU never competes with the client being
 // measured inside one process. Driven by the parent over IPC:
-//   { cmd: 'start', backend }          -> { type: 'started', url, token, backend }
+//   { cmd: 'start', backend, dialect? } -> { type: 'started', url, token, backend }
 //   { cmd: 'blast', id, count, size, pool, unfiltered } -> { type: 'blasted', id, events, cpuMs, wallMs, ioCpuMs? }
 //   { cmd: 'pace', id, rate, count, pacer } -> { type: 'paced', id, events, cpuMs, wallMs, pacer }
 //   { cmd: 'ticker', on }              -> { type: 'ticker', on }
 //   { cmd: 'stop' }                    -> exits
 // Backend 'emulator' is the project's own emulator (native blast: pre-serialized frames written as
-// fast as the socket takes them). Backend 'ws' is a stand-in on the npm `ws` server that writes
-// pre-built frames straight to the socket; it exists for machines where the addon is not built.
+// fast as the socket takes them), in the documented dialect unless `dialect` says 'live' (or
+// 'natterbox': the Natterbox CTI socket, its blast users in one group). Backend
+// 'ws' is a stand-in on the npm `ws` server that writes pre-built frames straight to the socket;
+// it exists for machines where the addon is not built.
 // `cpuMs` is this whole process's CPU (every thread) during the command; `ioCpuMs`, from the
 // emulator's own blast report, is the part its native io threads spent writing frames.
 // Pacers: 'blast' (emulator only) is the native blast with a rate: the io thread sends each
 // event when it is due and stamps data.sent just before the write. 'publish' calls publish() for
 // the events due at every 1 ms timer tick, stamping each before it leaves this JS thread.
 
-const { CUSTOMER_ID, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
+const { CUSTOMER_ID, DIALECT_POOL, NATTERBOX, PrefixMatcher, blastId, nowMs } = require('./lib/common.js');
 
 const STATUSES = ['dialing', 'ringing', 'progressing', 'terminating', 'hangup'];
 
@@ -55,12 +57,32 @@ function callTopic(i) {
 class EmulatorBackend {
   #emu = null;
   #token = '';
+  #dialect;
+
+  constructor(dialect = 'documented') {
+    this.#dialect = dialect;
+  }
 
   async start() {
     const { Emulator } = require('..');
-    this.#emu = await Emulator.start({ host: '127.0.0.1', port: 0, pingInterval: 0, customerId: CUSTOMER_ID });
+    if (this.#dialect === 'natterbox') {
+      this.#emu = await Emulator.start({ host: '127.0.0.1', port: 0, pingInterval: 0, protocol: 'natterbox',
+        natterbox: { org: NATTERBOX.org } });
+      this.#emu.group(NATTERBOX.group, Array.from({ length: DIALECT_POOL }, (_, i) => String(i + 1)));
+      // A client learns a group's members from the snapshot answering its subscribe, which lists
+      // the members that have a state.
+      for (let user = 1; user <= DIALECT_POOL; user++) this.#emu.presence(user, { presence: '' });
+      const token = this.#emu.issueToken({ orgId: NATTERBOX.org, userId: '1', expiresIn: 3600 });
+      return { url: this.#emu.url, token, unfilteredBlast: false };
+    }
+    this.#emu = await Emulator.start({
+      host: '127.0.0.1', port: 0, pingInterval: 0, customerId: CUSTOMER_ID, dialect: this.#dialect,
+    });
     this.#token = this.#emu.issueToken({ customerId: CUSTOMER_ID, permissions: ['admin'], expiresIn: 3600 });
-    return { url: this.#emu.url, token: this.#token, unfilteredBlast: await this.#probeUnfiltered() };
+    // The probe needs an ack, which the live dialect never sends; its blast serves only the
+    // dialect comparison, where every event matches.
+    const unfilteredBlast = this.#dialect === 'documented' ? await this.#probeUnfiltered() : false;
+    return { url: this.#emu.url, token: this.#token, unfilteredBlast };
   }
 
   // Whether a blast with `unfiltered: true` also sends events no pattern of the connection
@@ -269,7 +291,7 @@ async function pace({ rate, count, pacer }) {
 async function handle(msg) {
   switch (msg.cmd) {
     case 'start': {
-      backend = msg.backend === 'ws' ? new WsBackend() : new EmulatorBackend();
+      backend = msg.backend === 'ws' ? new WsBackend() : new EmulatorBackend(msg.dialect);
       const info = await backend.start();
       return { type: 'started', backend: msg.backend, ...info };
     }

@@ -11,9 +11,11 @@ const os = require('node:os');
 const path = require('node:path');
 
 const RUN = path.join(__dirname, '..', 'bench', 'run.js');
+const { ENVELOPE } = require('../bench/dialects.js');
 const WORKLOADS = ['all-data', 'type-topic', 'filter-90', 'filter-99'];
 const CLIENTS = ['voip-realtime', 'ws', 'undici', 'ceiling'];
 const NETWORK_CLIENTS = ['voip-realtime', 'ws', 'undici'];
+const DIALECTS = ['documented', 'live', 'natterbox'];
 
 function positive(row, keys, where) {
   for (const k of keys) {
@@ -81,6 +83,25 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
       assert.strictEqual(row.patterns, r.config.subscriptionPatterns);
       assert.strictEqual(row.afterEvents, r.config.events);
     }
+
+    // The dialect comparison: workloads 1 and 2 through the emulator in each VoIPBIN dialect.
+    assert.deepStrictEqual(r.dialects.map((x) => `${x.workload} ${x.dialect}`),
+      ['all-data', 'type-topic'].flatMap((w) => DIALECTS.map((d) => `${w} ${d}`)));
+    for (const row of r.dialects) {
+      const where = `dialects ${row.workload} / ${row.dialect}`;
+      positive(row, ['eventsPerSec', 'cpuSecPer1M', 'cpuRatioToDocumented', 'serverCpuPercent', 'bytesPerEvent'], where);
+      assert.strictEqual(row.pool, 6400, `${where}: more distinct events than the de-duplication window holds`);
+      assert.strictEqual(row.runs.length, r.config.runs, `${where}: one entry per run`);
+      if (row.dialect === 'documented') assert.strictEqual(row.cpuRatioToDocumented, 1);
+    }
+    // The same data in both: the documented frames are larger by exactly the envelope.
+    for (const w of ['all-data', 'type-topic']) {
+      const [doc, live, natterbox] = DIALECTS.map((d) => r.dialects.find((x) => x.workload === w && x.dialect === d));
+      assert.strictEqual(natterbox.bytesPerEvent, 296, `${w}: 300-byte Natterbox frames`);
+      assert.strictEqual(live.bytesPerEvent, 296, `${w}: 300-byte live frames, 296 bytes of payload`);
+      assert.strictEqual(doc.bytesPerEvent - live.bytesPerEvent, ENVELOPE, `${w}: documented frames carry the envelope`);
+    }
+    assert.match(res.stdout, /^Dialects: voip-realtime against the emulator in each wire dialect/m);
 
     assert.deepStrictEqual(r.matcher.map((x) => x.patterns), [10, 10000, 1000000]);
     for (const row of r.matcher) positive(row, ['nsPerMatch', 'wallNsPerMatch', 'iterations'], `matcher ${row.patterns}`);

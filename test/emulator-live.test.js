@@ -239,6 +239,10 @@ test('live: blast counts each copy a prefix receives', T, async (t) => {
   // `size` is the whole frame: 296 bytes of bare resource JSON and a 4-byte header.
   assert.deepEqual(new Set(peer.frames.map((f) => Buffer.byteLength(f.text))), new Set([296]));
   assert.equal(report.bytes, 1000 * 300);
+  // A bare call, recognisable as one by its hangup_by (a live frame names no event); resource
+  // did not fit in 300 bytes.
+  assert.deepEqual(Object.keys(peer.json[0]),
+    ['id', 'customer_id', 'hangup_by', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'status', 'pad']);
   // Each pool event goes out twice in a row (both of its topics match the 3-part prefix).
   assert.equal(peer.json[0].id, peer.json[1].id);
   assert.equal(new Set(peer.json.map((e) => e.id)).size, 10);

@@ -380,7 +380,7 @@ test('blast streams exactly count pre-serialized events to each subscribed conne
   assert.equal(report.events, 20000);
   const first = sub.json[1];
   assert.equal(first.event_type, 'call.status');
-  assert.deepEqual(Object.keys(first.data), ['id', 'customer_id', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'resource', 'status', 'pad']);
+  assert.deepEqual(Object.keys(first.data), ['id', 'customer_id', 'hangup_by', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'status', 'pad']);
   // `size` is the whole frame: a 4-byte header and 476 bytes of JSON, for every event.
   assert.deepEqual(new Set(sub.frames.slice(1).map((f) => Buffer.byteLength(f.text))), new Set([476]));
   assert.equal(report.bytes, 20000 * 480);
@@ -496,7 +496,7 @@ test('paced blast: each event carries its send time on the machine clock, never 
     let last = 0;
     events.forEach((e, i) => {
       assert.equal(e.data.id, id(i % 8));
-      assert.deepEqual(Object.keys(e.data), ['id', 'customer_id', 'sent', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'resource', 'status', 'pad']);
+      assert.deepEqual(Object.keys(e.data), ['id', 'customer_id', 'sent', 'hangup_by', 'owner_type', 'owner_id', 'type', 'direction', 'tm_create', 'status', 'pad']);
       assert.equal(typeof e.data.sent, 'number');
       assert.ok(e.data.sent >= last, `event ${i}: sent ${e.data.sent} before ${last}`);
       last = e.data.sent;
@@ -506,7 +506,7 @@ test('paced blast: each event carries its send time on the machine clock, never 
     });
     assert.deepEqual(new Set(p.frames.slice(1).map((f) => Buffer.byteLength(f.text))), new Set([508]));
     // Stamped in place: the slot is padded to a fixed width, so every frame keeps its size.
-    assert.match(p.frames[1].text, /"sent": *\d+\.\d{6},"owner_type"/);
+    assert.match(p.frames[1].text, /"sent": *\d+\.\d{6},"hangup_by"/);
     // 400 events over at least 199.5 ms cannot all share a few stamps.
     assert.ok(new Set(events.map((e) => e.data.sent)).size > 20);
   }

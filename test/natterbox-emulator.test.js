@@ -102,3 +102,36 @@ test('a connection that sends no auth within 10 s is closed with 4001', async (t
   assert.ok(Date.now() - started >= 9000, `closed after ${Date.now() - started} ms`);
   assert.deepEqual(peer.json, []);
 });
+
+test('blast: presence elements of users 1..ids, padded to size, one copy per subscriber of the user or a group', async (t) => {
+  const emu = await cti(t);  // group 100 holds users 7 and 8
+  const byGroup = await authed(t, emu);
+  byGroup.send({ type: 'subscribe', path: '/organisation/1/user-group/100' });
+  await byGroup.waitFrames(2);  // the snapshot
+  const byUser = await authed(t, emu);
+  byUser.send({ type: 'subscribe', path: '/organisation/1/user/8' });
+  byUser.send({ type: 'subscribe', path: '/organisation/1/user-group/100' });
+  await byUser.waitFrames(3);
+  const report = await emu.scenario('blast', { count: 10, ids: 8, size: 300 });
+  assert.equal(report.connections, 2);
+  assert.equal(report.events, 20);
+  await byGroup.waitFrames(12);
+  await byUser.waitFrames(13);
+  // Of the pool's users 1..8 the group holds 7 and 8: the blast cycles over those two.
+  for (const peer of [byGroup, byUser]) {
+    const frames = peer.frames.slice(-10);
+    assert.deepEqual(new Set(frames.map((f) => Buffer.byteLength(f.text))), new Set([296]));
+    const elements = peer.json.slice(-10).map((f) => {
+      assert.equal(f.type, 'response');
+      assert.equal(f.data.length, 1);
+      return f.data[0];
+    });
+    assert.deepEqual(elements.map((e) => e.userId), [7, 8, 7, 8, 7, 8, 7, 8, 7, 8]);
+    assert.deepEqual(Object.keys(elements[0]), ['userId', 'presence', 'logicalDirection', 'callChannelUUID',
+      'availability', 'availabilityStateId', 'availabilityProfileId', 'pad']);
+    assert.deepEqual(elements.slice(0, 2).map((e) => [e.presence, e.callChannelUUID]), [
+      ['BRIDGED', 'b1a57000-0000-4000-8000-000000000006'],
+      ['', 'b1a57000-0000-4000-8000-000000000007'],
+    ]);
+  }
+});

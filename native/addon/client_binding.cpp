@@ -165,6 +165,16 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   if (!slot.client) return;
   slot.client->queue().drain(slot.batch);
   const vr::batch& b = slot.batch;
+  // A reader stopped by the full queue resumes as soon as the queue is drained, not after the
+  // batch has been handled: the io thread then reads and parses the next batch while this
+  // thread handles this one, instead of the two taking turns (when every event is read, one
+  // whole queue of events at a time). The native queue keeps its bound. A reader held for
+  // the dispatcher (or pause()) stays stopped.
+  bool resume = b.reader_stopped;
+  if (resume && !slot.held && slot.client) {
+    slot.client->resume_reading();
+    resume = false;
+  }
   const bool final_close = holds_final_close(b);
   const std::size_t records = b.meta.size();
   std::size_t first = 0;
@@ -196,7 +206,6 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   }
   // Only a reader that was told to stop needs a resume: posting one after every batch woke the
   // io thread once more per batch (measured: about 2 of its 3 wake-ups at 20,000 events/s).
-  const bool resume = b.reader_stopped;
   slot.batch.clear();
   if (final_close) {
     slot.active = false;

@@ -4,6 +4,7 @@
 // snapshots of the world's users, `error{message,path}` for a path outside the session's org.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 #include "core/codec.h"
@@ -52,6 +53,36 @@ std::string response_frame(const std::vector<std::string>& elements) {
 }
 
 }  // namespace
+
+std::shared_ptr<const publication> natterbox_blast_event(server_state& state, std::uint32_t i, std::size_t payload) {
+  static constexpr const char* presences[] = {"RINGING", "ANSWERED", "BRIDGED", ""};
+  const std::string org = state.opts.natterbox.org;
+  const std::string user = std::to_string(std::uint64_t{i} + 1);
+  char channel[40];
+  std::snprintf(channel, sizeof channel, "b1a57000-0000-4000-8000-%012x", i);
+  std::string element = "{\"userId\":" + user + ",\"presence\":\"" + presences[i % 4] +
+                        "\",\"logicalDirection\":\"Inbound\",\"callChannelUUID\":\"" + channel +
+                        "\",\"availability\":\"On Call\",\"availabilityStateId\":3,\"availabilityProfileId\":1";
+  // The frame is {"type":"response","data":[element]}: pad the element to fill `payload`.
+  const std::size_t frame = response_frame({element + "}"}).size();
+  constexpr std::string_view pad_open = ",\"pad\":\"";
+  if (payload >= frame + pad_open.size() + 1) {
+    element += pad_open;
+    element.append(payload - frame - pad_open.size() - 1, 'x');
+    element += '"';
+  }
+  element += '}';
+  auto wire = std::make_shared<const std::string>(encode_frame(0x1, response_frame({element})));
+  auto pub = std::make_shared<publication>();
+  pub->routes.push_back({"org:" + org + ":user:" + user + ":presence", wire});
+  std::lock_guard lock(state.natterbox.mu);
+  const std::string prefix = org + ":";
+  for (const auto& [key, members] : state.natterbox.groups) {
+    if (key.compare(0, prefix.size(), prefix) != 0 || !members.count(user)) continue;
+    pub->routes.push_back({"org:" + org + ":group:" + key.substr(prefix.size()) + ":presence", wire});
+  }
+  return pub;
+}
 
 std::string natterbox_token_refusal(const natterbox_options& o, std::string_view token) {
   if (!o.tokens.empty() && std::find(o.tokens.begin(), o.tokens.end(), token) == o.tokens.end()) {

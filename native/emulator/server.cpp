@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -160,9 +161,31 @@ constexpr const char* blast_statuses[] = {"dialing", "ringing", "progressing", "
 constexpr std::string_view longest_status = "progressing";
 constexpr std::string_view pad_open = ",\"pad\":\"";
 
-blast_fields blast_base(std::string_view resource, const std::string& id, const blast_options& b) {
+// A live frame names no event: a client tells the resource by its distinctive fields
+// (docs/protocol-voipbin.md, "Live dialect"), so a live blast event always carries one of them,
+// the shortest a real resource of that kind holds. A documented one carries it as the first
+// optional field, so that a documented frame large enough holds the same data as a live one.
+std::string_view kind_field(std::string_view resource) {
+  static constexpr std::pair<std::string_view, std::string_view> fields[] = {
+      {"call", ",\"hangup_by\":\"\""},          {"groupcall", ",\"answer_method\":\"\""},
+      {"recording", ",\"format\":\"wav\""},      {"queuecall", ",\"duration_waiting\":0"},
+      {"agent", ",\"username\":\"\""},           {"conference", ",\"conferencecall_ids\":[]"},
+      {"activeflow", ",\"executed_actions\":[]"}, {"message", ",\"targets\":[]"},
+      {"transcribe", ",\"language\":\"en-US\""}, {"transcript", ",\"tm_transcript\":\"\""},
+  };
+  for (const auto& [name, field] : fields)
+    if (name == resource) return field;
+  return {};
+}
+
+blast_fields blast_base(std::string_view resource, const std::string& id, const blast_options& b, bool live) {
   blast_fields f;
   f.head = "{\"id\":\"" + id + "\",\"customer_id\":\"" + lower(b.customer_id) + "\"";
+  const std::string_view kind = kind_field(resource);
+  if (live)
+    f.head += kind;
+  else if (!kind.empty())
+    f.optional.emplace_back(kind);
   if (b.rate > 0) f.head += "," + sent_slot_placeholder();
   if (!b.owner_id.empty())
     f.head += ",\"owner_type\":\"agent\",\"owner_id\":\"" + lower(b.owner_id) + "\"";
@@ -432,7 +455,8 @@ void emulator::disconnect_all(bool abrupt, std::uint16_t code) {
 }
 
 std::uint64_t emulator::blast(const blast_options& b) {
-  if (!vr::is_uuid(b.customer_id)) throw std::invalid_argument("blast needs customerId as a UUID");
+  const bool natterbox = state_->opts.dialect == wire_dialect::natterbox;
+  if (!natterbox && !vr::is_uuid(b.customer_id)) throw std::invalid_argument("blast needs customerId as a UUID");
   if (!b.owner_id.empty() && !vr::is_uuid(b.owner_id)) throw std::invalid_argument("blast ownerId must be a UUID");
   if (!(b.rate >= 0) || b.rate > 1e9) throw std::invalid_argument("blast rate must be a number from 0 to 1e9");
   if (!engine_) throw std::runtime_error("the emulator is not running");
@@ -448,6 +472,10 @@ std::uint64_t emulator::blast(const blast_options& b) {
   const std::size_t payload = payload_for_frame(b.size);
   try {
     for (std::uint32_t i = 0; i < ids; ++i) {
+      if (natterbox) {
+        plan->pool.push_back(detail::natterbox_blast_event(*state_, i, payload));
+        continue;
+      }
       const auto& resource = resources[i % resources.size()];
       char id[40];
       std::snprintf(id, sizeof id, "b1a57000-0000-4000-8000-%012x", i);
@@ -464,7 +492,7 @@ std::uint64_t emulator::blast(const blast_options& b) {
       // each route's frame is sized on its own; routes of equal envelope share one build.
       ev.data = "{}";
       auto probe = build_publication(state_->opts, ev);
-      const auto fields = blast_base(resource, id, b);
+      const auto fields = blast_base(resource, id, b, state_->opts.dialect == wire_dialect::live);
       std::size_t optional = fields.optional.size();
       std::vector<std::size_t> budgets;
       for (auto& r : probe->routes) {

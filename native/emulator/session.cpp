@@ -161,7 +161,7 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
   asio::post(ex_, [self = shared_from_this(), plan = std::move(plan)] {
     if (self->closed_ || !self->open_ || self->close_sent_ || self->blast_) return plan->done();
     std::vector<std::shared_ptr<const std::string>> frames;
-    const bool documented = self->state_->opts.dialect == wire_dialect::documented;
+    const auto dialect = self->state_->opts.dialect;
     for (auto& pub : plan->pool) {
       if (plan->unfiltered) {
         // One copy of each event, on its first route, whether or not anything matches it.
@@ -169,7 +169,15 @@ void session_base::start_blast(std::shared_ptr<blast_plan> plan) {
         continue;
       }
       for (auto& r : pub->routes) {
-        if (documented) {
+        if (dialect == wire_dialect::natterbox) {
+          // As deliver(): one copy, for the first subscribed user or group topic.
+          if (self->nb_subs_.count(r.topic)) {
+            frames.push_back(r.wire);
+            break;
+          }
+          continue;
+        }
+        if (dialect == wire_dialect::documented) {
           if (self->patterns_.matches(r.topic)) {
             frames.push_back(r.wire);
             break;

@@ -119,6 +119,10 @@ inline std::string sent_slot_placeholder() {
   return s;
 }
 
+// Event `i` of a Natterbox blast (natterbox.cpp): user i + 1 of the configured organisation in
+// a `response` frame of `payload` bytes, routed to that user and to every group holding them.
+std::shared_ptr<const publication> natterbox_blast_event(server_state& state, std::uint32_t i, std::size_t payload);
+
 struct blast_plan {
   std::uint64_t id = 0;
   std::uint64_t count = 0;

@@ -702,6 +702,30 @@ TEST_CASE("live_codec: permission checks before subscribing", "[live]") {
   CHECK(r.message == "scope_id \"abc\" is not a UUID");
 }
 
+TEST_CASE("live_codec: the dedupe key depends on every part and on where each part ends", "[live]") {
+  vr::live_codec codec;
+  const auto key = [&](std::string_view id, std::string_view tm_update, std::string_view status) {
+    padded p(cat({R"({"id":")", id, R"(","customer_id":")", C, R"(","hangup_by":"","tm_create":"2026-01-01",)",
+                  R"("tm_update":")", tm_update, R"(","status":")", status, R"("})"}));
+    const auto& f = classify(codec, p);
+    REQUIRE(f.kind == vr::frame_kind::event);
+    CHECK(f.server_event_type == "call_updated");  // statuses no live event names
+    return f.dedupe_key;
+  };
+  const std::uint64_t base = key("call-1", "2026-01-02x", "y");
+  CHECK(base != 0);
+  CHECK(key("call-1", "2026-01-02x", "y") == base);
+  // The same bytes split at another place between tm_update and status.
+  CHECK(key("call-1", "2026-01-02", "xy") != base);
+  CHECK(key("call-2", "2026-01-02x", "y") != base);
+  CHECK(key("call-1", "2026-01-03x", "y") != base);
+  CHECK(key("call-1", "2026-01-02x", "z") != base);
+  // Parts longer than a word and of every tail length hash apart from their neighbours.
+  std::set<std::uint64_t> keys;
+  for (std::size_t n = 1; n <= 24; ++n) keys.insert(key(std::string(n, 'a'), std::string(25 - n, 'b'), "q"));
+  CHECK(keys.size() == 24);
+}
+
 TEST_CASE("live_codec: dedupe window", "[live]") {
   SECTION("FIFO eviction by arrival") {
     vr::dedupe_window w(3);

@@ -48,6 +48,35 @@ TEST_CASE("is_uuid accepts 8-4-4-4-12 hex digits in any case", "[topic]") {
   CHECK_FALSE(vr::is_uuid("{2345678-1234-1234-1234-12345678901}"));
 }
 
+TEST_CASE("is_uuid agrees with the grammar for every byte at every position", "[topic]") {
+  // The reference: hex digits everywhere but at 8, 13, 18 and 23, which hold '-'.
+  const auto reference = [](const std::string& s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+      const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      if (dash ? c != '-' : !hex) return false;
+    }
+    return true;
+  };
+  std::size_t accepted = 0;
+  for (std::size_t at = 0; at < 36; ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string s = kUpper;
+      s[at] = static_cast<char>(b);
+      INFO("byte " << b << " at " << at);
+      CHECK(vr::is_uuid(s) == reference(s));
+      accepted += reference(s) ? 1 : 0;
+    }
+  }
+  CHECK(accepted == 32 * 22 + 4);  // 22 hex digits (either case) at 32 places, '-' at 4
+  // Extra dashes anywhere, or fewer, are not a UUID.
+  CHECK_FALSE(vr::is_uuid("--------------------------------A1B2"));
+  CHECK_FALSE(vr::is_uuid("12345678-1234-1234-1234-12345678901-"));
+  CHECK_FALSE(vr::is_uuid("12345678-1234-1234-1234-1234567890-2"));
+}
+
 TEST_CASE("split_topic needs exactly four segments", "[topic]") {
   vr::topic_parts p;
   REQUIRE(vr::split_topic("customer_id:abc:call:xyz", p));
