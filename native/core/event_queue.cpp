@@ -27,6 +27,19 @@ std::int64_t utf16_length(std::string_view s, bool& ascii) noexcept {
 
 }  // namespace
 
+bool batch::release_large() noexcept {
+  bool released = false;
+  if (text.capacity() > kRetainTextBytes) {
+    std::string().swap(text);
+    released = true;
+  }
+  if (meta.capacity() > kRetainMetaEntries) {
+    std::vector<std::int32_t>().swap(meta);
+    released = true;
+  }
+  return released;
+}
+
 void batch::clear() {
   // Three batches circulate (staged, pending, the consumer's), each keeping its capacity so that
   // steady traffic allocates nothing. A buffer that grew for a burst the consumer fell behind on

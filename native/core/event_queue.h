@@ -39,6 +39,9 @@ struct batch {
   // Empties the batch. Keeps its buffers, except one larger than these bounds that holds less
   // than an eighth of its capacity: that one is freed.
   void clear();
+  // Frees a (cleared) buffer larger than these bounds whatever it held; true when one went.
+  // For a consumer whose queue is idle: no burst is under way that would need it again soon.
+  bool release_large() noexcept;
   static constexpr std::size_t kRetainTextBytes = 1u << 20;
   static constexpr std::size_t kRetainMetaEntries = 256u << 10;  // 1 MiB
 };
