@@ -140,9 +140,9 @@ class UndiciPeer extends PeerClient {
 class VoipRealtime {
   #client = null;
 
-  async open({ url, token, patterns, ackTimeout = ACK_TIMEOUT_MS }) {
+  async open({ url, token, patterns, ackTimeout = ACK_TIMEOUT_MS, dialect }) {
     const { RealtimeClient } = require(ROOT);
-    this.#client = new RealtimeClient({ url, token, reconnect: false, heartbeat: false, ackTimeout });
+    this.#client = new RealtimeClient({ url, token, reconnect: false, heartbeat: false, ackTimeout, dialect });
     this.#client.on('error', () => {});
     await this.#client.connect();
     if (patterns.length > 0) await this.subscribe(patterns);

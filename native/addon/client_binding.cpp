@@ -199,9 +199,10 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   // io thread once more per batch (measured: about 2 of its 3 wake-ups at 20,000 events/s).
   const bool resume = b.reader_stopped;
   slot.batch.clear();
-  // A batch grown by a burst or one huge record (the `sent` record or the ack of a 100,000-
-  // pattern subscribe is 9 MB) is not kept once the queue is idle, and its pages go back.
-  if (slot.client && slot.client->queue().records() == 0 && slot.batch.release_large()) {
+  // Buffers grown by a burst or by one huge record (the `sent` record or the ack of a
+  // 100,000-pattern subscribe is 9 MB) are not kept once the queue is idle; after a large one
+  // the allocator's free pages go back too.
+  if (slot.client && slot.client->queue().release_idle(slot.batch) >= vr::batch::kRetainTextBytes) {
     vr::release_free_memory();
   }
   if (final_close) {
