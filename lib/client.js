@@ -242,12 +242,12 @@ class RealtimeClient extends EventEmitter {
         break;
       case 'open': {
         conn.onOpen();
-        const resent = normaliseTopics(rec.resubscribed);
+        const resent = normaliseTopics(rec.resubscribed, this.#ledger.entries);
         if (resent.length > 0) this.#ledger.onSent('subscribe', resent);
         break;
       }
       case 'sent':
-        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics), rec.request);
+        this.#ledger.onSent(rec.action, normaliseTopics(rec.topics, this.#ledger.entries), rec.request);
         break;
       case 'members':
         this.#ledger.setMembers(rec.pattern, rec.topics);

@@ -20,6 +20,9 @@ const DEFAULT_HIGH_WATER_MARK = 10000;
  */
 class Subscription extends EventEmitter {
   #owner;
+  // The patterns still held: the (duplicate-free) list given at creation until the first
+  // release, then a Set. Most subscriptions are never released pattern by pattern, and for
+  // 100,000 patterns a Set costs about 26 bytes each where the list costs 8.
   #holds;
   #iterators = new Set();
   #ended = false;
@@ -31,7 +34,7 @@ class Subscription extends EventEmitter {
     }
     super();
     this.#owner = owner;
-    this.#holds = new Set(patterns);
+    this.#holds = patterns;
     const changed = () => owner.interestChanged();
     this.on('newListener', changed);
     this.on('removeListener', changed);
@@ -92,6 +95,7 @@ class Subscription extends EventEmitter {
 
   /** Drops one pattern; returns true when the subscription holds nothing any more. */
   [RELEASE](pattern) {
+    if (Array.isArray(this.#holds)) this.#holds = new Set(this.#holds);
     this.#holds.delete(pattern);
     if (this.#holds.size === 0) this[END]();
     return this.#holds.size === 0;
@@ -100,7 +104,7 @@ class Subscription extends EventEmitter {
   [END]() {
     if (this.#ended) return;
     this.#ended = true;
-    this.#holds.clear();
+    this.#holds = [];
     for (const it of [...this.#iterators]) it.end();
   }
 }

@@ -3,20 +3,52 @@
 // A pattern's entry in the subscription ledger (lib/client/ledger.js).
 
 const NONE = Object.freeze([]);
+const WIRE = ['idle', 'sent', 'active'];
+const WIRE_MASK = 3;
+const GIVEN = 4;
+const EVER_ACKED = 8;
 
 /**
  * A subscribed pattern's bookkeeping: the Subscriptions holding it, the subscribe() calls
  * waiting for its acknowledgement, and its state on the wire. Nearly every pattern has one
  * holder and, once acknowledged, no waiting call, so neither gets a Set until a second one
  * comes: a Set costs about 150 bytes of heap even when empty, and at 100,000 patterns the two
- * per pattern were more than half of the client's heap.
+ * per pattern were more than half of the client's heap. For the same reason the three flags
+ * share one small integer (an object is 8 bytes smaller per field it does not have).
  */
 class Entry {
-  given = false;
-  wire = 'idle';  // 'idle' | 'sent' | 'active'
-  everAcked = false;
+  #state = 0;  // WIRE index | GIVEN | EVER_ACKED
   #calls = null;  // Set<call> | null
   #holder = null;  // Subscription | Set<Subscription> | null
+
+  /** Handed to native (sent, or to be sent with the next connection). */
+  get given() {
+    return (this.#state & GIVEN) !== 0;
+  }
+
+  set given(value) {
+    this.#state = value ? this.#state | GIVEN : this.#state & ~GIVEN;
+  }
+
+  /** 'idle' | 'sent' | 'active' */
+  get wire() {
+    return WIRE[this.#state & WIRE_MASK];
+  }
+
+  set wire(value) {
+    const i = WIRE.indexOf(value);
+    if (i < 0) throw new TypeError(`unknown wire state ${value}`);
+    this.#state = (this.#state & ~WIRE_MASK) | i;
+  }
+
+  /** Acknowledged at least once (on any connection). */
+  get everAcked() {
+    return (this.#state & EVER_ACKED) !== 0;
+  }
+
+  set everAcked(value) {
+    this.#state = value ? this.#state | EVER_ACKED : this.#state & ~EVER_ACKED;
+  }
 
   // A Set of holders always has two or more: it is made with two and turned back into the one
   // left when a release brings it down to one.

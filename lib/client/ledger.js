@@ -271,7 +271,7 @@ class Ledger {
   /** A server record (ack or error) handed over by native. */
   onServer(rec) {
     const action = typeof rec.action === 'string' ? rec.action : '';
-    const topics = normaliseTopics(rec.topics);
+    const topics = normaliseTopics(rec.topics, this.entries);
     const msg = this.#takeOutstanding(action, topics, rec.request);
     if (rec.type === 'ack') {
       const acked = topics.length > 0 ? topics : (msg ? [...msg.topics] : []);

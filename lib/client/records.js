@@ -29,11 +29,20 @@ function closedError(message, cause) {
   return new RealtimeError('CLOSED', message, cause ? { cause } : undefined);
 }
 
-function normaliseTopics(list) {
+/**
+ * The strings of `list`, normalised. A topic `known` has (a Map or Set of normalised patterns)
+ * is taken as it is: the records of a bulk subscribe name 100,000 patterns the ledger holds,
+ * and normalising each again made several short-lived strings and objects per pattern.
+ */
+function normaliseTopics(list, known = null) {
   if (!Array.isArray(list)) return [];
   const out = [];
   for (const t of list) {
     if (typeof t !== 'string') continue;
+    if (known !== null && known.has(t)) {
+      out.push(t);
+      continue;
+    }
     try {
       out.push(topicHelpers.normalize(t));
     } catch {

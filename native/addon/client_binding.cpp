@@ -9,6 +9,7 @@
 
 #include "addon/addon_state.h"
 #include "core/client.h"
+#include "core/runtime.h"
 
 namespace vr::addon {
 
@@ -207,6 +208,12 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   // Only a reader that was told to stop needs a resume: posting one after every batch woke the
   // io thread once more per batch (measured: about 2 of its 3 wake-ups at 20,000 events/s).
   slot.batch.clear();
+  // Buffers grown by a burst or by one huge record (the `sent` record or the ack of a
+  // 100,000-pattern subscribe is 9 MB) are not kept once the queue is idle; after a large one
+  // the allocator's free pages go back too.
+  if (slot.client && slot.client->queue().release_idle(slot.batch) >= vr::batch::kRetainTextBytes) {
+    vr::release_free_memory();
+  }
   if (final_close) {
     slot.active = false;
     slot.update_ref(env);

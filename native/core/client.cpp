@@ -550,6 +550,15 @@ class client_impl final : public client,
       return push_fault("PROTOCOL_ERROR", "unexpected binary frame of " + std::to_string(size) + " bytes");
     }
     proto_->on_frame(data, size, size + ws::message_reader::kPadding);
+    // A frame this large (the answer to a bulk subscribe) grew the parsers and the decoded
+    // topic list to many times its size. Once the handlers queued so far have run, nothing
+    // refers to it: those buffers go back, then the free pages.
+    if (size >= kBulkAnswerBytes) {
+      asio::post(strand_, [self = shared_from_this()] {
+        self->proto_->release_memory();
+        release_free_memory();
+      });
+    }
   }
 
   // --- protocol_host: io thread, called by proto_ ----------------------------------------

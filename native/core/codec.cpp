@@ -366,6 +366,19 @@ void documented_codec::reset() noexcept {
   out.reason.clear();
 }
 
+void release_frame(frame_view& out) noexcept {
+  // Swapped out rather than assigned: a moved-in empty string would leave the old buffer in place.
+  frame_view empty;
+  std::swap(out, empty);
+}
+
+void documented_codec::release_memory() noexcept {
+  release_frame(out_);
+  shrink_parser(dom_, 0);
+  shrink_parser(parser_, 0);
+  shrink_parser(validator_, 0);
+}
+
 // Runs on the io thread of whoever reads frames (a client or the emulator).
 const frame_view& documented_codec::classify(const char* data, std::size_t size,
                                              std::size_t capacity) {

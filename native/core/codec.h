@@ -49,6 +49,10 @@ class documented_codec {
 
   const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
 
+  // Gives back what a large frame grew (parser buffers, its decoded topics) once nothing refers
+  // to the last result any more: the parsers otherwise shrink only when the next frame comes.
+  void release_memory() noexcept;
+
   // {"type":"subscribe","topics":["a","b"]} with JSON string escaping.
   static std::string encode(std::string_view action, const std::vector<std::string>& topics);
 
@@ -89,6 +93,9 @@ inline void shrink_parser(simdjson::dom::parser& parser, std::size_t next_size) 
   static_cast<void>(e);
   static_cast<void>(d);
 }
+
+// Empties a frame_view and frees the storage its lists and strings hold.
+void release_frame(frame_view& out) noexcept;
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);

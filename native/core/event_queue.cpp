@@ -27,6 +27,19 @@ std::int64_t utf16_length(std::string_view s, bool& ascii) noexcept {
 
 }  // namespace
 
+std::size_t batch::release_above(std::size_t text_bytes, std::size_t meta_entries) noexcept {
+  std::size_t released = 0;
+  if (text.empty() && text.capacity() > text_bytes) {
+    released += text.capacity();
+    std::string().swap(text);
+  }
+  if (meta.empty() && meta.capacity() > meta_entries) {
+    released += meta.capacity() * sizeof(std::int32_t);
+    std::vector<std::int32_t>().swap(meta);
+  }
+  return released;
+}
+
 void batch::clear() {
   // Three batches circulate (staged, pending, the consumer's), each keeping its capacity so that
   // steady traffic allocates nothing. A buffer that grew for a burst the consumer fell behind on
@@ -207,6 +220,13 @@ std::size_t event_queue::depth() const {
 std::size_t event_queue::records() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return pending_.meta.size() / kMetaStride + staged_events_.load(std::memory_order_relaxed);
+}
+
+std::size_t event_queue::release_idle(batch& consumed) noexcept {
+  constexpr std::size_t entries = kIdleBytes / sizeof(std::int32_t);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!pending_.meta.empty() || staged_events_.load(std::memory_order_relaxed) != 0) return 0;
+  return consumed.release_above(kIdleBytes, entries) + pending_.release_above(kIdleBytes, entries);
 }
 
 }  // namespace vr

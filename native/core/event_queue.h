@@ -39,6 +39,9 @@ struct batch {
   // Empties the batch. Keeps its buffers, except one larger than these bounds that holds less
   // than an eighth of its capacity: that one is freed.
   void clear();
+  // Frees a (cleared) buffer above `text_bytes` / `meta_entries` of capacity whatever it held;
+  // returns the bytes given back.
+  std::size_t release_above(std::size_t text_bytes, std::size_t meta_entries) noexcept;
   static constexpr std::size_t kRetainTextBytes = 1u << 20;
   static constexpr std::size_t kRetainMetaEntries = 256u << 10;  // 1 MiB
 };
@@ -79,6 +82,13 @@ class event_queue {
   std::size_t depth() const;
   // Undrained records of every kind, staged ones included: what the bound applies to.
   std::size_t records() const;
+
+  // Consumer thread, after handling a drained (and cleared) batch: when nothing waits, the
+  // buffers a burst grew (that batch's and the next one's) go back down to kIdleBytes each.
+  // Returns the bytes given back. At steady rates a batch stays below the bound, so this frees
+  // nothing and the buffers are reused.
+  std::size_t release_idle(batch& consumed) noexcept;
+  static constexpr std::size_t kIdleBytes = 256u << 10;
   std::size_t max_events() const noexcept { return max_events_; }
 
  private:

@@ -298,6 +298,16 @@ void live_codec::scan(simdjson::dom::object object, resource_fields& f) const {
   }
 }
 
+void live_codec::release_memory() noexcept {
+  release_frame(out_);
+  shrink_parser(dom_, 0);
+  shrink_parser(spans_, 0);
+  std::vector<char>().swap(copy_);
+  std::string().swap(event_type_);
+  std::string().swap(topic_);
+  std::string().swap(alt_topic_);
+}
+
 void live_codec::reset() {
   out_.kind = frame_kind::malformed;
   out_.event_type = {};

@@ -91,6 +91,8 @@ class live_codec {
   // `capacity` is the number of readable bytes from `data`; with less than size + SIMDJSON_PADDING
   // the frame is copied first. The result and its views stay valid until the next call.
   const frame_view& classify(const char* data, std::size_t size, std::size_t capacity);
+  // As documented_codec::release_memory; the unpadded-frame copy goes back too.
+  void release_memory() noexcept;
 
  private:
   struct resource_fields;

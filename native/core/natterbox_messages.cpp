@@ -88,6 +88,8 @@ class natterbox_messages final : public protocol {
 
   // --- frames ---
 
+  void release_memory() noexcept override { shrink_parser(parser_, 0); }
+
   void on_frame(const char* data, std::size_t size, std::size_t capacity) override {
     simdjson::dom::object obj;
     if (!natterbox_frame_object(parser_, data, size, capacity, host_, obj)) return;

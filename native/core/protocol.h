@@ -92,6 +92,9 @@ class protocol {
 
   // --- frames (io thread); `capacity` bytes are readable from `data` (simdjson padding) ---
   virtual void on_frame(const char* data, std::size_t size, std::size_t capacity) = 0;
+  // Called on the io thread some time after a large frame was handled (nothing refers to its
+  // decoded form any more): gives back the buffers it grew.
+  virtual void release_memory() noexcept {}
 
   // --- subscriptions (io thread; `open` = usable connection) ---
   virtual void subscribe(std::vector<std::string> patterns, bool open) = 0;

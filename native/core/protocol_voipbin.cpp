@@ -64,6 +64,8 @@ class voipbin_protocol final : public protocol {
     }
   }
 
+  void release_memory() noexcept override { wire_.release_memory(); }
+
   void subscribe(std::vector<std::string> patterns, bool open) override { wire_.subscribe(std::move(patterns), open); }
   void unsubscribe(std::vector<std::string> patterns, bool open) override {
     wire_.unsubscribe(std::move(patterns), open);

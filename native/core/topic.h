@@ -10,9 +10,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace vr {
@@ -35,15 +36,16 @@ bool normalize_pattern(std::string_view in, std::string& out, std::string& error
 bool split_topic(std::string_view topic, topic_parts& out) noexcept;
 
 // Set of normalised patterns answering "does any pattern match this concrete topic?" in
-// constant time: at most four hash probes (exact, resource_id wildcard, resource wildcard, both),
-// and only for the wildcard shapes that are present.
+// constant time: one lookup of the topic's `scope:scope_id:resource` prefix answers the exact
+// pattern and the resource_id wildcard together; a second, of `scope:scope_id:*`, is made only
+// while some pattern has a resource wildcard.
 class topic_matcher {
  public:
   // Both take a normalised pattern. Return true when the set changed.
   bool add(std::string_view pattern);
   bool remove(std::string_view pattern);
   bool contains(std::string_view pattern) const;
-  void clear();
+  void clear() noexcept;
 
   // `topic` is concrete. UUID segments are compared case-insensitively.
   bool matches(std::string_view topic) const;
@@ -52,39 +54,6 @@ class topic_matcher {
   std::vector<std::string> patterns() const;  // sorted
 
  private:
-  // Open addressing with linear probing. A slot carries everything a probe needs, so a probe
-  // that misses reads one slot (half a cache line). A pattern whose resource_id is a UUID (the
-  // common case: one pattern per call) is held in the slot itself, its `scope:scope_id` and
-  // resource as indexes into small shared tables that stay in cache, so a hit costs no second
-  // cache miss either. Other patterns keep their characters in text_.
-  struct slot {
-    std::uint64_t hash;
-    std::uint32_t head;      // 0 = empty, 1 = the pattern is in text_, else heads_ index + 2
-    std::uint32_t resource;  // resources_ index
-    std::uint64_t id[2];     // the UUID packed (see pack_uuid), or offset and length in text_
-  };
-  // A pattern's hash is computed from three parts, `scope:scope_id`, resource and
-  // resource_id, so that one pass over a topic yields the hashes of all four probe shapes.
-  struct key {
-    std::string_view head;  // scope:scope_id
-    std::string_view resource;
-    std::string_view resource_id;
-    bool is_uuid;  // resource_id is a lower-case UUID, packed in uuid
-    std::uint64_t uuid[2];
-    std::size_t size() const noexcept {
-      return head.size() + resource.size() + resource_id.size() + 2;
-    }
-  };
-  // Reference-counted strings shared by the slots.
-  struct string_table {
-    std::vector<std::string> strings;
-    std::vector<std::uint32_t> refs;
-    std::vector<std::uint32_t> unused;
-    std::unordered_map<std::string, std::uint32_t> index;
-    std::uint32_t acquire(std::string_view s);
-    void release(std::uint32_t i);
-  };
-
   // Allocates arrays of 2 MiB and more on 2 MiB boundaries and asks Linux to back them with
   // huge pages: with a million patterns nearly every probe would otherwise also miss the TLB.
   template <class T>
@@ -99,21 +68,67 @@ class topic_matcher {
     bool operator==(const big_allocator<U>&) const noexcept { return true; }
   };
 
-  const slot* find(std::uint64_t hash, const key& k) const noexcept;
-  key key_of(std::string_view topic, const topic_parts& p) const noexcept;
-  void insert_slot(const slot& s) noexcept;
-  void grow();
-  void compact();
+  // A lower-case UUID packed in 16 bytes (pack_uuid in topic.cpp).
+  struct packed_id {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    bool empty() const noexcept { return (lo | hi) == 0; }
+    bool operator==(const packed_id&) const noexcept = default;
+  };
 
-  std::vector<slot, big_allocator<slot>> slots_;  // power-of-two size, at most half full
-  std::vector<char, big_allocator<char>> text_;   // other patterns' characters, back to back
-  string_table heads_;
-  string_table resources_;
-  std::size_t garbage_ = 0;  // characters of removed patterns still in text_
+  // The UUID resource_ids under one prefix (one pattern per call: nearly all patterns). Open
+  // addressing with linear probing over 16-byte slots, four to a cache line, so that a probe
+  // that misses usually reads one line; a power-of-two size, at most half full. The all-zero
+  // UUID marks an empty slot, so that id is a flag of its own.
+  struct id_set {
+    std::vector<packed_id, big_allocator<packed_id>> slots;
+    std::size_t count = 0;
+    bool zero = false;
+
+    std::size_t size() const noexcept { return count + (zero ? 1 : 0); }
+    const packed_id* home(std::uint64_t hash) const noexcept;
+    bool contains(const packed_id& id, std::uint64_t hash) const noexcept;
+    bool insert(const packed_id& id, std::uint64_t hash);
+    bool erase(const packed_id& id, std::uint64_t hash);
+    void rehash(std::size_t size);
+  };
+
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
+
+  // Every pattern under one `scope:scope_id:resource` (resource possibly '*'); its characters
+  // are held once here, whatever the number of patterns.
+  struct prefix {
+    std::string key;
+    std::uint64_t hash = 0;
+    bool any_id = false;  // key + ":*" is a pattern
+    id_set ids;
+    std::unordered_set<std::string, text_hash, std::equal_to<>> others;  // ids that are not UUIDs
+
+    std::size_t size() const noexcept { return (any_id ? 1 : 0) + ids.size() + others.size(); }
+  };
+
+  // A prefix by its hash. The entry carries the hash so that a probe reads the prefix itself
+  // only when the hashes agree.
+  struct index_entry {
+    std::uint64_t hash = 0;
+    const prefix* p = nullptr;  // nullptr = empty
+  };
+
+  const prefix* find_prefix(std::string_view key, std::uint64_t hash,
+                            const std::uint64_t* id_hash = nullptr) const noexcept;
+  prefix& add_prefix(std::string_view key, std::uint64_t hash);
+  void drop_prefix(const prefix& p) noexcept;
+  void place(const prefix& p) noexcept;
+
+  std::vector<std::unique_ptr<prefix>> prefixes_;  // in no order
+  std::vector<index_entry> index_;  // open addressing by hash; power of two, at most half full
+  std::size_t star_prefixes_ = 0;  // prefixes whose resource is '*'
   std::size_t count_ = 0;
-  // count of patterns per wildcard shape: bit 0 = resource_id is '*', bit 1 = resource is '*'
-  std::uint32_t shape_count_[4] = {0, 0, 0, 0};
   mutable std::string lowered_;
+  mutable std::string star_key_;
 };
 
 }  // namespace vr

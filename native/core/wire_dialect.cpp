@@ -175,6 +175,11 @@ bool wire_dialect::duplicate(const frame_view& frame) {
   return frame.dedupe_key != 0 && dedupe_.seen_recently(frame.dedupe_key);
 }
 
+void wire_dialect::release_memory() noexcept {
+  documented_.release_memory();
+  live_codec_.release_memory();
+}
+
 // --- subscriptions -----------------------------------------------------------------------
 
 void wire_dialect::subscribe(std::vector<std::string> patterns, bool open) {

@@ -80,6 +80,8 @@ class wire_dialect {
   bool unmatched_event(const char* data, std::size_t size);
   // True when the event was delivered recently (live dialect); remembers it otherwise.
   bool duplicate(const frame_view& frame);
+  // After a large frame was handled: the codecs give back what it made them grow.
+  void release_memory() noexcept;
 
   // --- subscriptions (io thread; `open` = the connection is upgraded and usable) ---
   void subscribe(std::vector<std::string> patterns, bool open);

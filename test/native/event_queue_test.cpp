@@ -531,3 +531,39 @@ TEST_CASE("event_queue: UTF-16 offsets of staged non-ASCII events", "[event_queu
   CHECK(b.ascii);
   CHECK(b.meta == std::vector<std::int32_t>{1, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4});
 }
+
+TEST_CASE("event_queue: an idle queue gives back what a burst grew, a busy one keeps it", "[event_queue]") {
+  vr::event_queue q(1u << 20, [] {});
+  vr::batch b;
+  const std::size_t big = 2 * vr::event_queue::kIdleBytes;
+  q.push_event("a", "t", "", std::string(big, 'x'));
+  REQUIRE(q.drain(b) == 1);
+  const std::size_t grown = b.text.capacity();
+  REQUIRE(grown >= big);
+  // A record waits: nothing is given back, the consumer's batch included.
+  q.push_event("a", "t", "", "small");
+  b.clear();
+  CHECK(q.release_idle(b) == 0);
+  CHECK(b.text.capacity() == grown);
+  // The next drain hands the grown buffer (cleared) to the queue as its next batch.
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.text == "atsmall");
+  b.clear();
+  const std::size_t small = b.text.capacity();
+  REQUIRE(small < vr::event_queue::kIdleBytes);
+  // Idle now: the queue's grown batch goes back; the consumer's small one stays for reuse.
+  CHECK(q.release_idle(b) == grown);
+  CHECK(b.text.capacity() == small);
+  CHECK(q.release_idle(b) == 0);
+  // The consumer's own grown batch goes back the same way.
+  q.push_event("a", "t", "", std::string(big, 'y'));
+  REQUIRE(q.drain(b) == 1);
+  const std::size_t consumed = b.text.capacity();
+  b.clear();
+  CHECK(q.release_idle(b) == consumed);
+  CHECK(b.text.capacity() < vr::event_queue::kIdleBytes);
+  // Records keep flowing after a release.
+  q.push_event("a", "t", "", "after");
+  REQUIRE(q.drain(b) == 1);
+  CHECK(b.text == "atafter");
+}
