@@ -15,6 +15,11 @@ const ROOT = path.resolve(__dirname, '..');
 const DEFAULT_PATH = path.join(ROOT, 'build', 'Release', 'voip_realtime.node');
 const PREBUILDS = path.join(ROOT, 'prebuilds');
 
+// What this JS layer expects of the addon (native/addon/interface.h): the interface version and
+// the number of slots per record in a batch's offsets (lib/client/dispatch.js reads them).
+const INTERFACE_VERSION = 1;
+const META_STRIDE = 13;
+
 let binding = null;
 let loadedFrom = null;
 
@@ -138,9 +143,23 @@ function failure(tried) {
     `Tried, in order:\n${tried.map((t) => `  - ${t}`).join('\n')}\n` +
     'To fix it: reinstall so that a prebuilt binary is chosen or the addon is compiled ' +
     '(`npm rebuild voip-realtime`; `npm install --build-from-source` forces a compile), or in a ' +
-    'checkout run `npm run build`. A compile needs cmake, g++ and the Boost headers ' +
+    'checkout run `npm run build:release`. A compile needs cmake, g++ and the Boost headers ' +
     '(Debian 12: apt-get install -y cmake g++ make libboost1.81-dev).\n' +
     `Or set ${ENV} to the path of a built voip_realtime.node.`);
+}
+
+/** Why a loaded module cannot serve this JS layer, or null when it can. */
+function interfaceMismatch(b) {
+  if (typeof b.Client !== 'function' || typeof b.Emulator !== 'function') {
+    return 'it does not export Client and Emulator (stale or foreign build)';
+  }
+  if (b.interfaceVersion !== INTERFACE_VERSION || b.metaStride !== META_STRIDE) {
+    const has = b.interfaceVersion === undefined ? 'no interface version' :
+      `interface ${b.interfaceVersion} with ${b.metaStride} slots per record`;
+    return `it has ${has} and this package needs interface ${INTERFACE_VERSION} with ${META_STRIDE} ` +
+      '(a build left from another version: rebuild it)';
+  }
+  return null;
 }
 
 function tryLoad(file, tried) {
@@ -150,8 +169,9 @@ function tryLoad(file, tried) {
   }
   try {
     const b = require(file);
-    if (typeof b.Client === 'function' && typeof b.Emulator === 'function') return b;
-    tried.push(`${file}: loaded, but it does not export Client and Emulator (stale or foreign build)`);
+    const mismatch = interfaceMismatch(b);
+    if (mismatch === null) return b;
+    tried.push(`${file}: loaded, but ${mismatch}`);
   } catch (err) {
     tried.push(`${file}: ${describe(err)}`);
   }
@@ -200,4 +220,7 @@ function loadedPath() {
   return loadedFrom;
 }
 
-module.exports = { loadBinding, loadedPath, findPrebuild, parseTags, candidates, DEFAULT_PATH, PREBUILDS, ENV };
+module.exports = {
+  loadBinding, loadedPath, findPrebuild, parseTags, candidates, interfaceMismatch,
+  DEFAULT_PATH, PREBUILDS, ENV, INTERFACE_VERSION, META_STRIDE,
+};

@@ -141,6 +141,39 @@ test('a broken binary and a missing override both fail at require time with the 
   assert.match(missing.message, new RegExp(`  - ${path.join(dir, 'nope.node').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not found\n`));
 });
 
+test('a binary from another version of the package is refused with what it has and what is needed', (t) => {
+  const dir = packageCopy(t);
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const cases = [
+    ['old.js', 'module.exports = { Client() {}, Emulator() {} };', 'it has no interface version'],
+    ['stride.js', 'module.exports = { Client() {}, Emulator() {}, interfaceVersion: 1, metaStride: 9 };',
+      'it has interface 1 with 9 slots per record'],
+    ['newer.js', 'module.exports = { Client() {}, Emulator() {}, interfaceVersion: 2, metaStride: 13 };',
+      'it has interface 2 with 13 slots per record'],
+  ];
+  for (const [name, text, has] of cases) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    const r = child(dir, REQUIRE_RESULT, { VOIP_REALTIME_NATIVE: file });
+    assert.equal(r.code, 'NATIVE_LOAD_FAILED', name);
+    const tried = r.message.split('\n').filter((l) => l.startsWith('  - '));
+    assert.deepEqual(tried, [
+      `  - ${file}: loaded, but ${has} and this package needs interface 1 with 13 ` +
+        '(a build left from another version: rebuild it)',
+      '  - (VOIP_REALTIME_NATIVE is set, so nothing else was tried; unset it to use the packaged binary)',
+    ], name);
+    assert.match(r.message, new RegExp(escape('`npm run build:release`')));
+  }
+});
+
+test('the addon built from this checkout carries the interface this JS layer reads', () => {
+  const native = require('../lib/native.js');
+  const b = native.loadBinding();
+  assert.equal(b.interfaceVersion, native.INTERFACE_VERSION);
+  assert.equal(b.metaStride, native.META_STRIDE);
+  assert.equal(native.interfaceMismatch(b), null);
+});
+
 test('order: override, then a local build, then the prebuild; Electron takes its own variant', (t) => {
   const files = ensurePrebuilds();
   const dir = packageCopy(t);

@@ -14,11 +14,12 @@ const {
 } = require('../events.js');
 const { DELIVER, INTERESTED } = require('../subscription.js');
 const { patternList } = require('./ledger.js');
+const { META_STRIDE: STRIDE } = require('../native.js');
 
 // A batch is one string plus a flat array of STRIDE numbers per record: kind, then offset pairs
 // into the string (event: type, topic, timestamp, data, server_event_type, second topic;
-// control/server: the JSON record). native/core/event_queue.h has the layout.
-const STRIDE = 13;
+// control/server: the JSON record). native/core/event_queue.h has the layout; lib/native.js
+// refuses an addon with another stride.
 const KIND_EVENT = 1;
 const KIND_CONTROL = 2;
 const KIND_SERVER = 3;

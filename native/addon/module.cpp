@@ -1,5 +1,7 @@
 // Module entry: registers the Client and Emulator classes for one Node environment.
 #include "addon/addon_state.h"
+#include "addon/interface.h"
+#include "core/event_queue.h"
 
 namespace {
 
@@ -11,6 +13,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   state->register_cleanup(env);
   vr::addon::init_client(env, exports, *state);
   vr::addon::init_emulator(env, exports, *state);
+  // Read by lib/native.js before the addon is used (interface.h).
+  exports.Set("interfaceVersion", Napi::Number::New(env, vr::addon::kInterfaceVersion));
+  exports.Set("metaStride", Napi::Number::New(env, vr::kMetaStride));
   return exports;
 }
 
