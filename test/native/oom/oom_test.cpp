@@ -244,6 +244,12 @@ struct fixture {
     client->start();
   }
 
+  void open_and_subscribe() {
+    start();
+    REQUIRE(wait_opens(1));
+    subscribe_calls();
+  }
+
   // Subscribes to the call pattern and waits for the server's ack.
   void subscribe_calls() {
     const std::size_t acks = consume.server_records();
@@ -296,9 +302,7 @@ TEST_CASE("oom: a message whose buffer cannot be allocated drops the connection 
           "[oom]") {
   fixture f;
   stderr_capture err;
-  f.start();
-  REQUIRE(f.wait_opens(1));
-  f.subscribe_calls();
+  f.open_and_subscribe();
   f.publish(1);
   REQUIRE(f.wait_events(1));
 
@@ -328,9 +332,7 @@ TEST_CASE("oom: strand work that runs out of memory on an open connection replac
           "[oom]") {
   fixture f;
   stderr_capture err;
-  f.start();
-  REQUIRE(f.wait_opens(1));
-  f.subscribe_calls();
+  f.open_and_subscribe();
 
   // A subscribe to thousands of topics builds a large message on the io thread; that allocation
   // is refused inside the posted work (client.cpp post() -> on_exception).
