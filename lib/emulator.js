@@ -5,146 +5,16 @@
 // the native notifications into events, and runs JS scenarios from lib/scenarios/.
 
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const net = require('node:net');
-const path = require('node:path');
-const util = require('node:util');
 const { EventEmitter } = require('node:events');
 const { loadBinding } = require('./native.js');
 const { RealtimeError } = require('./errors.js');
 const topicHelpers = require('./topic.js');
-const { resolveNatterboxStart, NatterboxWorld } = require('./emulator/natterbox.js');
-
-const DIALECTS = ['documented', 'live'];
-const PERMISSIONS = ['admin', 'manager', 'agent'];
-const FAULTS = ['noPong', 'stall', 'malformed', 'binary', 'oversized', 'drop', 'refuseUpgrades', 'expireToken'];
-const TOGGLES = new Set(['noPong', 'stall', 'refuseUpgrades']);
-const DEFAULT_TOKEN_LIFETIME_S = 7 * 24 * 3600;
-const SCENARIO_NAME_RE = /^[a-z][a-z0-9-]*$/;
-const MAX_U32 = 4294967295;
-const KNOWN = new Set([
-  'host', 'port', 'dialect', 'secret', 'tls', 'pingInterval', 'readTimeout', 'rateLimit',
-  'upgradeRateLimit', 'retryAfter', 'bufferSize', 'liveWrapper', 'maxMessage', 'threads',
-  'customerId', 'frozen', 'protocol', 'natterbox',
-]);
-
-function show(value) {
-  if (typeof value === 'string') return value === '' ? 'an empty string' : JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === 'function') return 'a function';
-  return util.inspect(value, { depth: 0, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 });
-}
-
-function fail(what, name, value) {
-  return new RealtimeError('INVALID_OPTION', `Expected ${what} for ${name} but received ${show(value)}`);
-}
-
-function isPlainObject(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-// `value` when it is a number in [min, max] (an integer unless `fractions`), `def` when undefined.
-function ranged(value, name, def, min, max, fractions = false) {
-  if (value === undefined) return def;
-  const ok = typeof value === 'number' && (fractions ? Number.isFinite(value) : Number.isInteger(value));
-  if (!ok || value < min || value > max) {
-    throw fail(`${fractions ? 'a number' : 'an integer'} from ${min} to ${max}`, name, value);
-  }
-  return value;
-}
-
-function integer(value, name, def, min, max) {
-  return ranged(value, name, def, min, max);
-}
-
-function uuid(value, name) {
-  if (typeof value !== 'string' || !topicHelpers.isUuid(value)) throw fail('a UUID', name, value);
-  return value.toLowerCase();
-}
-
-function pemText(value, name) {
-  if (Buffer.isBuffer(value)) value = value.toString('utf8');
-  if (typeof value !== 'string' || !value.includes('-----BEGIN')) throw fail('a PEM string or Buffer', name, value);
-  return value;
-}
-
-// Checked here so that a start() failure past validation can only be the listening socket.
-function checkKeyPair(cert, key) {
-  let certificate;
-  let privateKey;
-  try {
-    certificate = new crypto.X509Certificate(cert);
-  } catch (err) {
-    throw new RealtimeError('INVALID_OPTION', `Expected a PEM certificate for tls.cert but it does not parse: ${err.message}`);
-  }
-  try {
-    privateKey = crypto.createPrivateKey(key);
-  } catch (err) {
-    throw new RealtimeError('INVALID_OPTION', `Expected a PEM private key for tls.key but it does not parse: ${err.message}`);
-  }
-  if (!certificate.checkPrivateKey(privateKey)) {
-    throw new RealtimeError('INVALID_OPTION', 'Expected tls.key to be the private key of tls.cert but it belongs to another certificate');
-  }
-}
-
-function base64url(input) {
-  return Buffer.from(input).toString('base64url');
-}
-
-function resolveStartOptions(options) {
-  if (options === undefined) options = {};
-  if (!isPlainObject(options)) throw fail('an options object', 'options', options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw fail(`one of ${[...KNOWN].join(', ')}`, 'option name', key);
-  }
-  const host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || net.isIP(host) === 0) throw fail('an IP address string', 'host', host);
-  const protocol = options.protocol === undefined ? 'voipbin' : options.protocol;
-  if (protocol !== 'voipbin' && protocol !== 'natterbox') throw fail("'voipbin' or 'natterbox'", 'protocol', protocol);
-  if (protocol === 'natterbox' && options.dialect !== undefined) throw fail('no dialect with protocol natterbox', 'dialect', options.dialect);
-  if (protocol !== 'natterbox' && options.natterbox !== undefined) {
-    throw new RealtimeError('INVALID_OPTION', "Expected protocol: 'natterbox' with the natterbox option");
-  }
-  const dialect = options.dialect === undefined ? 'documented' : options.dialect;
-  if (!DIALECTS.includes(dialect)) throw fail("'documented' or 'live'", 'dialect', dialect);
-  let secret = options.secret;
-  if (secret === undefined) secret = crypto.randomBytes(32);
-  else if (typeof secret === 'string' && secret !== '') secret = Buffer.from(secret, 'utf8');
-  else if (!Buffer.isBuffer(secret) || secret.length === 0) throw fail('a non-empty string or Buffer', 'secret', '(hidden)');
-  let tlsCert = '';
-  let tlsKey = '';
-  if (options.tls !== undefined) {
-    if (!isPlainObject(options.tls)) throw fail('an object with cert and key', 'tls', options.tls);
-    tlsCert = pemText(options.tls.cert, 'tls.cert');
-    tlsKey = pemText(options.tls.key, 'tls.key');
-    checkKeyPair(tlsCert, tlsKey);
-  }
-  const frozen = options.frozen === undefined ? [] : options.frozen;
-  if (!Array.isArray(frozen)) throw fail('an array of customer UUIDs', 'frozen', frozen);
-  if (options.liveWrapper !== undefined && typeof options.liveWrapper !== 'boolean') {
-    throw fail('a boolean', 'liveWrapper', options.liveWrapper);
-  }
-  return {
-    host,
-    port: integer(options.port, 'port', 0, 0, 65535),
-    protocol,
-    natterbox: protocol === 'natterbox' ? resolveNatterboxStart(options.natterbox) : null,
-    dialect: protocol === 'natterbox' ? 'natterbox' : dialect,
-    secret,
-    tlsCert,
-    tlsKey,
-    pingInterval: integer(options.pingInterval, 'pingInterval', 10000, 0, MAX_U32),
-    readTimeout: integer(options.readTimeout, 'readTimeout', 60000, 0, MAX_U32),
-    rateLimit: integer(options.rateLimit, 'rateLimit', 20, 0, MAX_U32),
-    upgradeRateLimit: integer(options.upgradeRateLimit, 'upgradeRateLimit', 0, 0, MAX_U32),
-    retryAfter: integer(options.retryAfter, 'retryAfter', 1, 0, 86400),
-    bufferSize: integer(options.bufferSize, 'bufferSize', 2000, 1, MAX_U32),
-    liveWrapper: options.liveWrapper === true,
-    maxMessage: integer(options.maxMessage, 'maxMessage', 64 * 1024 * 1024, 1, Number.MAX_SAFE_INTEGER),
-    threads: integer(options.threads, 'threads', 1, 1, 16),
-    customerId: options.customerId === undefined ? crypto.randomUUID() : uuid(options.customerId, 'customerId'),
-    frozen: frozen.map((id, i) => uuid(id, `frozen[${i}]`)),
-  };
-}
+const { NatterboxWorld } = require('./emulator/natterbox.js');
+const { fail, isPlainObject, integer, uuid, resolveStartOptions } = require('./emulator/options.js');
+const { signToken } = require('./emulator/tokens.js');
+const { blastOptions, blastReport } = require('./emulator/blast.js');
+const { checkFaultName, faultArgs } = require('./emulator/faults.js');
+const { scenarioFile } = require('./emulator/scenarios.js');
 
 /**
  * A local stand-in for the VoIPBIN real-time endpoint. Create it with `Emulator.start()`.
@@ -343,22 +213,7 @@ class Emulator extends EventEmitter {
     if (!isPlainObject(claims)) throw fail('an object', 'issueToken(claims)', claims);
     // Natterbox: { userId, orgId, expiresIn, scope } as an unsigned JWT with namespaced claims.
     if (this.#world) return this.#world.token(claims);
-    const customerId = claims.customerId === undefined ? this.#config.customerId : uuid(claims.customerId, 'customerId');
-    const agentId = claims.agentId === undefined || claims.agentId === null ? null : uuid(claims.agentId, 'agentId');
-    const permissions = claims.permissions === undefined ? [agentId ? 'agent' : 'admin'] : claims.permissions;
-    if (!Array.isArray(permissions) || permissions.some((p) => !PERMISSIONS.includes(p))) {
-      throw fail("an array of 'admin', 'manager' or 'agent'", 'permissions', permissions);
-    }
-    const expiresIn = claims.expiresIn === undefined ? DEFAULT_TOKEN_LIFETIME_S : claims.expiresIn;
-    if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) throw fail('a number of seconds', 'expiresIn', expiresIn);
-    if (claims.delegate !== undefined && typeof claims.delegate !== 'boolean') throw fail('a boolean', 'delegate', claims.delegate);
-    const now = Math.floor(Date.now() / 1000);
-    const payload = { customer_id: customerId, permissions, iat: now, exp: now + expiresIn };
-    if (agentId) payload.agent_id = agentId;
-    if (claims.delegate) payload.delegate = true;
-    const head = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(payload))}`;
-    const sig = crypto.createHmac('sha256', this.#config.secret).update(head).digest('base64url');
-    return `${head}.${sig}`;
+    return signToken(this.#config.secret, this.#config.customerId, claims);
   }
 
   /**
@@ -436,12 +291,7 @@ class Emulator extends EventEmitter {
         return Promise.reject(err);
       }
     }
-    if (typeof name !== 'string' || !SCENARIO_NAME_RE.test(name)) throw fail("'blast' or a scenario name", 'name', name);
-    const file = path.join(__dirname, 'scenarios', `${name}.js`);
-    if (!fs.existsSync(file)) {
-      const known = ['blast', ...listScenarios()];
-      throw fail(`one of ${known.join(', ')}`, 'scenario', name);
-    }
+    const file = scenarioFile(name);
     this.#live();
     const mod = require(file);
     const run = typeof mod === 'function' ? mod : mod.start;
@@ -466,24 +316,7 @@ class Emulator extends EventEmitter {
 
   #blast(options) {
     const native = this.#live();
-    if (!isPlainObject(options)) throw fail('an object', 'blast options', options);
-    const resources = options.resources === undefined ? ['call'] : options.resources;
-    if (!Array.isArray(resources) || resources.length === 0 || resources.some((r) => typeof r !== 'string' || !/^[a-z][a-z0-9_]*$/.test(r))) {
-      throw fail('a non-empty array of resource names', 'resources', resources);
-    }
-    if (options.unfiltered !== undefined && typeof options.unfiltered !== 'boolean') {
-      throw fail('a boolean', 'unfiltered', options.unfiltered);
-    }
-    const opts = {
-      count: integer(options.count, 'count', 100000, 0, Number.MAX_SAFE_INTEGER),
-      size: integer(options.size, 'size', 300, 0, 16 * 1024 * 1024),
-      ids: integer(options.ids, 'ids', 64, 1, 100000),
-      customerId: options.customerId === undefined ? this.#config.customerId : uuid(options.customerId, 'customerId'),
-      ownerId: options.ownerId === undefined ? '' : uuid(options.ownerId, 'ownerId'),
-      resources,
-      unfiltered: options.unfiltered === true,
-      rate: ranged(options.rate, 'rate', 0, 0, 1e9, true),
-    };
+    const opts = blastOptions(options, this.#config.customerId);
     return new Promise((resolve, reject) => {
       let id;
       try {
@@ -508,7 +341,7 @@ class Emulator extends EventEmitter {
    */
   fault(name, options = {}) {
     const native = this.#live();
-    if (!FAULTS.includes(name)) throw fail(`one of ${FAULTS.join(', ')}`, 'fault', name);
+    checkFaultName(name);
     if (name === 'expireToken') {
       // Natterbox: what the server does when a connection's token expires.
       this.#natterbox("fault('expireToken')");
@@ -516,27 +349,7 @@ class Emulator extends EventEmitter {
       native.disconnectAll(false, 4001);
       return;
     }
-    if (options === false || options === true) options = { enabled: options };
-    if (!isPlainObject(options)) throw fail('an object or a boolean', 'fault options', options);
-    const enabled = options.enabled === undefined ? true : options.enabled;
-    if (typeof enabled !== 'boolean') throw fail('a boolean', 'enabled', enabled);
-    if (!enabled && !TOGGLES.has(name)) throw fail('a fault that can be switched off', 'fault', name);
-    const args = { enabled };
-    if (name === 'refuseUpgrades' && enabled) {
-      args.status = integer(options.status, 'status', 503, 200, 599);
-      if (args.status === 101) throw fail('an HTTP status other than 101', 'status', args.status);
-      args.retryAfter = integer(options.retryAfter, 'retryAfter', 0, 0, 86400);
-    }
-    if (name === 'malformed' && options.text !== undefined) {
-      if (typeof options.text !== 'string') throw fail('a string', 'text', options.text);
-      args.text = options.text;
-    }
-    if (name === 'binary' && options.data !== undefined) {
-      if (!Buffer.isBuffer(options.data) || options.data.length === 0) throw fail('a non-empty Buffer', 'data', options.data);
-      args.text = options.data;
-    }
-    if (name === 'oversized') args.size = integer(options.size, 'size', 17 * 1024 * 1024, 1, 1024 * 1024 * 1024);
-    native.fault(name, args);
+    native.fault(name, faultArgs(name, options));
   }
 
   /** Switches every toggle fault off. */
@@ -612,26 +425,6 @@ class Emulator extends EventEmitter {
   unref() {
     if (this.#running) this.#native.unref();
     return this;
-  }
-}
-
-function blastReport(r) {
-  const out = {
-    connections: r.connections, events: r.events, bytes: r.bytes, wallMs: r.wallMs, cpuMs: r.cpuMs,
-    eventsPerSecond: r.wallMs > 0 ? Math.round((r.events * 1000) / r.wallMs) : 0,
-    megabytesPerSecond: r.wallMs > 0 ? (r.bytes / 1e6) / (r.wallMs / 1000) : 0,
-    cpuPercent: r.wallMs > 0 ? (100 * r.cpuMs) / r.wallMs : 0,
-  };
-  if (r.running !== undefined) out.running = r.running;
-  return out;
-}
-
-function listScenarios() {
-  try {
-    return fs.readdirSync(path.join(__dirname, 'scenarios'))
-      .filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
-  } catch {
-    return [];
   }
 }
 

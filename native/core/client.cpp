@@ -16,6 +16,7 @@
 #include <ctime>
 #include <deque>
 #include <iomanip>
+#include <new>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -300,12 +301,21 @@ class client_impl final : public client,
   }
 
   // Work that threw (std::bad_alloc in practice) left this connection in an unknown state: it
-  // is reported and replaced, never left silent.
+  // is reported and replaced, never left silent. Without a connection (backoff, closing) the
+  // request that threw is reported as a warning; the retry or close timer carries on.
   void on_exception(const std::exception& e) noexcept {
     try {
-      const std::string what = e.what();
-      if (phase_ == phase::open) return lose_connection({"CLOSED", "the connection failed: " + what});
-      if (phase_ == phase::connecting) return fail_attempt({"CONNECT_FAILED", "the attempt failed: " + what});
+      const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
+                                   ? std::string("out of memory on the io thread (") + e.what() + ")"
+                                   : std::string("an io thread handler failed: ") + e.what();
+      if (phase_ == phase::open) return lose_connection({"CLOSED", what + "; the connection was dropped"});
+      if (phase_ == phase::connecting || phase_ == phase::handshake) {
+        return fail_attempt({"CONNECT_FAILED", "the attempt failed: " + what});
+      }
+      std::string json = "{\"type\":\"warning\",\"message\":";
+      append_json_string(json, "a request could not be carried out: " + what);
+      json += '}';
+      push_control(json);
     } catch (...) {
       // Out of memory again while reporting: the heartbeat still ends this connection.
     }
@@ -628,6 +638,10 @@ class client_impl final : public client,
       const std::string reason = transport_->close_reason();
       if (!reason.empty()) message += " (" + reason + ")";
       return {"CLOSED", std::move(message)};
+    }
+    if (ec == boost::system::errc::not_enough_memory) {
+      return {"CLOSED",
+              "out of memory: no buffer could be allocated for a message from the server; the connection was dropped"};
     }
     return {"CLOSED", "connection lost: " + ec.message()};
   }

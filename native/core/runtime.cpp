@@ -41,8 +41,10 @@ io_runtime::io_runtime() : guard_(boost::asio::make_work_guard(ioc_)) {
         ioc_.run();
         return;
       } catch (const std::exception& e) {
+        unhandled_.fetch_add(1, std::memory_order_relaxed);
         std::fprintf(stderr, "voip-realtime: a handler on the io thread threw: %s\n", e.what());
       } catch (...) {
+        unhandled_.fetch_add(1, std::memory_order_relaxed);
         std::fprintf(stderr, "voip-realtime: a handler on the io thread threw a non-standard exception\n");
       }
     }

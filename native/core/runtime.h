@@ -2,6 +2,7 @@
 // main thread and each Worker), started lazily by the first client that connects.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,8 @@ class io_runtime {
   // outside must be released before the runtime is destroyed.
   void stop_and_join();
   bool on_io_thread() const noexcept;
+  // Exceptions that no connection caught and that reached the loop's last resort (stderr).
+  std::uint64_t unhandled_exceptions() const noexcept { return unhandled_.load(std::memory_order_relaxed); }
 
  private:
   boost::asio::io_context ioc_{1};
@@ -33,6 +36,7 @@ class io_runtime {
   std::thread thread_;
   std::mutex stop_mutex_;
   std::uint64_t exit_id_ = 0;  // exit_guard registration
+  std::atomic<std::uint64_t> unhandled_{0};
 };
 
 // Asks the scheduler (Linux 6.12 and later, EEVDF) for a 20 ms time slice for the calling

@@ -143,6 +143,7 @@ class HostileConnection {
 class HostileServer {
   #server;
   #sockets = new Set();
+  #port = 0;
   /** Upgrades answered, in order: performance.now() of each. */
   upgrades = [];
   /** Answer pings from the client. */
@@ -175,7 +176,8 @@ class HostileServer {
   }
 
   get port() {
-    return this.#server.address().port;
+    const address = this.#server.address();
+    return address ? address.port : this.#port;
   }
 
   get url() {
@@ -218,6 +220,24 @@ class HostileServer {
   /** Drops every connection; the listening socket stays open. */
   dropAll() {
     for (const s of this.#sockets) s.destroy();
+  }
+
+  /** Drops every connection and stops listening: new connections are refused until listenAgain(). */
+  async stopListening() {
+    this.#port = this.port;
+    this.dropAll();
+    await new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Listens again on the port it had before stopListening(). */
+  async listenAgain() {
+    await new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
   }
 
   async close() {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -78,4 +79,15 @@ TEST_CASE("runtime: a thread under another policy is left alone", "[runtime]") {
     CHECK(sched_getscheduler(0) == SCHED_IDLE);
     CHECK(own_slice() == slice);
   }).join();
+}
+
+TEST_CASE("runtime: a handler that throws is counted and the loop keeps serving", "[runtime]") {
+  vr::io_runtime rt;
+  CHECK(rt.unhandled_exceptions() == 0);
+  boost::asio::post(rt.context(), [] { throw std::runtime_error("a handler's own failure"); });
+  boost::asio::post(rt.context(), [] { throw 7; });
+  std::promise<void> served;
+  boost::asio::post(rt.context(), [&] { served.set_value(); });
+  served.get_future().get();
+  CHECK(rt.unhandled_exceptions() == 2);
 }
