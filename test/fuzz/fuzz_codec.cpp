@@ -24,11 +24,12 @@ bool inside(std::string_view view, const std::string& buffer) {
          (view.data() >= buffer.data() && view.data() + view.size() <= buffer.data() + buffer.size());
 }
 
-// The one error on which the DOM parser and the codec may disagree: numbers that are valid JSON
-// that no double can hold (1e400, for one). simdjson 3.0 refuses them with
-// NUMBER_ERROR; the codec accepts them, as JSON.parse does.
+// The errors on which the DOM parser and the codec may disagree: numbers that are valid JSON but
+// that the DOM cannot represent: no double can hold 1e400 (NUMBER_ERROR), and an integer past 64
+// bits is refused before it would be read as a double (BIGINT_ERROR). The codec accepts both, as
+// JSON.parse does.
 bool representation_limit(simdjson::error_code e) {
-  return e == simdjson::NUMBER_ERROR;
+  return e == simdjson::NUMBER_ERROR || e == simdjson::BIGINT_ERROR;
 }
 
 // JSON.parse keeps the last of repeated keys, and so does the codec; DOM lookup finds the first.
