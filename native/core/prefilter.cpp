@@ -92,11 +92,25 @@ const char* find_quote_or_backslash_sse2(const char* p, const char* end) noexcep
 }
 #endif
 
+// Masks of the 64 bytes at p: four SSE2 blocks.
+template <bool Simd>
+chunk_masks classify_full_chunk(const char* p) noexcept {
+#if VR_PREFILTER_SSE2
+  if constexpr (Simd) {
+    chunk_masks m;
+    for (unsigned i = 0; i < kChunk; i += 16) classify_sse2(p + i, i, m);
+    return m;
+  }
+#endif
+  return classify_scalar(p, kChunk);
+}
+
 // n <= kChunk bytes at p: whole 16-byte blocks with SSE2, the rest byte by byte.
 template <bool Simd>
 chunk_masks classify_chunk(const char* p, std::size_t n) noexcept {
 #if VR_PREFILTER_SSE2
   if constexpr (Simd) {
+    if (n == kChunk) return classify_full_chunk<Simd>(p);
     chunk_masks m;
     std::size_t i = 0;
     for (; n - i >= 16; i += 16) classify_sse2(p + i, static_cast<unsigned>(i), m);
@@ -181,8 +195,10 @@ const char* skip_nested_scalar(const char* p, const char* end) noexcept {
   return nullptr;
 }
 
+// `begin` is the start of the frame: bytes from there on may be read again, which lets the last,
+// short chunk be classified as the 64 bytes that end with it.
 template <bool Simd>
-const char* skip_nested(const char* p, const char* end) noexcept {
+const char* skip_nested(const char* begin, const char* p, const char* end) noexcept {
   if constexpr (!Simd) return skip_nested_scalar(p, end);
   std::size_t depth = 0;
   bool in_string = false;
@@ -190,7 +206,18 @@ const char* skip_nested(const char* p, const char* end) noexcept {
   for (const char* chunk = p; chunk < end; chunk += kChunk) {
     const auto left = static_cast<std::size_t>(end - chunk);
     const std::size_t n = left < kChunk ? left : kChunk;
-    const chunk_masks m = classify_chunk<Simd>(chunk, n);
+    chunk_masks m;
+    if (n == kChunk || end - begin < static_cast<std::ptrdiff_t>(kChunk)) {
+      m = classify_chunk<Simd>(chunk, n);
+    } else {
+      // The bits of bytes before `chunk` are shifted out: they were classified already.
+      m = classify_full_chunk<Simd>(end - kChunk);
+      const unsigned drop = static_cast<unsigned>(kChunk - n);
+      m.quote >>= drop;
+      m.backslash >>= drop;
+      m.open >>= drop;
+      m.close >>= drop;
+    }
     if (m.backslash == 0 && !escape_carried) {
       // Most chunks: no escapes, so which brackets lie outside strings follows from the
       // quotes alone, and a chunk that cannot close the value is passed over whole.
@@ -287,7 +314,7 @@ bool walk_members(const char* data, std::size_t size, Visit&& visit) noexcept {
       m.text = std::string_view(value, static_cast<std::size_t>(close - value));
       p = close + 1;
     } else {
-      p = (*p == '{' || *p == '[') ? skip_nested<Simd>(p, end) : skip_atom(p, end);
+      p = (*p == '{' || *p == '[') ? skip_nested<Simd>(data, p, end) : skip_atom(p, end);
       if (!p) return false;
     }
     if (!visit(static_cast<const member&>(m))) return false;

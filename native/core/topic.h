@@ -127,6 +127,7 @@ class topic_matcher {
   std::vector<index_entry> index_;  // open addressing by hash; power of two, at most half full
   std::size_t star_prefixes_ = 0;  // prefixes whose resource is '*'
   std::size_t count_ = 0;
+  mutable const prefix* last_exact_ = nullptr;  // the prefix the last matches() found; owned by prefixes_
   mutable std::string lowered_;
   mutable std::string star_key_;
 };

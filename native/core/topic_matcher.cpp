@@ -13,6 +13,15 @@
 #include <sys/mman.h>
 #endif
 
+// As in prefilter.h: the SSE2 topic scan wherever the compiler targets SSE2, unless a build
+// asks for the portable code (the second Catch2 binary).
+#if defined(__SSE2__) && !defined(VR_FORCE_SCALAR)
+#define VR_MATCHER_SSE2 1
+#include <emmintrin.h>
+#else
+#define VR_MATCHER_SSE2 0
+#endif
+
 namespace vr {
 
 namespace {
@@ -127,16 +136,14 @@ void unpack_hex8(std::uint64_t v, char* out) noexcept {
 // a packed id always unpacks to the exact characters it came from).
 bool pack_uuid(std::string_view s, std::uint64_t out[2]) noexcept {
   if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
+  // The 32 digits as four 8-digit words, read straight from the text: gathering them into a
+  // buffer first made each 8-byte load wait on the narrower stores before it (no forwarding).
   const char* p = s.data();
-  char digits[32];
-  std::memcpy(digits, p, 8);
-  std::memcpy(digits + 8, p + 9, 4);
-  std::memcpy(digits + 12, p + 14, 4);
-  std::memcpy(digits + 16, p + 19, 4);
-  std::memcpy(digits + 20, p + 24, 12);
+  const std::uint64_t words[4] = {load64(p), load32(p + 9) | (std::uint64_t{load32(p + 14)} << 32),
+                                  load32(p + 19) | (std::uint64_t{load32(p + 24)} << 32), load64(p + 28)};
   std::uint64_t q[4];
   for (int i = 0; i < 4; ++i)
-    if (!pack_hex8(load64(digits + 8 * i), q[i])) return false;
+    if (!pack_hex8(words[i], q[i])) return false;
   out[0] = q[0] | (q[1] << 32);
   out[1] = q[2] | (q[3] << 32);
   return true;
@@ -197,6 +204,59 @@ void topic_matcher::big_allocator<T>::deallocate(T* p, std::size_t n) noexcept {
 template struct topic_matcher::big_allocator<topic_matcher::packed_id>;
 
 namespace {
+
+// Splits a topic as split_topic does, and tells whether any of its bytes is an upper-case
+// letter, in one pass of 16 bytes at a time: this runs for every event the io thread reads, and
+// four searches for ':' plus two more passes for upper case cost more than the rest of a probe.
+bool scan_topic(std::string_view topic, topic_parts& out, bool& upper) noexcept {
+#if VR_MATCHER_SSE2
+  const std::size_t n = topic.size();
+  if (n >= 16) {
+    const char* const p = topic.data();
+    std::size_t colon[3];
+    unsigned found = 0;
+    unsigned any_upper = 0;
+    // Colons in `bits` (bit i: byte base + i), in order; false at a fourth.
+    const auto take = [&](unsigned bits, std::size_t base) noexcept {
+      for (; bits != 0; bits &= bits - 1) {
+        if (found == 3) return false;
+        colon[found++] = base + static_cast<std::size_t>(__builtin_ctz(bits));
+      }
+      return true;
+    };
+    // 'A'..'Z' moved to -128..-103 as signed bytes, and no other byte below -102.
+    const auto block = [&](const char* at, unsigned& colons) noexcept {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))));
+      const __m128i moved = _mm_add_epi8(v, _mm_set1_epi8(static_cast<char>(0x80 - 'A')));
+      return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmplt_epi8(moved, _mm_set1_epi8(-102))));
+    };
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      unsigned colons;
+      any_upper |= block(p + i, colons);
+      if (colons != 0 && !take(colons, i)) return false;
+    }
+    if (i < n) {
+      // The last 16 bytes, overlapping the block before; only the bytes from i on count.
+      const unsigned shift = static_cast<unsigned>(16 - (n - i));
+      unsigned colons;
+      any_upper |= block(p + n - 16, colons) >> shift;
+      if (!take(colons >> shift, i)) return false;
+    }
+    if (found != 3) return false;
+    out.scope = topic.substr(0, colon[0]);
+    out.scope_id = topic.substr(colon[0] + 1, colon[1] - colon[0] - 1);
+    out.resource = topic.substr(colon[1] + 1, colon[2] - colon[1] - 1);
+    out.resource_id = topic.substr(colon[2] + 1);
+    upper = any_upper != 0;
+    return true;
+  }
+#endif
+  if (!split_topic(topic, out)) return false;
+  upper = has_upper(topic);
+  return true;
+}
 
 bool pack_id(std::string_view s, std::uint64_t& lo, std::uint64_t& hi) noexcept {
   std::uint64_t words[2];
@@ -345,6 +405,7 @@ topic_matcher::prefix& topic_matcher::add_prefix(std::string_view key, std::uint
 
 // Forgets a prefix that holds no pattern any more.
 void topic_matcher::drop_prefix(const prefix& p) noexcept {
+  if (last_exact_ == &p) last_exact_ = nullptr;
   const std::size_t mask = index_.size() - 1;
   std::size_t hole = p.hash & mask;
   while (index_[hole].p != &p) hole = (hole + 1) & mask;
@@ -435,6 +496,7 @@ bool topic_matcher::contains(std::string_view pattern) const {
 }
 
 void topic_matcher::clear() noexcept {
+  last_exact_ = nullptr;
   decltype(prefixes_)().swap(prefixes_);
   decltype(index_)().swap(index_);
   star_prefixes_ = 0;
@@ -445,9 +507,10 @@ void topic_matcher::clear() noexcept {
 bool topic_matcher::matches(std::string_view topic) const {
   if (count_ == 0) return false;
   topic_parts p;
-  if (!split_topic(topic, p)) return false;
+  bool upper = false;
+  if (!scan_topic(topic, p, upper)) return false;
   // Servers send lower-case UUIDs; only a topic with an upper-case UUID is copied and lowered.
-  if (has_upper(p.scope_id) || has_upper(p.resource_id)) {
+  if (upper && (has_upper(p.scope_id) || has_upper(p.resource_id))) {
     const bool lower_id = is_uuid(p.resource_id);
     if (!is_uuid(p.scope_id)) return false;
     lowered_.clear();
@@ -467,7 +530,13 @@ bool topic_matcher::matches(std::string_view topic) const {
   const std::uint64_t hash = uuid ? id_hash(id.lo, id.hi) : 0;
   const std::uint64_t* prefetch = uuid ? &hash : nullptr;
   const std::string_view key = topic.substr(0, prefix_size(topic, p));
-  const prefix* exact = find_prefix(key, part_hash(key), prefetch);
+  // A connection's events mostly share a few prefixes (one customer, a few resources), so the
+  // prefix the last probe found is tried first, by its text, before hashing the key.
+  const prefix* exact = last_exact_;
+  if (exact == nullptr || exact->key != key) {
+    exact = find_prefix(key, part_hash(key), prefetch);
+    if (exact != nullptr) last_exact_ = exact;
+  }
   const prefix* wild = nullptr;
   if (star_prefixes_ != 0) {
     star_key_.assign(topic.data(), static_cast<std::size_t>(p.resource.data() - topic.data()));

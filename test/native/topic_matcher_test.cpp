@@ -217,3 +217,46 @@ TEST_CASE("topic_matcher: many prefixes come and go", "[topic]") {
     CHECK(m.contains(head + ":call:" + call_id(c)) == (c % 2 == 1));
   }
 }
+
+TEST_CASE("topic_matcher: a colon or a capital at any place of any length agrees with the plain rule",
+          "[topic]") {
+  // matches() finds the colons and capitals 16 bytes at a time, the last block overlapping the one
+  // before it: a colon or a capital letter is moved through every place of topics of every length,
+  // short ones included, and the lengths around each multiple of 16.
+  vr::topic_matcher m;
+  std::set<std::string> model;
+  const std::vector<std::string> patterns = {
+      "customer_id:" + kCustomer + ":call:" + call_id(7), "customer_id:" + kCustomer + ":c:x",
+      "customer_id:" + kCustomer + ":q:*", "agent_id:" + kCustomer + ":*:ab", "customer_id:" + kZero + ":r:" + kZero};
+  for (const std::string& p : patterns) {
+    REQUIRE(m.add(p));
+    model.insert(p);
+  }
+  std::vector<std::string> bases;
+  for (const std::string& p : patterns) bases.push_back(p);
+  bases.push_back("customer_id:" + upper(kCustomer) + ":call:" + upper(call_id(7)));
+  bases.push_back("a:b:c:d");
+  bases.push_back("customer_id:" + kCustomer + ":q:" + std::string(40, 'z'));
+  std::size_t checked = 0, matched = 0;
+  for (const std::string& base : bases) {
+    for (std::size_t cut = 0; cut <= base.size(); ++cut) {
+      const std::string shorter = base.substr(0, cut);
+      for (std::size_t at = 0; at <= shorter.size(); ++at) {
+        for (const char c : {':', 'C', 'x'}) {
+          std::string t = shorter;
+          t.insert(at, 1, c);
+          INFO(t);
+          const bool expected = model_matches(model, t);
+          CHECK(m.matches(t) == expected);
+          ++checked;
+          matched += expected ? 1 : 0;
+        }
+      }
+      INFO(shorter);
+      CHECK(m.matches(shorter) == model_matches(model, shorter));
+    }
+  }
+  // The generated topics are not all misses: the unchanged and the appended-to ones match.
+  CHECK(checked > 30000);
+  CHECK(matched > 100);
+}
