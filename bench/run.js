@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     clients: { type: 'string' },
     sections: { type: 'string' },
     workloads: { type: 'string' },
+    rates: { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -44,8 +45,10 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
   [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,dialects,latency,cold,memory,matcher,bridge]
-  [--workloads=all-data,type-topic,filter-90,filter-99] [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
+  [--workloads=all-data,type-topic,filter-90,filter-99] [--rates=20000,100000] [--out=FILE] [--quiet]
+  [--profile=DIR [--perf]] [--readme]
 
+--rates sets the latency section's event rates.
 --readme also writes the rendered tables into README.md between the bench markers.
 See bench/README.md for the workloads.`);
   process.exit(0);
@@ -60,7 +63,7 @@ const CONFIG = {
   eventSize: 300,
   // The first rate is workload 4; the second loads the machine (the server alone then needs more
   // than one of the two cores) to show how each client behaves when CPUs are scarce.
-  latencyRates: [20000, 100000],
+  latencyRates: args.rates ? args.rates.split(',').map(Number) : [20000, 100000],
   latencyEvents: SMOKE ? 1000 : 100000,
   coldRuns: SMOKE ? 1 : 5,
   subscriptionPatterns: SMOKE ? 20000 : 100000,
@@ -72,6 +75,7 @@ if (!Number.isInteger(CONFIG.runs) || CONFIG.runs < 1) fail(`--runs must be a po
 if (!Number.isInteger(CONFIG.events) || CONFIG.events <= 0 || CONFIG.events % 1600 !== 0) {
   fail(`--events must be a positive multiple of 1600, got ${args.events}`);
 }
+if (!CONFIG.latencyRates.every((r) => Number.isInteger(r) && r > 0)) fail(`--rates must be positive integers, got ${args.rates}`);
 if (!['emulator', 'ws'].includes(CONFIG.server)) fail(`--server must be emulator or ws, got ${args.server}`);
 if (!['blast', 'publish'].includes(CONFIG.pacer)) fail(`--pacer must be blast or publish, got ${args.pacer}`);
 
