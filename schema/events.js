@@ -722,7 +722,7 @@ const live = [
 
 // Live event -> the documented event it is delivered as (event_type), the live name staying in
 // server_event_type. `when` limits a row to a resource field's value; rows are tried in order.
-// native/core/live_codec.cpp holds the same table (test/live-mapping.test.js compares them), and
+// native/core/live_names.cpp holds the same table (test/live-mapping.test.js compares them), and
 // docs/protocol-voipbin.md shows it with the reasons (generated from here).
 const counterparts = [
   { live: 'call_created', documented: 'call.created' },

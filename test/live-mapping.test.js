@@ -14,9 +14,9 @@ const schema = require('../schema/events');
 const ROOT = path.resolve(__dirname, '..');
 
 function nativeTable() {
-  const source = fs.readFileSync(path.join(ROOT, 'native', 'core', 'live_codec.cpp'), 'utf8');
+  const source = fs.readFileSync(path.join(ROOT, 'native', 'core', 'live_names.cpp'), 'utf8');
   const start = source.indexOf('constexpr counterpart_row counterpart_table[] = {');
-  assert.ok(start >= 0, 'live_codec.cpp has counterpart_table');
+  assert.ok(start >= 0, 'live_names.cpp has counterpart_table');
   const body = source.slice(start, source.indexOf('};', start));
   const field = '("[^"]*"|\\{\\})';
   const row = new RegExp(`\\{${field}, ${field}, ${field}, ${field}\\}`, 'g');

@@ -1,6 +1,7 @@
 // The live dialect: what the production server really sends and understands (docs/protocol-voipbin.md
 // section 2). Pure functions and small value types, no networking: the connection (client.cpp)
-// owns one live_codec and one dedupe_window per socket and calls them on its strand.
+// owns one live_codec and one dedupe_window per socket and calls them on its strand. The codec is
+// live_codec.cpp, the names and subscription rules live_names.cpp, the window dedupe_window.cpp.
 //
 // Frames. classify() accepts the three shapes production has used and fills the same frame_view
 // the documented codec fills:
