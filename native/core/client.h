@@ -3,7 +3,7 @@
 // matcher, which is also what is resent after every reconnect) and the event queue towards JS.
 // Everything it reports goes through that queue (see event_queue.h and native/BINDING.md).
 //
-// Beast stays out of this header: the implementation is private to client.cpp.
+// Beast stays out of this header: the implementation is private to client_impl.h and its .cpp files.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The seam between a connection and the protocol it speaks. The connection (client.cpp) owns
+// The seam between a connection and the protocol it speaks. The connection (client_impl.h) owns
 // what every protocol shares: resolve/TCP/TLS/upgrade, the write FIFO, reading and its
 // back-pressure, the heartbeat, reconnects with backoff, the event queue towards JS and the
 // counters. A protocol owns what differs: the post-upgrade exchange (authentication, waiting

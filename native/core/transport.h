@@ -1,7 +1,7 @@
 // The WebSocket transport behind vr::client: one object per connection attempt, over plain TCP
 // (transport_plain.cpp) or TLS (transport_tls.cpp). Beast does the TCP connect, TLS and the HTTP
 // upgrade; the frames are read and written by the transport itself (ws_frame.h), in place and
-// many per wake-up. The connection state machine (client.cpp) sees this small interface.
+// many per wake-up. The connection state machine (client_impl.h) sees this small interface.
 // Private to native/core.
 #pragma once
 
