@@ -11,14 +11,16 @@ const EVER_ACKED = 8;
 /**
  * A subscribed pattern's bookkeeping: the Subscriptions holding it, the subscribe() calls
  * waiting for its acknowledgement, and its state on the wire. Nearly every pattern has one
- * holder and, once acknowledged, no waiting call, so neither gets a Set until a second one
- * comes: a Set costs about 150 bytes of heap even when empty, and at 100,000 patterns the two
- * per pattern were more than half of the client's heap. For the same reason the three flags
- * share one small integer (an object is 8 bytes smaller per field it does not have).
+ * holder and, until it is acknowledged, one waiting call, so neither gets a Set until a second
+ * one comes: a Set costs about 150 bytes of heap even when empty, and at 100,000 patterns the
+ * two per pattern were more than half of the client's heap. A Set made for every pattern of a
+ * bulk subscribe only to be dropped at its ack also outlived the young generation: the old
+ * space kept the holes they left, megabytes of RSS. For the same reason the three flags share
+ * one small integer (an object is 8 bytes smaller per field it does not have).
  */
 class Entry {
   #state = 0;  // WIRE index | GIVEN | EVER_ACKED
-  #calls = null;  // Set<call> | null
+  #calls = null;  // call | Set<call> (two or more) | null
   #holder = null;  // Subscription | Set<Subscription> | null
 
   /** Handed to native (sent, or to be sent with the next connection). */
@@ -85,25 +87,37 @@ class Entry {
     return list;
   }
 
-  /** The subscribe() calls waiting for this pattern's acknowledgement; iterate, do not keep. */
+  /**
+   * The subscribe() calls waiting for this pattern's acknowledgement, as an iterable that later
+   * addCall/deleteCall calls do not change.
+   */
   calls() {
-    return this.#calls ?? NONE;
+    const c = this.#calls;
+    return c === null ? NONE : c instanceof Set ? [...c] : [c];
   }
 
+  // Like the holders: a Set only from the second call on, back to the call left at one.
   addCall(call) {
-    if (this.#calls === null) this.#calls = new Set();
-    this.#calls.add(call);
+    const c = this.#calls;
+    if (c === null) this.#calls = call;
+    else if (c instanceof Set) c.add(call);
+    else if (c !== call) this.#calls = new Set([c, call]);
   }
 
   deleteCall(call) {
-    if (this.#calls !== null && this.#calls.delete(call) && this.#calls.size === 0) this.#calls = null;
+    const c = this.#calls;
+    if (c === call) {
+      this.#calls = null;
+    } else if (c instanceof Set && c.delete(call) && c.size === 1) {
+      this.#calls = c.values().next().value;
+    }
   }
 
   /** The waiting calls, which the entry no longer has. */
   takeCalls() {
-    const c = this.#calls;
+    const list = this.calls();
     this.#calls = null;
-    return c === null ? NONE : [...c];
+    return list;
   }
 }
 
