@@ -10,7 +10,7 @@
 
 const { RealtimeError, validateSignal } = require('../errors.js');
 const {
-  createEvent, withTopic, emitEvent, EventIterator, rethrowLater,
+  createEvent, createParsedEvent, dataTouched, withTopic, emitEvent, EventIterator, rethrowLater,
 } = require('../events.js');
 const { DELIVER, INTERESTED } = require('../subscription.js');
 const { patternList } = require('./ledger.js');
@@ -25,6 +25,24 @@ const KIND_CONTROL = 2;
 const KIND_SERVER = 3;
 const DEFAULT_HIGH_WATER_MARK = 10000;
 const NAME_CACHE = 16;
+// Events of one name whose `data` was read during their dispatch this many times in a row are
+// made with `data` parsed at once (createParsedEvent). While they are, every PROBE_EVERY-th one
+// is made lazy again to see whether the listeners still read it: once one goes unread, the
+// name's events are lazy again until the next run of reads.
+const EAGER_AFTER = 64;
+const PROBE_EVERY = 64;
+
+// One kept event name (see Dispatcher#name) with what its events taught: `reads` in a row, and
+// `eager` with `countdown` to the next probe while they are parsed at once.
+class NameEntry {
+  reads = 0;
+  eager = false;
+  countdown = 0;
+
+  constructor(name) {
+    this.name = name;
+  }
+}
 
 /**
  * `emitter` is the RealtimeClient (events are emitted on it); `conn` the Connection (read:
@@ -51,7 +69,7 @@ class Dispatcher {
       if (this.#blocked.delete(it) && this.#blocked.size === 0) this.#scheduleResume();
     },
   };
-  #names = [];  // event names seen lately, see #name
+  #names = [];  // NameEntry of the event names seen lately, see #name
   #emitter;
   #conn;
   #ledger;
@@ -212,14 +230,19 @@ class Dispatcher {
           continue;
         }
         // Live dialect: the server's own name, and another topic the event matched under.
-        const server = meta[i + 10] > meta[i + 9] ? this.#name(text, meta[i + 9], meta[i + 10]) : undefined;
-        this.#dispatch(createEvent(
-          this.#name(text, meta[i + 1], meta[i + 2]),
-          text.slice(meta[i + 5], meta[i + 6]),
-          text.slice(meta[i + 3], meta[i + 4]),
-          text.slice(meta[i + 7], meta[i + 8]),
-          server,
-        ), meta[i + 12] > meta[i + 11] ? text.slice(meta[i + 11], meta[i + 12]) : null);
+        const server = meta[i + 10] > meta[i + 9] ? this.#name(text, meta[i + 9], meta[i + 10]).name : undefined;
+        const second = meta[i + 12] > meta[i + 11] ? text.slice(meta[i + 11], meta[i + 12]) : null;
+        const entry = this.#name(text, meta[i + 1], meta[i + 2]);
+        const timestamp = text.slice(meta[i + 5], meta[i + 6]);
+        const topic = text.slice(meta[i + 3], meta[i + 4]);
+        const raw = text.slice(meta[i + 7], meta[i + 8]);
+        if (entry.eager && --entry.countdown > 0) {
+          this.#dispatch(createParsedEvent(entry.name, timestamp, topic, raw, server), second);
+        } else {
+          const event = createEvent(entry.name, timestamp, topic, raw, server);
+          this.#dispatch(event, second);
+          this.#learn(entry, event);
+        }
         // An iterator is full: the rest waits until it has read down (flow.space).
         if (i + STRIDE < n && this.#stalled()) {
           this.#backlog.unshift([text, meta, i + STRIDE, source]);
@@ -252,23 +275,36 @@ class Dispatcher {
     return true;
   }
 
-  // The event name at [start, end) of a batch's text. Names recur: the last NAME_CACHE distinct
-  // ones are kept, and a slice equal to one of them is replaced by it. The kept string has its
-  // hash and internalised form cached for emit() and the RESERVED check, which a fresh slice
-  // pays for on every event: about 25% of the cost of an event nobody parses when one name
-  // recurs, more in the live dialect, where the inferred names (call_ringing, call.status, ...)
-  // change from one event to the next. (Looking for the kept names in place with startsWith,
-  // without slicing, measured twice as slow.)
+  // The kept entry of the event name at [start, end) of a batch's text. Names recur: the last
+  // NAME_CACHE distinct ones are kept, and a slice equal to one of them is replaced by it. The
+  // kept string has its hash and internalised form cached for emit() and the RESERVED check,
+  // which a fresh slice pays for on every event: about 25% of the cost of an event nobody parses
+  // when one name recurs, more in the live dialect, where the inferred names (call_ringing,
+  // call.status, ...) change from one event to the next. (Looking for the kept names in place
+  // with startsWith, without slicing, measured twice as slow.)
   #name(text, start, end) {
     const slice = text.slice(start, end);
     const names = this.#names;
-    for (let k = 0; k < names.length; k++) if (names[k] === slice) return names[k];
+    for (let k = 0; k < names.length; k++) if (names[k].name === slice) return names[k];
     // A property key is an internalised copy: it does not keep the batch's text alive, as a
     // slice of it would.
-    const name = Object.keys({ [slice]: 0 })[0];
+    const entry = new NameEntry(Object.keys({ [slice]: 0 })[0]);
     if (names.length === NAME_CACHE) names.pop();
-    names.unshift(name);
-    return name;
+    names.unshift(entry);
+    return entry;
+  }
+
+  // After a lazy event of `entry`'s name was dispatched: was its `data` read?
+  #learn(entry, event) {
+    if (!dataTouched(event)) {
+      entry.reads = 0;
+      entry.eager = false;
+    } else if (entry.eager) {
+      entry.countdown = PROBE_EVERY;
+    } else if (++entry.reads >= EAGER_AFTER) {
+      entry.eager = true;
+      entry.countdown = PROBE_EVERY;
+    }
   }
 
   #resume() {
@@ -333,4 +369,4 @@ class Dispatcher {
   }
 }
 
-module.exports = { Dispatcher };
+module.exports = { Dispatcher, EAGER_AFTER, PROBE_EVERY };
