@@ -33,11 +33,18 @@ bool representation_limit(simdjson::error_code e) {
 }
 
 // JSON.parse keeps the last of repeated keys, and so does the codec; DOM lookup finds the first.
+// Only the last one counts: an earlier one may have any type. It must be a string here, since
+// the codec answered with it.
 std::string_view last_string(simdjson::dom::element root, std::string_view key) {
-  std::string_view found;
+  simdjson::dom::element last;
+  bool seen = false;
   for (auto field : simdjson::dom::object(root)) {
-    if (field.key == key) require(field.value.get(found) == simdjson::SUCCESS);
+    if (field.key != key) continue;
+    last = field.value;
+    seen = true;
   }
+  std::string_view found;
+  if (seen) require(last.get(found) == simdjson::SUCCESS);
   return found;
 }
 
