@@ -72,8 +72,6 @@ struct natterbox_pattern {
   std::string id;    // user or group id, decimal
 };
 
-// natterbox_topics.cpp: a decimal id (at most 18 digits) without its leading zeros.
-bool natterbox_id(std::string_view s, std::string& out);
 // Parses a normalised presence pattern; false for anything else.
 bool parse_natterbox_pattern(std::string_view pattern, natterbox_pattern& out);
 std::string natterbox_pattern_text(const natterbox_pattern& p);
@@ -98,8 +96,8 @@ struct element_text {
 // array; the caller then serialises each element itself.
 bool response_element_texts(std::string_view frame, std::vector<element_text>& out);
 
-// A decimal user id as the number it names: an integer of at least 0 or a string of at most 18
-// digits (leading zeros allowed); false for anything else. Its text (natterbox_id) is the
+// natterbox_topics.cpp: a user id as the number it names, from an integer of at least 0 or a
+// string of at most 18 digits (leading zeros allowed); false for anything else. Topics carry the
 // number's decimal form.
 bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out);
 

@@ -113,12 +113,6 @@ presence_book::change presence_book::apply(std::uint64_t user, const element& e)
   return c;
 }
 
-bool natterbox_id(std::string_view s, std::string& out) {
-  if (!decimal(s)) return false;
-  out = strip_zeros(s);
-  return true;
-}
-
 bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out) {
   std::int64_t n = 0;
   if (!value.get_int64().get(n)) {
