@@ -27,7 +27,7 @@ const ENVELOPE = JSON.stringify({
  * @param {{ config: { runs: number, events: number, prime: number, eventSize: number },
  *   log: (...parts: unknown[]) => void, workloads?: string[],
  *   execArgv?: (name: string) => string[],
- *   perf?: (pid: number, name: string) => (null | (() => Promise<void>)) }} opts
+ *   perf?: (pid: number, name: string) => (null | Promise<null | (() => Promise<void>)>) }} opts
  */
 async function dialectSection({ config, log, workloads = Object.keys(DIALECT_WORKLOADS), execArgv = () => [],
   perf = () => null }) {
@@ -60,7 +60,7 @@ async function dialectSection({ config, log, workloads = Object.keys(DIALECT_WOR
         await child.next('ready');
         await blast(srv, prime, wl, dialect);
         await child.next('primed');
-        stopPerf = perf(child.pid, label);
+        stopPerf = await perf(child.pid, label);
         await child.request({ cmd: 'go' }, 'started');
         const blasted = blast(srv, config.events, wl, dialect);
         const r = await child.next('result');

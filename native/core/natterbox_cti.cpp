@@ -2,9 +2,11 @@
 #include "core/natterbox_cti.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <set>
+#include <unordered_map>
 
 #include <boost/asio/steady_timer.hpp>
 #include <simdjson.h>
@@ -15,8 +17,14 @@ namespace vr {
 
 namespace {
 
-std::string user_topic(const std::string& org, const std::string& user) {
-  return "org:" + org + ":user:" + user + ":presence";
+void append_user_topic(std::string& out, std::string_view org, std::string_view user) {
+  out.append("org:").append(org).append(":user:").append(user).append(":presence");
+}
+
+std::string user_topic(std::string_view org, std::string_view user) {
+  std::string topic;
+  append_user_topic(topic, org, user);
+  return topic;
 }
 
 namespace asio = boost::asio;
@@ -99,7 +107,12 @@ class natterbox_cti final : public protocol {
 
   // --- frames ---
 
-  void release_memory() noexcept override { shrink_parser(parser_, 0); }
+  void release_memory() noexcept override {
+    shrink_parser(parser_, 0);
+    // What a frame of many elements grew.
+    if (texts_.capacity() > 64) std::vector<element_text>().swap(texts_);
+    if (minified_.capacity() > 4096) std::string().swap(minified_);
+  }
 
   void on_frame(const char* data, std::size_t size, std::size_t capacity) override {
     simdjson::dom::object obj;
@@ -107,7 +120,7 @@ class natterbox_cti final : public protocol {
     std::string_view type;
     if (obj["type"].get_string().get(type)) return host_.unknown("a frame without a string type");
     if (type == "tick") return on_tick(obj);
-    if (type == "response") return on_response(obj);
+    if (type == "response") return on_response(obj, std::string_view(data, size));
     if (type == "error") return on_error(obj, std::string_view(data, size));
     host_.unknown("a frame of unknown type \"" + std::string(type.substr(0, 64)) + "\"");
   }
@@ -123,6 +136,7 @@ class natterbox_cti final : public protocol {
         continue;
       }
       if (!wanted_.insert(p).second) continue;
+      cover_dirty_ = true;
       queue_.push_back({true, p, next_request_++, false, false});
     }
     if (queue_.size() > before) queue_.back().last = true;
@@ -156,6 +170,7 @@ class natterbox_cti final : public protocol {
   };
 
   void forget(const std::string& p) {
+    cover_dirty_ = true;
     wanted_.erase(p);
     confirmed_.erase(p);
     members_.erase(p);
@@ -206,10 +221,17 @@ class natterbox_cti final : public protocol {
     parse_natterbox_pattern(c.pattern, parsed);
     if (wanted_.count(c.pattern)) {
       confirmed_.insert(c.pattern);
+      cover_dirty_ = true;
       if (parsed.group) {
         std::vector<std::string> topics;
         for (const auto& u : window_members_) topics.push_back(user_topic(parsed.org, u));
-        members_[c.pattern] = {parsed.org, window_members_};
+        std::vector<std::uint64_t> ids;
+        ids.reserve(window_members_.size());
+        for (const auto& u : window_members_) {
+          std::uint64_t id = 0;
+          if (decimal_value(u, id)) ids.push_back(id);
+        }
+        members_[c.pattern] = {parsed.org, std::move(ids)};
         std::string json = "{\"type\":\"members\",\"pattern\":";
         append_json_string(json, c.pattern);
         json += ",\"topics\":";
@@ -274,25 +296,76 @@ class natterbox_cti final : public protocol {
     host_.push_control(json);
   }
 
-  void on_response(simdjson::dom::object& obj) {
+  // The fields of an element the protocol reads: the first of each name, as the DOM's lookup
+  // finds it.
+  struct element_fields {
+    simdjson::dom::element user_id, presence, availability, availability_state_id;
+    bool has_user_id = false, has_presence = false, has_availability = false, has_state_id = false;
+  };
+
+  static void read_fields(simdjson::dom::object& e, element_fields& f) {
+    for (const auto field : e) {
+      const std::string_view key = field.key;
+      switch (key.size()) {
+        case 6:
+          if (!f.has_user_id && key == "userId") f.user_id = field.value, f.has_user_id = true;
+          break;
+        case 8:
+          if (!f.has_presence && key == "presence") f.presence = field.value, f.has_presence = true;
+          break;
+        case 12:
+          if (!f.has_availability && key == "availability") f.availability = field.value, f.has_availability = true;
+          break;
+        case 19:
+          if (!f.has_state_id && key == "availabilityStateId") {
+            f.availability_state_id = field.value;
+            f.has_state_id = true;
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  void on_response(simdjson::dom::object& obj, std::string_view frame) {
     simdjson::dom::array elements;
     if (obj["data"].get_array().get(elements)) return host_.malformed("a response without a data array");
-    const std::string timestamp = natterbox_now_iso();
-    const bool group_window = inflight_ && is_group(inflight_->pattern);
+    const std::string_view timestamp = clock_.now();
+    // The pattern whose snapshot window is open covers its users (a group: every user).
+    natterbox_pattern window;
+    const bool in_window = inflight_ && parse_natterbox_pattern(inflight_->pattern, window);
+    const bool group_window = in_window && window.group;
+    const bool texts = response_element_texts(frame, texts_) && texts_.size() == elements.size();
+    std::size_t index = 0;
     for (simdjson::dom::element el : elements) {
+      const std::size_t at = index++;
       simdjson::dom::object e;
       if (el.get_object().get(e)) {
         host_.malformed("a response element that is not an object");
         continue;
       }
-      std::string user;
-      if (!user_id(e, user)) {
+      element_fields f;
+      read_fields(e, f);
+      std::uint64_t user = 0;
+      if (!f.has_user_id || !natterbox_user_id(f.user_id, user)) {
         host_.malformed("a response element without a decimal userId");
         continue;
       }
+      // Both lookups below miss the cache once the users outgrow it: start them together.
+      book_.prefetch(user);
+      if (!cover_dirty_) covered_.prefetch(user);
+      char digits[24];
+      const std::string_view user_text(digits,
+                                       static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, user).ptr - digits));
       host_.count_received();
-      if (group_window) window_members_.insert(user);
-      const std::string* org = covering_org(user);
+      if (group_window) window_members_.emplace(user_text);
+      const std::string* org = nullptr;
+      if (in_window && (window.group || window.id == user_text)) {
+        org = &window.org;
+      } else {
+        org = covering_org(user);
+      }
       if (!org) {
         host_.count_filtered();
         continue;
@@ -300,65 +373,78 @@ class natterbox_cti final : public protocol {
       presence_book::element fields;
       std::string_view sv;
       std::int64_t n = 0;
-      if (!e["presence"].get_string().get(sv)) {
+      if (f.has_presence && !f.presence.get_string().get(sv)) {
         if (!known_presence(sv)) host_.unknown("an unknown presence value \"" + std::string(sv.substr(0, 32)) + "\"");
-        fields.presence = std::string(sv);
+        fields.presence = sv;
       }
-      if (!e["availability"].get_string().get(sv)) fields.availability = std::string(sv);
-      if (!e["availabilityStateId"].get_int64().get(n)) fields.availability_state_id = n;
+      if (f.has_availability && !f.availability.get_string().get(sv)) fields.availability = sv;
+      if (f.has_state_id && !f.availability_state_id.get_int64().get(n)) fields.availability_state_id = n;
       const presence_book::change c = book_.apply(user, fields);
-      const std::string topic = user_topic(*org, user);
-      const std::string data = simdjson::minify(el);
-      emit("presence_updated", topic, timestamp, data);
-      if (!c.presence_event.empty() && known_presence(*fields.presence)) emit(c.presence_event, topic, timestamp, data);
-      if (c.availability) emit("availability_changed", topic, timestamp, data);
+      topic_.clear();
+      append_user_topic(topic_, *org, user_text);
+      std::string_view data;
+      if (texts && texts_[at].minified) {
+        data = texts_[at].text;
+      } else {
+        minified_ = simdjson::minify(el);
+        data = minified_;
+      }
+      emit("presence_updated", topic_, timestamp, data);
+      if (!c.presence_event.empty() && known_presence(*fields.presence)) emit(c.presence_event, topic_, timestamp, data);
+      if (c.availability) emit("availability_changed", topic_, timestamp, data);
     }
     if (inflight_) arm_window(std::chrono::steady_clock::now());
   }
 
-  void emit(const std::string& type, const std::string& topic, const std::string& timestamp, const std::string& data) {
+  void emit(std::string_view type, std::string_view topic, std::string_view timestamp, std::string_view data) {
     if (inflight_ || !held_.empty()) {
-      held_.hold(type, topic, timestamp, data);
+      held_.hold(std::string(type), std::string(topic), std::string(timestamp), std::string(data));
     } else {
       host_.push_event(type, topic, timestamp, data);
     }
   }
 
-  static bool is_group(const std::string& pattern) { return pattern.find(":group:") != std::string::npos; }
-
-  static bool user_id(simdjson::dom::object& e, std::string& out) {
-    std::int64_t n = 0;
-    if (!e["userId"].get_int64().get(n)) {
-      if (n < 0) return false;
-      out = std::to_string(n);
-      return true;
-    }
-    std::string_view s;
-    return !e["userId"].get_string().get(s) && natterbox_id(s, out);
+  // The org under which a user's events are reported outside a snapshot window: a user pattern
+  // confirmed once (the first in pattern order), else the first group (in pattern order) whose
+  // members include the user. Null when nothing covers the user.
+  const std::string* covering_org(std::uint64_t user) {
+    if (cover_dirty_) rebuild_cover();
+    const std::uint32_t* org = covered_.find(user);
+    return org ? &cover_orgs_[*org] : nullptr;
   }
 
-  // The org under which a user's events are reported: a user pattern, a group's members, or the
-  // group whose snapshot window is open. Null when nothing covers the user.
-  const std::string* covering_org(const std::string& user) {
-    if (inflight_) {
-      natterbox_pattern p;
-      parse_natterbox_pattern(inflight_->pattern, p);
-      if (p.group || p.id == user) {
-        window_org_ = p.org;
-        return &window_org_;
-      }
-    }
+  void rebuild_cover() {
+    covered_.clear();
+    cover_orgs_.clear();
+    std::unordered_map<std::string, std::uint32_t> orgs;
+    const auto org_index = [&](const std::string& org) {
+      const auto [it, added] = orgs.try_emplace(org, static_cast<std::uint32_t>(cover_orgs_.size()));
+      if (added) cover_orgs_.push_back(org);
+      return it->second;
+    };
     for (const auto& w : wanted_) {
       natterbox_pattern p;
-      if (parse_natterbox_pattern(w, p) && !p.group && p.id == user && confirmed_.count(w)) {
-        window_org_ = p.org;
-        return &window_org_;
+      std::uint64_t id = 0;
+      if (parse_natterbox_pattern(w, p) && !p.group && confirmed_.count(w) && decimal_value(p.id, id)) {
+        cover(id, org_index(p.org));
       }
     }
     for (const auto& [pattern, m] : members_) {
-      if (m.users.count(user)) return &m.org;
+      const std::uint32_t org = org_index(m.org);
+      for (const std::uint64_t u : m.users) cover(u, org);
     }
-    return nullptr;
+    cover_dirty_ = false;
+  }
+
+  // The first pattern to cover a user keeps it.
+  void cover(std::uint64_t user, std::uint32_t org) {
+    bool added = false;
+    std::uint32_t& slot = covered_.get(user, added);
+    if (added) slot = org;
+  }
+
+  static bool decimal_value(std::string_view s, std::uint64_t& out) {
+    return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc();
   }
 
   void push_sent(const command& c) {
@@ -398,7 +484,7 @@ class natterbox_cti final : public protocol {
 
   struct group_members {
     std::string org;
-    std::set<std::string> users;
+    std::vector<std::uint64_t> users;
   };
 
   const client_config& config_;
@@ -419,7 +505,16 @@ class natterbox_cti final : public protocol {
   std::set<std::string> window_members_;
   std::chrono::steady_clock::time_point window_end_;
   held_events held_;
-  std::string window_org_;
+  receive_clock clock_;
+  // Who is covered outside a snapshot window (covering_org), rebuilt when wanted_, confirmed_ or
+  // members_ changed.
+  id_table<std::uint32_t> covered_;  // user -> index in cover_orgs_
+  std::vector<std::string> cover_orgs_;
+  bool cover_dirty_ = true;
+  // Buffers reused from element to element.
+  std::vector<element_text> texts_;
+  std::string topic_;
+  std::string minified_;
 };
 
 }  // namespace

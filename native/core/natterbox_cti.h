@@ -21,6 +21,7 @@
 // last known state survives reconnects, so an unchanged snapshot derives nothing.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -31,6 +32,7 @@
 
 #include <simdjson.h>
 
+#include "core/id_table.h"
 #include "core/protocol.h"
 
 namespace vr {
@@ -70,8 +72,6 @@ struct natterbox_pattern {
   std::string id;    // user or group id, decimal
 };
 
-// natterbox_topics.cpp: a decimal id (at most 18 digits) without its leading zeros.
-bool natterbox_id(std::string_view s, std::string& out);
 // Parses a normalised presence pattern; false for anything else.
 bool parse_natterbox_pattern(std::string_view pattern, natterbox_pattern& out);
 std::string natterbox_pattern_text(const natterbox_pattern& p);
@@ -82,20 +82,53 @@ bool parse_natterbox_path(std::string_view path, natterbox_pattern& out);
 // The receive time as ISO 8601 with milliseconds, UTC (no Natterbox frame carries a time).
 std::string natterbox_now_iso();
 
+// The text of each element of a `response` frame's `data` array, as the frame carries it
+// (natterbox_elements.cpp). `minified` when that text is byte for byte what simdjson::minify gives
+// for the element: no whitespace outside strings, no escape in a string, every number an integer
+// of at most 18 digits other than -0 (strings hold no byte the minifier escapes: the parser
+// refuses raw control characters). Such an element is handed on as it came.
+struct element_text {
+  std::string_view text;
+  bool minified = false;
+};
+// For a frame the DOM parser accepted: the elements of the array under its first top-level key
+// "data". False (`out` then means nothing) when a key before it is escaped, or the value is not an
+// array; the caller then serialises each element itself.
+bool response_element_texts(std::string_view frame, std::vector<element_text>& out);
+
+// natterbox_topics.cpp: a user id as the number it names, from an integer of at least 0 or a
+// string of at most 18 digits (leading zeros allowed); false for anything else. Topics carry the
+// number's decimal form.
+bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out);
+
+// The receive time as ISO 8601 with milliseconds, UTC, formatting the date only when the second
+// changes.
+class receive_clock {
+ public:
+  std::string_view now();
+  std::string_view at(std::int64_t unix_ms);  // exposed for tests
+
+ private:
+  std::int64_t second_ = INT64_MIN;
+  std::size_t size_ = 0;
+  char text_[48] = {};
+};
+
 // The last known presence of each user, and what an element changes.
 class presence_book {
  public:
   struct element {
-    std::optional<std::string> presence;      // "" = idle
-    std::optional<std::string> availability;
+    std::optional<std::string_view> presence;  // "" = idle
+    std::optional<std::string_view> availability;
     std::optional<std::int64_t> availability_state_id;
   };
   struct change {
-    bool first = true;             // no earlier state: nothing is derived
-    std::string presence_event;    // "presence_ringing" ... or empty
+    bool first = true;                 // no earlier state: nothing is derived
+    std::string_view presence_event;   // "presence_ringing" ... or empty; valid until the next apply
     bool availability = false;
   };
-  change apply(const std::string& user, const element& e);
+  change apply(std::uint64_t user, const element& e);
+  void prefetch(std::uint64_t user) const noexcept { users_.prefetch(user); }
   void clear() { users_.clear(); }
 
  private:
@@ -107,7 +140,8 @@ class presence_book {
     bool has_availability = false;
     bool has_state_id = false;
   };
-  std::map<std::string, state> users_;
+  id_table<state> users_;
+  std::string event_;  // the derived name of a presence outside the known ones
 };
 
 std::unique_ptr<protocol> make_natterbox_cti(const detail::strand_type& strand, const client_config& config,

@@ -74,19 +74,29 @@ bool parse_natterbox_path(std::string_view path, natterbox_pattern& out) {
   return false;
 }
 
-presence_book::change presence_book::apply(const std::string& user, const element& e) {
+presence_book::change presence_book::apply(std::uint64_t user, const element& e) {
   change c;
-  auto [it, inserted] = users_.try_emplace(user);
-  state& s = it->second;
+  bool inserted = false;
+  state& s = users_.get(user, inserted);
   c.first = inserted;
   if (e.presence) {
-    if (!inserted && s.has_presence && s.presence != *e.presence) {
-      c.presence_event = e.presence->empty() ? "presence_idle" : "presence_";
-      for (char ch : *e.presence) {
-        c.presence_event += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+    const std::string_view p = *e.presence;
+    if (!inserted && s.has_presence && s.presence != p) {
+      if (p.empty()) {
+        c.presence_event = "presence_idle";
+      } else if (p == "RINGING") {
+        c.presence_event = "presence_ringing";
+      } else if (p == "ANSWERED") {
+        c.presence_event = "presence_answered";
+      } else if (p == "BRIDGED") {
+        c.presence_event = "presence_bridged";
+      } else {
+        event_ = "presence_";
+        for (char ch : p) event_ += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+        c.presence_event = event_;
       }
     }
-    s.presence = *e.presence;
+    s.presence.assign(p);
     s.has_presence = true;
   }
   if (e.availability_state_id) {
@@ -96,16 +106,25 @@ presence_book::change presence_book::apply(const std::string& user, const elemen
   }
   if (e.availability) {
     if (!inserted && s.has_availability && s.availability != *e.availability) c.availability = true;
-    s.availability = *e.availability;
+    s.availability.assign(*e.availability);
     s.has_availability = true;
   }
-  if (c.first) c.presence_event.clear();
+  if (c.first) c.presence_event = {};
   return c;
 }
 
-bool natterbox_id(std::string_view s, std::string& out) {
-  if (!decimal(s)) return false;
-  out = strip_zeros(s);
+bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out) {
+  std::int64_t n = 0;
+  if (!value.get_int64().get(n)) {
+    if (n < 0) return false;
+    out = static_cast<std::uint64_t>(n);
+    return true;
+  }
+  std::string_view s;
+  if (value.get_string().get(s) || !decimal(s)) return false;
+  std::uint64_t v = 0;
+  for (char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  out = v;
   return true;
 }
 
@@ -127,15 +146,36 @@ bool natterbox_frame_object(simdjson::dom::parser& parser, const char* data, std
 
 // The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
 std::string natterbox_now_iso() {
+  receive_clock clock;
+  return std::string(clock.now());
+}
+
+std::string_view receive_clock::now() {
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  return at(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+}
+
+std::string_view receive_clock::at(std::int64_t unix_ms) {
+  std::int64_t second = unix_ms / 1000;
+  int ms = static_cast<int>(unix_ms % 1000);
+  if (ms < 0) {
+    ms += 1000;
+    --second;
+  }
+  if (second != second_ || size_ == 0) {
+    const std::time_t secs = static_cast<std::time_t>(second);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    const int n = std::snprintf(text_, sizeof text_, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900,
+                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n < 5 || static_cast<std::size_t>(n) >= sizeof text_) return {};
+    size_ = static_cast<std::size_t>(n);
+    second_ = second;
+  }
+  text_[size_ - 4] = static_cast<char>('0' + ms / 100);
+  text_[size_ - 3] = static_cast<char>('0' + ms / 10 % 10);
+  text_[size_ - 2] = static_cast<char>('0' + ms % 10);
+  return {text_, size_};
 }
 
 }  // namespace vr

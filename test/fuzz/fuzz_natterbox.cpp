@@ -4,13 +4,17 @@
 // subscribe come first, so the subscribe and snapshot paths run too. Every frame is in its own
 // heap block of exactly its size, the padded capacity being claimed only when the caller has it,
 // so ASan reports a read past a frame. Oracles: every event goes to a presence topic that reads
-// back as a pattern, and nothing is pushed before the exchange finished unless it was refused.
+// back as a pattern, and nothing is pushed before the exchange finished unless it was refused;
+// the element texts taken from a frame (response_element_texts) are one per element of its data
+// array, each the same JSON value as the element, byte for byte its minified form when they
+// claim to be.
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <simdjson.h>
 
 #include "core/natterbox_cti.h"
 #include "core/protocol.h"
@@ -44,9 +48,30 @@ class host final : public vr::protocol_host {
   std::shared_ptr<void> keep_alive() override { return nullptr; }
 };
 
+void check_element_texts(std::string_view frame, const char* exact) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  simdjson::dom::array data;
+  if (parser.parse(frame.data(), frame.size()).get_object().get(root) || root["data"].get_array().get(data)) return;
+  std::vector<vr::element_text> texts;
+  if (!vr::response_element_texts(std::string_view(exact, frame.size()), texts)) return;
+  require(texts.size() == data.size(), "element texts do not match the data array's elements");
+  simdjson::dom::parser again;
+  std::size_t i = 0;
+  for (simdjson::dom::element el : data) {
+    const std::string minified = simdjson::minify(el);
+    const auto& t = texts[i++];
+    if (t.minified) require(t.text == minified, "an element text claimed minified is not");
+    simdjson::dom::element reparsed;
+    require(!again.parse(std::string(t.text)).get(reparsed), "an element text that is not JSON");
+    require(simdjson::minify(reparsed) == minified, "an element text that is another value");
+  }
+}
+
 void feed(vr::protocol& p, std::string_view frame) {
   auto exact = std::make_unique<char[]>(frame.size() + 1);
   std::memcpy(exact.get(), frame.data(), frame.size());
+  check_element_texts(frame, exact.get());
   p.on_frame(exact.get(), frame.size(), frame.size());
 }
 

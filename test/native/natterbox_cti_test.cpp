@@ -101,27 +101,27 @@ TEST_CASE("natterbox presence_book derives changes only against a known state", 
   vr::presence_book::element e;
   e.presence = "";
   e.availability_state_id = 1;
-  auto c = book.apply("7", e);
+  auto c = book.apply(7, e);
   CHECK(c.first);
   CHECK(c.presence_event.empty());
   CHECK_FALSE(c.availability);
-  c = book.apply("7", e);  // unchanged
+  c = book.apply(7, e);  // unchanged
   CHECK_FALSE(c.first);
   CHECK(c.presence_event.empty());
   CHECK_FALSE(c.availability);
   vr::presence_book::element ring;
   ring.presence = "RINGING";  // partial: availability unchanged
-  c = book.apply("7", ring);
+  c = book.apply(7, ring);
   CHECK(c.presence_event == "presence_ringing");
   CHECK_FALSE(c.availability);
   vr::presence_book::element idle;
   idle.presence = "";
   idle.availability = "Available";
-  c = book.apply("7", idle);
+  c = book.apply(7, idle);
   CHECK(c.presence_event == "presence_idle");
   CHECK_FALSE(c.availability);  // first availability text seen: nothing to compare with
   idle.availability = "Break";
-  c = book.apply("7", idle);
+  c = book.apply(7, idle);
   CHECK(c.presence_event.empty());
   CHECK(c.availability);
 }
@@ -222,4 +222,63 @@ TEST_CASE("natterbox cti: an error naming the path refuses only that subscribe",
   REQUIRE(host.sent.size() == 4);
   CHECK(host.sent[3] == R"({"type":"unsubscribe","path":"/organisation/1/user/6"})");
   CHECK(host.server.back().find(R"("type":"ack","action":"unsubscribe")") != std::string::npos);
+}
+
+TEST_CASE("natterbox cti: an element the minifier would change is delivered minified", "[natterbox]") {
+  boost::asio::io_context io;
+  fake_host host;
+  const auto cfg = config();
+  auto p = welcomed(io, cfg, host);
+  p->subscribe({"org:1:user:7:presence"}, true);
+  run_until(io, [&] { return !host.server.empty(); });
+  feed(*p, R"({"type":"response","data":[ {"userId": 7, "presence":"RING\u0049NG","x":1.50,"y":-0,"z":[1, 2]} ,)"
+           R"({"userId":"007","presence":"","n":-12,"s":"a/b"}]})");
+  REQUIRE(host.events.size() == 3);
+  CHECK(host.events[0] ==
+        R"(presence_updated org:1:user:7:presence {"userId":7,"presence":"RINGING","x":1.5,"y":0,"z":[1,2]})");
+  // Taken from the frame as it is.
+  CHECK(host.events[1] == R"(presence_updated org:1:user:7:presence {"userId":"007","presence":"","n":-12,"s":"a/b"})");
+  CHECK(host.events[2] == R"(presence_idle org:1:user:7:presence {"userId":"007","presence":"","n":-12,"s":"a/b"})");
+}
+
+TEST_CASE("natterbox cti: a user pattern covers its user before a group, a group after it is gone", "[natterbox]") {
+  boost::asio::io_context io;
+  fake_host host;
+  const auto cfg = config();
+  auto p = welcomed(io, cfg, host);
+  p->subscribe({"org:2:user:7:presence"}, true);
+  run_until(io, [&] { return host.server.size() == 1; });
+  p->subscribe({"org:1:group:100:presence"}, true);
+  feed(*p, R"({"type":"response","data":[{"userId":7,"presence":""},{"userId":8,"presence":""}]})");
+  run_until(io, [&] { return host.server.size() == 2; });
+  // In the group's window both are its members, reported under its org.
+  REQUIRE(host.events.size() == 2);
+  CHECK(host.events[0] == R"(presence_updated org:1:user:7:presence {"userId":7,"presence":""})");
+  CHECK(host.events[1] == R"(presence_updated org:1:user:8:presence {"userId":8,"presence":""})");
+  const std::string frame = R"({"type":"response","data":[{"userId":7},{"userId":8},{"userId":9}]})";
+  feed(*p, frame);
+  REQUIRE(host.events.size() == 4);
+  CHECK(host.events[2] == R"(presence_updated org:2:user:7:presence {"userId":7})");
+  CHECK(host.events[3] == R"(presence_updated org:1:user:8:presence {"userId":8})");
+  CHECK(host.filtered == 1);
+  p->unsubscribe({"org:2:user:7:presence"}, true);
+  feed(*p, frame);
+  REQUIRE(host.events.size() == 6);
+  CHECK(host.events[4] == R"(presence_updated org:1:user:7:presence {"userId":7})");
+  CHECK(host.events[5] == R"(presence_updated org:1:user:8:presence {"userId":8})");
+  p->unsubscribe({"org:1:group:100:presence"}, true);
+  feed(*p, frame);
+  CHECK(host.events.size() == 6);
+  CHECK(host.filtered == 5);
+}
+
+TEST_CASE("natterbox receive clock: ISO 8601 UTC with milliseconds, the date formatted once a second", "[natterbox]") {
+  vr::receive_clock clock;
+  CHECK(clock.at(1765000000123) == "2025-12-06T05:46:40.123Z");
+  CHECK(clock.at(1765000000999) == "2025-12-06T05:46:40.999Z");
+  CHECK(clock.at(1765000001000) == "2025-12-06T05:46:41.000Z");
+  CHECK(clock.at(1765000061007) == "2025-12-06T05:47:41.007Z");
+  CHECK(clock.at(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(clock.at(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(clock.now().size() == 24);
 }
