@@ -10,35 +10,13 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
-const { Dispatcher, EAGER_AFTER, PROBE_EVERY } = require('../lib/client/dispatch.js');
-const { PatternIndex, createEvent, createParsedEvent, withTopic, dataText } = require('../lib/events.js');
+const { batch: batchOf, dispatcher } = require('./helpers/dispatch-batch.js');
+const { EAGER_AFTER, PROBE_EVERY } = require('../lib/client/dispatch.js');
+const { createEvent, createParsedEvent, withTopic, dataText } = require('../lib/events.js');
 
-const STRIDE = 13;
 const TS = '2026-01-15T10:30:00.000000Z';
 const TOPIC = 'customer_id:c:call:1';
-
-// One batch as the native queue builds it (native/core/event_queue.h).
-function batch(events) {
-  let text = '';
-  const meta = [];
-  for (const e of events) {
-    meta.push(1);
-    for (const field of [e.type, TOPIC, TS, e.data, e.server || '', '']) {
-      meta.push(text.length);
-      text += field;
-      meta.push(text.length);
-    }
-  }
-  assert.equal(meta.length, events.length * STRIDE);
-  return [text, Int32Array.from(meta)];
-}
-
-function dispatcher(emitter) {
-  return new Dispatcher(emitter, { closing: false, final: false, holdForDispatch() {} },
-    { entries: new Map(), members: new Map() },
-    { createIndex: () => new PatternIndex(), keysOf: () => [], normalize: (p) => p, dynamic: false },
-    { onControl() {}, onServer() {}, reportError(err) { throw err; } });
-}
+const batch = (events) => batchOf(events, { topic: TOPIC, timestamp: TS });
 
 // Spaced out, so that the text the server sent and the parsed value serialised again differ.
 const rawOf = (seq) => `{ "seq": ${seq}, "status": "ringing" }`;

@@ -7,35 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
-const { Dispatcher } = require('../lib/client/dispatch.js');
-const { PatternIndex } = require('../lib/events.js');
-
-const STRIDE = 13;
-
-// One batch as the native queue builds it (native/core/event_queue.h): the text, and per event
-// kind 1 then the offset pairs of event_type, topic, timestamp, data, server_event_type and
-// second topic.
-function batch(events) {
-  let text = '';
-  const meta = [];
-  for (const e of events) {
-    meta.push(1);
-    for (const field of [e.type, e.topic, '2026-01-15T10:30:00.000000Z', '{"n":1}', e.server || '', '']) {
-      meta.push(text.length);
-      text += field;
-      meta.push(text.length);
-    }
-  }
-  assert.equal(meta.length, events.length * STRIDE);
-  return [text, Int32Array.from(meta)];
-}
-
-function dispatcher(emitter) {
-  return new Dispatcher(emitter, { closing: false, final: false, holdForDispatch() {} },
-    { entries: new Map(), members: new Map() },
-    { createIndex: () => new PatternIndex(), keysOf: () => [], normalize: (p) => p, dynamic: false },
-    { onControl() {}, onServer() {}, reportError(err) { throw err; } });
-}
+const { batch, dispatcher } = require('./helpers/dispatch-batch.js');
 
 test('events keep their own names through a mix of more distinct names than the dispatcher keeps', () => {
   // 24 documented names and their live counterparts, so the kept names are evicted and found
