@@ -134,15 +134,13 @@ function dataTouched(event) {
  */
 function withTopic(event, topic) {
   const server = event.server_event_type;
-  if (EventSlots.inProperty(event)) {
-    const fields = server === undefined
-      ? { event_type: event.event_type, timestamp: event.timestamp, topic, data: event.data }
-      : { event_type: event.event_type, server_event_type: server, timestamp: event.timestamp, topic, data: event.data };
-    return new EventSlots(fields, null, IN_PROPERTY);
-  }
   const fields = server === undefined
     ? { event_type: event.event_type, timestamp: event.timestamp, topic }
     : { event_type: event.event_type, server_event_type: server, timestamp: event.timestamp, topic };
+  if (EventSlots.inProperty(event)) {
+    fields.data = event.data;
+    return new EventSlots(fields, null, IN_PROPERTY);
+  }
   const copy = new EventSlots(fields, null, UNPARSED);
   EventSlots.share(event, copy);
   Object.defineProperty(copy, 'data', DATA);

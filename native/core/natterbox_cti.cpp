@@ -229,7 +229,7 @@ class natterbox_cti final : public protocol {
         ids.reserve(window_members_.size());
         for (const auto& u : window_members_) {
           std::uint64_t id = 0;
-          if (decimal_value(u, id)) ids.push_back(id);
+          if (natterbox_decimal_id(u, id)) ids.push_back(id);
         }
         members_[c.pattern] = {parsed.org, std::move(ids)};
         std::string json = "{\"type\":\"members\",\"pattern\":";
@@ -425,7 +425,7 @@ class natterbox_cti final : public protocol {
     for (const auto& w : wanted_) {
       natterbox_pattern p;
       std::uint64_t id = 0;
-      if (parse_natterbox_pattern(w, p) && !p.group && confirmed_.count(w) && decimal_value(p.id, id)) {
+      if (parse_natterbox_pattern(w, p) && !p.group && confirmed_.count(w) && natterbox_decimal_id(p.id, id)) {
         cover(id, org_index(p.org));
       }
     }
@@ -441,10 +441,6 @@ class natterbox_cti final : public protocol {
     bool added = false;
     std::uint32_t& slot = covered_.get(user, added);
     if (added) slot = org;
-  }
-
-  static bool decimal_value(std::string_view s, std::uint64_t& out) {
-    return std::from_chars(s.data(), s.data() + s.size(), out).ec == std::errc();
   }
 
   void push_sent(const command& c) {

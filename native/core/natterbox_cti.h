@@ -79,9 +79,6 @@ std::string natterbox_pattern_text(const natterbox_pattern& p);
 std::string natterbox_path(const natterbox_pattern& p, bool seed_paths);
 // Reads a path in either style back into a pattern.
 bool parse_natterbox_path(std::string_view path, natterbox_pattern& out);
-// The receive time as ISO 8601 with milliseconds, UTC (no Natterbox frame carries a time).
-std::string natterbox_now_iso();
-
 // The text of each element of a `response` frame's `data` array, as the frame carries it
 // (natterbox_elements.cpp). `minified` when that text is byte for byte what simdjson::minify gives
 // for the element: no whitespace outside strings, no escape in a string, every number an integer
@@ -100,9 +97,11 @@ bool response_element_texts(std::string_view frame, std::vector<element_text>& o
 // string of at most 18 digits (leading zeros allowed); false for anything else. Topics carry the
 // number's decimal form.
 bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out);
+// The same for the text of a decimal id (at most 18 digits), as patterns carry it.
+bool natterbox_decimal_id(std::string_view s, std::uint64_t& out);
 
-// The receive time as ISO 8601 with milliseconds, UTC, formatting the date only when the second
-// changes.
+// The receive time as ISO 8601 with milliseconds, UTC (no Natterbox frame carries a time),
+// formatting the date only when the second changes.
 class receive_clock {
  public:
   std::string_view now();

@@ -111,7 +111,7 @@ class natterbox_messages final : public protocol {
     }
     host_.count_received();
     if (wanted_.empty()) return host_.count_filtered();
-    emit(type, *wanted_.begin(), natterbox_now_iso(), std::move(payload));
+    emit(type, *wanted_.begin(), std::string(clock_.now()), std::move(payload));
   }
 
   // --- subscriptions ---
@@ -235,6 +235,7 @@ class natterbox_messages final : public protocol {
   std::set<std::string> confirmed_;  // acknowledged once: resent after a reconnect
   std::map<std::string, pending> pending_;  // clientRequestId -> subscribe waiting for its answer
   held_events held_;
+  receive_clock clock_;
 };
 
 }  // namespace

@@ -121,7 +121,11 @@ bool natterbox_user_id(simdjson::dom::element value, std::uint64_t& out) {
     return true;
   }
   std::string_view s;
-  if (value.get_string().get(s) || !decimal(s)) return false;
+  return !value.get_string().get(s) && natterbox_decimal_id(s, out);
+}
+
+bool natterbox_decimal_id(std::string_view s, std::uint64_t& out) {
+  if (!decimal(s)) return false;
   std::uint64_t v = 0;
   for (char c : s) v = v * 10 + static_cast<std::uint64_t>(c - '0');
   out = v;
@@ -142,12 +146,6 @@ bool natterbox_frame_object(simdjson::dom::parser& parser, const char* data, std
     return false;
   }
   return true;
-}
-
-// The receive time as ISO 8601 with milliseconds, UTC (no frame carries a time).
-std::string natterbox_now_iso() {
-  receive_clock clock;
-  return std::string(clock.now());
 }
 
 std::string_view receive_clock::now() {
