@@ -73,7 +73,7 @@ client_stats client_impl::stats() const {
   s.bytes_received = bytes_received_.load(std::memory_order_relaxed);
   s.reconnects = reconnects_.load(std::memory_order_relaxed);
   s.last_event_at = last_event_at_.load(std::memory_order_relaxed);
-  const std::uint64_t pushed = pushed_.load(std::memory_order_relaxed);
+  const std::uint64_t pushed = pushed_.load(std::memory_order_acquire);
   s.queue_depth = queue_.depth();
   s.delivered = pushed > s.queue_depth ? pushed - s.queue_depth : 0;
   return s;
@@ -188,14 +188,16 @@ void client_impl::flush_events() {
 void client_impl::push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
                   std::string_view data, std::string_view server_event_type,
                   std::string_view second_topic) {
-  bump(pushed_);
   // The clock is read for the first event of a burst, every 256 events within a long one, and
   // when the burst ends.
   if (unstamped_++ == 0 || unstamped_ == 256) stamp_last_event(true);
   flush_fault();
-  if (!queue_.stage_event(event_type, topic, timestamp, data, server_event_type, second_topic)) {
-    pause();
-  }
+  const bool room = queue_.stage_event(event_type, topic, timestamp, data, server_event_type, second_topic);
+  // Counted once the event is in the queue (release, paired with stats()' acquire): stats() takes
+  // delivered as pushed minus what is still queued, so counting first would report as delivered
+  // an event no listener has had yet.
+  pushed_.store(pushed_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (!room) pause();
 }
 
 void client_impl::malformed(std::string reason) {
