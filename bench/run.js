@@ -67,7 +67,11 @@ const CONFIG = {
   latencyEvents: SMOKE ? 1000 : 100000,
   coldRuns: SMOKE ? 1 : 5,
   subscriptionPatterns: SMOKE ? 20000 : 100000,
-  matcherMinTime: SMOKE ? 0.01 : 0.5,
+  matcherMinTime: SMOKE ? 0.01 : 0.3,
+  // Each size is measured this many times, the repetitions of the sizes in random order, so the
+  // ratio between sizes compares numbers taken side by side, not one size's quiet second with
+  // another's busy one.
+  matcherRepetitions: SMOKE ? 2 : 9,
   server: args.server,
   pacer: args.pacer,
 };
@@ -405,17 +409,39 @@ function matcherSection() {
         'Google Benchmark (Debian: apt-get install libbenchmark-dev)');
     }
   }
-  const res = spawnSync(exe, [`--benchmark_min_time=${CONFIG.matcherMinTime}`, '--benchmark_format=json'], {
-    cwd: ROOT, encoding: 'utf8', timeout: 600000, maxBuffer: 16 * 1024 * 1024,
-  });
+  const res = spawnSync(exe, [
+    `--benchmark_min_time=${CONFIG.matcherMinTime}`, `--benchmark_repetitions=${CONFIG.matcherRepetitions}`,
+    '--benchmark_enable_random_interleaving=true', '--benchmark_format=json',
+  ], { cwd: ROOT, encoding: 'utf8', timeout: 600000, maxBuffer: 16 * 1024 * 1024 });
   if (res.status !== 0) throw new Error(`${exe} failed (exit ${res.status}): ${res.stderr}`);
-  const report = JSON.parse(res.stdout);
-  return report.benchmarks.map((b) => ({
-    patterns: Number(b.name.split('/')[1]),
-    nsPerMatch: b.cpu_time,
-    wallNsPerMatch: b.real_time,
-    iterations: b.iterations,
-  }));
+  return matcherRows(JSON.parse(res.stdout).benchmarks);
+}
+
+// One row per set size from Google Benchmark's per-repetition entries (its own aggregates are
+// left out): the median CPU and wall time, the fastest and slowest repetition, and the median
+// against the smallest set's.
+function matcherRows(entries) {
+  const bySize = new Map();
+  for (const b of entries) {
+    if (b.run_type === 'aggregate') continue;
+    const patterns = Number(b.run_name.split('/')[1]);
+    if (!bySize.has(patterns)) bySize.set(patterns, []);
+    bySize.get(patterns).push(b);
+  }
+  const rows = [...bySize.entries()].sort((a, b) => a[0] - b[0]).map(([patterns, reps]) => {
+    const cpu = reps.map((b) => b.cpu_time);
+    return {
+      patterns,
+      nsPerMatch: median(cpu),
+      minNsPerMatch: Math.min(...cpu),
+      maxNsPerMatch: Math.max(...cpu),
+      wallNsPerMatch: median(reps.map((b) => b.real_time)),
+      repetitions: reps.length,
+      iterations: reps.reduce((sum, b) => sum + b.iterations, 0),
+    };
+  });
+  for (const row of rows) row.ratioToSmallest = row.nsPerMatch / rows[0].nsPerMatch;
+  return rows;
 }
 
 // ---- output --------------------------------------------------------------------------------
@@ -470,9 +496,13 @@ function render(results) {
         fmt(r.heapBytesPerSubscription)])));
   }
   if (results.matcher) {
-    out.push('', '7. Native matcher alone (vr::topic_matcher::matches, half hits, CPU time)');
-    out.push(table(['patterns', '', 'ns/match', 'wall ns/match'],
-      results.matcher.map((r) => [fmt(r.patterns), '', fmt(r.nsPerMatch, 1), fmt(r.wallNsPerMatch, 1)])));
+    const reps = results.matcher[0].repetitions;
+    out.push('', `7. Native matcher alone (vr::topic_matcher::matches, half hits, CPU time; medians of ${reps} ` +
+      'repetitions per size, the sizes interleaved in random order)');
+    out.push(table(['patterns', '', 'ns/match', 'range', 'wall ns/match', 'x 10 patterns'],
+      results.matcher.map((r) => [fmt(r.patterns), '', fmt(r.nsPerMatch, 1),
+        r.minNsPerMatch === undefined ? '-' : `${fmt(r.minNsPerMatch, 1)}-${fmt(r.maxNsPerMatch, 1)}`,
+        fmt(r.wallNsPerMatch, 1), r.ratioToSmallest === undefined ? '-' : fmt(r.ratioToSmallest, 2)])));
   }
   if (results.bridge) out.push('', require('./bridge.js').renderBridge(results.bridge, table));
   for (const note of results.notes) out.push('', `Note: ${note}`);

@@ -104,7 +104,15 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
     assert.match(res.stdout, /^Dialects: voip-realtime against the emulator in each wire dialect/m);
 
     assert.deepStrictEqual(r.matcher.map((x) => x.patterns), [10, 10000, 1000000]);
-    for (const row of r.matcher) positive(row, ['nsPerMatch', 'wallNsPerMatch', 'iterations'], `matcher ${row.patterns}`);
+    for (const row of r.matcher) {
+      positive(row, ['nsPerMatch', 'minNsPerMatch', 'maxNsPerMatch', 'wallNsPerMatch', 'iterations'], `matcher ${row.patterns}`);
+      // Two interleaved repetitions per size in a smoke run; the median lies between them.
+      assert.strictEqual(row.repetitions, 2, `matcher ${row.patterns} repetitions`);
+      assert.ok(row.minNsPerMatch <= row.nsPerMatch && row.nsPerMatch <= row.maxNsPerMatch, `matcher ${row.patterns} range`);
+      assert.strictEqual(row.ratioToSmallest, row.nsPerMatch / r.matcher[0].nsPerMatch, `matcher ${row.patterns} ratio`);
+    }
+    assert.strictEqual(r.matcher[0].ratioToSmallest, 1);
+    assert.match(res.stdout, /^7\. Native matcher alone .*medians of 2 repetitions per size/m);
 
     // Workload 8: the Redis bridge beside the plain ws + ioredis path.
     const paths = ['voip-realtime bridge', 'ws + ioredis'];
