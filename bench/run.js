@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     sections: { type: 'string' },
     workloads: { type: 'string' },
     rates: { type: 'string' },
+    'latency-runs': { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     profile: { type: 'string' },
@@ -45,10 +46,11 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`Usage: node bench/run.js [--smoke] [--runs=N] [--events=N] [--server=emulator|ws] [--pacer=blast|publish]
   [--clients=voip-realtime,ws,undici,ceiling] [--sections=throughput,dialects,latency,cold,memory,matcher,bridge]
-  [--workloads=all-data,type-topic,filter-90,filter-99] [--rates=20000,100000] [--out=FILE] [--quiet]
-  [--profile=DIR [--perf]] [--readme]
+  [--workloads=all-data,type-topic,filter-90,filter-99] [--rates=20000,100000] [--latency-runs=N]
+  [--out=FILE] [--quiet] [--profile=DIR [--perf]] [--readme]
 
---rates sets the latency section's event rates.
+--rates sets the latency section's event rates; --latency-runs its runs per client and rate
+(default: 9, or --runs when that is more).
 --readme also writes the rendered tables into README.md between the bench markers.
 See bench/README.md for the workloads.`);
   process.exit(0);
@@ -65,6 +67,10 @@ const CONFIG = {
   // than one of the two cores) to show how each client behaves when CPUs are scarce.
   latencyRates: args.rates ? args.rates.split(',').map(Number) : [20000, 100000],
   latencyEvents: SMOKE ? 1000 : 100000,
+  // p99 moves by a factor of two or three from one run to the next for every client (bench/
+  // PROFILE.md, workload 4), so the latency rows take their medians over more runs than the
+  // throughput rows need.
+  latencyRuns: Number(args['latency-runs'] || (SMOKE ? 1 : Math.max(9, Number(args.runs) || 3))),
   coldRuns: SMOKE ? 1 : 5,
   subscriptionPatterns: SMOKE ? 20000 : 100000,
   matcherMinTime: SMOKE ? 0.01 : 0.3,
@@ -76,6 +82,9 @@ const CONFIG = {
   pacer: args.pacer,
 };
 if (!Number.isInteger(CONFIG.runs) || CONFIG.runs < 1) fail(`--runs must be a positive integer, got ${args.runs}`);
+if (!Number.isInteger(CONFIG.latencyRuns) || CONFIG.latencyRuns < 1) {
+  fail(`--latency-runs must be a positive integer, got ${args['latency-runs']}`);
+}
 if (!Number.isInteger(CONFIG.events) || CONFIG.events <= 0 || CONFIG.events % 1600 !== 0) {
   fail(`--events must be a positive multiple of 1600, got ${args.events}`);
 }
@@ -308,7 +317,7 @@ async function latencySection() {
   const rows = [];
   for (const rate of CONFIG.latencyRates) {
     const runs = new Map(NETWORK_CLIENTS.map((c) => [c, []]));
-    for (let r = 0; r < CONFIG.runs; r++) {
+    for (let r = 0; r < CONFIG.latencyRuns; r++) {
       for (const client of rotate(NETWORK_CLIENTS, r)) runs.get(client).push(await latencyRun(rate, client, r));
     }
     for (const client of NETWORK_CLIENTS) {
@@ -482,6 +491,10 @@ function render(results) {
       `(workload 4 is ${fmt(CONFIG.latencyRates[0])}/s; the higher rate loads the machine)`);
     out.push(table(['client', 'events/s', 'p50 ms', 'p99 ms', 'max ms', 'CPU-s/1M', 'server CPU'],
       results.latency.map((r) => [r.client, fmt(r.rate), fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), fmt(r.maxMs, 3), fmt(r.cpuSecPer1M, 2), `${fmt(r.serverCpuPercent)}%`])));
+    for (const c of latencyAgainstWs(results.latency)) {
+      out.push(`p99 against ws at ${fmt(c.rate)}/s: ${fmt(c.ratioOfMedians, 2)}x (medians of ${c.runs} run(s)); run by run ` +
+        `${fmt(c.minRatio, 2)}-${fmt(c.maxRatio, 2)}x, median ${fmt(c.medianRatio, 2)}x, ours lower in ${c.lower} of ${c.runs}`);
+    }
   }
   if (results.coldStart) {
     out.push('', '5. Cold start, fresh process (ms since process start)');
@@ -507,6 +520,27 @@ function render(results) {
   if (results.bridge) out.push('', require('./bridge.js').renderBridge(results.bridge, table));
   for (const note of results.notes) out.push('', `Note: ${note}`);
   return out.join('\n');
+}
+
+// voip-realtime's p99 against ws's per rate: the ratio of the medians the table shows, and the
+// ratios of the runs taken side by side (run i of both clients came from the same round).
+function latencyAgainstWs(rows) {
+  const out = [];
+  for (const ours of rows.filter((r) => r.client === 'voip-realtime')) {
+    const ws = rows.find((r) => r.client === 'ws' && r.rate === ours.rate);
+    if (!ws || !ours.runs || !ws.runs || ours.runs.length !== ws.runs.length) continue;
+    const ratios = ours.runs.map((x, i) => x.p99Ms / ws.runs[i].p99Ms);
+    out.push({
+      rate: ours.rate,
+      runs: ratios.length,
+      ratioOfMedians: ours.p99Ms / ws.p99Ms,
+      medianRatio: median(ratios),
+      minRatio: Math.min(...ratios),
+      maxRatio: Math.max(...ratios),
+      lower: ratios.filter((x) => x < 1).length,
+    });
+  }
+  return out;
 }
 
 // Replaces the block between the bench markers of README.md with the tables of this run.

@@ -65,8 +65,9 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
     for (const row of r.latency) {
       assert.strictEqual(row.events, 1000, `latency ${row.client}: the smoke run paces 1,000 events`);
       assert.strictEqual(row.pacer, 'blast', `latency ${row.client}: the emulator's native blast paces by default`);
-      assert.deepStrictEqual(row.runs.map((x) => x.pacer), Array(r.config.runs).fill('blast'));
-      assert.strictEqual(row.runs.length, r.config.runs, `latency ${row.client}: one entry per run`);
+      assert.strictEqual(r.config.latencyRuns, 1, 'a smoke run makes one latency run per client and rate');
+      assert.deepStrictEqual(row.runs.map((x) => x.pacer), Array(r.config.latencyRuns).fill('blast'));
+      assert.strictEqual(row.runs.length, r.config.latencyRuns, `latency ${row.client}: one entry per run`);
       positive(row, ['p50Ms', 'p99Ms', 'maxMs', 'cpuSecPer1M', 'serverCpuPercent', 'rate', 'events'], `latency ${row.client}`);
       assert.ok(row.p50Ms <= row.p99Ms && row.p99Ms <= row.maxMs, `latency ${row.client}: p50 <= p99 <= max`);
     }
@@ -102,6 +103,15 @@ test('bench/run.js --smoke produces every row with finite, positive numbers', { 
       assert.strictEqual(doc.bytesPerEvent - live.bytesPerEvent, ENVELOPE, `${w}: documented frames carry the envelope`);
     }
     assert.match(res.stdout, /^Dialects: voip-realtime against the emulator in each wire dialect/m);
+
+    // Under the latency table, each rate's p99 against ws: the ratio of the two medians above.
+    for (const rate of [20000, 100000]) {
+      const [ours, ws] = ['voip-realtime', 'ws'].map((c) => r.latency.find((x) => x.rate === rate && x.client === c));
+      const shown = (ours.p99Ms / ws.p99Ms).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+      const line = new RegExp(`^p99 against ws at ${rate.toLocaleString('en-US')}/s: ${shown}x \\(medians of 1 run\\(s\\)\\); ` +
+        `run by run ${shown}-${shown}x, median ${shown}x, ours lower in ${ours.p99Ms < ws.p99Ms ? 1 : 0} of 1$`, 'm');
+      assert.match(res.stdout, line);
+    }
 
     assert.deepStrictEqual(r.matcher.map((x) => x.patterns), [10, 10000, 1000000]);
     for (const row of r.matcher) {
