@@ -58,8 +58,9 @@ See bench/README.md for the workloads.`);
 
 const SMOKE = args.smoke;
 // Event counts are multiples of 1,600 so that every workload's pool (64 or 100 events) divides them.
+const RUNS = Number(args.runs || (SMOKE ? 1 : 3));
 const CONFIG = {
-  runs: Number(args.runs || (SMOKE ? 1 : 3)),
+  runs: RUNS,
   events: Number(args.events || (SMOKE ? 3200 : 1000000)),
   prime: SMOKE ? 1600 : 64000,
   eventSize: 300,
@@ -70,7 +71,7 @@ const CONFIG = {
   // p99 moves by a factor of two or three from one run to the next for every client (bench/
   // PROFILE.md, workload 4), so the latency rows take their medians over more runs than the
   // throughput rows need.
-  latencyRuns: Number(args['latency-runs'] || (SMOKE ? 1 : Math.max(9, Number(args.runs) || 3))),
+  latencyRuns: Number(args['latency-runs'] || (SMOKE ? 1 : Math.max(9, RUNS))),
   coldRuns: SMOKE ? 1 : 5,
   subscriptionPatterns: SMOKE ? 20000 : 100000,
   matcherMinTime: SMOKE ? 0.01 : 0.3,
@@ -514,8 +515,7 @@ function render(results) {
       'repetitions per size, the sizes interleaved in random order)');
     out.push(table(['patterns', '', 'ns/match', 'range', 'wall ns/match', 'x 10 patterns'],
       results.matcher.map((r) => [fmt(r.patterns), '', fmt(r.nsPerMatch, 1),
-        r.minNsPerMatch === undefined ? '-' : `${fmt(r.minNsPerMatch, 1)}-${fmt(r.maxNsPerMatch, 1)}`,
-        fmt(r.wallNsPerMatch, 1), r.ratioToSmallest === undefined ? '-' : fmt(r.ratioToSmallest, 2)])));
+        `${fmt(r.minNsPerMatch, 1)}-${fmt(r.maxNsPerMatch, 1)}`, fmt(r.wallNsPerMatch, 1), fmt(r.ratioToSmallest, 2)])));
   }
   if (results.bridge) out.push('', require('./bridge.js').renderBridge(results.bridge, table));
   for (const note of results.notes) out.push('', `Note: ${note}`);
@@ -528,7 +528,7 @@ function latencyAgainstWs(rows) {
   const out = [];
   for (const ours of rows.filter((r) => r.client === 'voip-realtime')) {
     const ws = rows.find((r) => r.client === 'ws' && r.rate === ours.rate);
-    if (!ws || !ours.runs || !ws.runs || ours.runs.length !== ws.runs.length) continue;
+    if (!ws) continue;  // --clients without ws
     const ratios = ours.runs.map((x, i) => x.p99Ms / ws.runs[i].p99Ms);
     out.push({
       rate: ours.rate,

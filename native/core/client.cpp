@@ -196,7 +196,7 @@ void client_impl::push_event(std::string_view event_type, std::string_view topic
   // Counted once the event is in the queue (release, paired with stats()' acquire): stats() takes
   // delivered as pushed minus what is still queued, so counting first would report as delivered
   // an event no listener has had yet.
-  pushed_.store(pushed_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  bump(pushed_, 1, std::memory_order_release);
   if (!room) pause();
 }
 

@@ -63,9 +63,11 @@ std::string host_header(const client_config& c);
 bool is_terminal_code(std::string_view code);
 
 // Counters read by stats() on the JS thread and written only on the io thread: a plain load and
-// store is enough (and costs no locked instruction per frame).
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+// store is enough (and costs no locked instruction per frame). `order` orders the store after
+// what the io thread wrote before it, for a counter stats() reads with acquire.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1,
+                 std::memory_order order = std::memory_order_relaxed) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, order);
 }
 
 class client_impl final : public client,
