@@ -59,6 +59,18 @@ namespace detail {
 // The same walks without SIMD: what builds without SSE2 run. Tests compare the two.
 topic_peek peek_event_topic_scalar(const char* data, std::size_t size) noexcept;
 live_peek peek_live_resource_scalar(const char* data, std::size_t size) noexcept;
+
+// The ways a frame's top level can be walked. The SSE2 build takes an indexed walk (the whole
+// frame's quotes and brackets classified first, with AVX2 where the processor has it, chosen when
+// the library loads) for frames of 64 to 2,048 bytes without a backslash, and the chunked walk
+// for the others; every walk gives the same answer.
+enum class prefilter_walk { scalar, chunked, indexed_sse2, indexed_avx2 };
+bool prefilter_walk_available(prefilter_walk walk) noexcept;
+// What peek_event_topic and peek_live_resource take on this processor.
+prefilter_walk prefilter_walk_in_use() noexcept;
+// The peeks through one walk, for tests and the fuzzer to compare.
+topic_peek peek_event_topic_with(prefilter_walk walk, const char* data, std::size_t size) noexcept;
+live_peek peek_live_resource_with(prefilter_walk walk, const char* data, std::size_t size) noexcept;
 // Whether peek_event_topic takes the SSE2 walk in this build.
 constexpr bool prefilter_uses_sse2 = VR_PREFILTER_SSE2 != 0;
 }  // namespace detail

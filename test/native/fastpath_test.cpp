@@ -315,13 +315,19 @@ TEST_CASE("fast path: the live peek and the SIMD walk agree with the portable wa
   rng r(99);
   for (int i = 0; i < 3000; ++i) {
     const live_frame f = make_live_frame(r);
-    const vr::live_peek a = vr::peek_live_resource(f.text.data(), f.text.size());
-    const vr::live_peek b = vr::detail::peek_live_resource_scalar(f.text.data(), f.text.size());
+    const vr::live_peek a = vr::detail::peek_live_resource_scalar(f.text.data(), f.text.size());
     INFO("frame: " << f.text);
-    REQUIRE(a.resource == b.resource);
-    REQUIRE(a.customer_id.data() == b.customer_id.data());
-    REQUIRE(a.id.data() == b.id.data());
-    REQUIRE(a.owner_type == b.owner_type);
-    REQUIRE(a.owner_id == b.owner_id);
+    using vr::detail::prefilter_walk;
+    for (const auto walk : {prefilter_walk::chunked, prefilter_walk::indexed_sse2, prefilter_walk::indexed_avx2}) {
+      const vr::live_peek b = vr::detail::peek_live_resource_with(walk, f.text.data(), f.text.size());
+      REQUIRE(a.resource == b.resource);
+      REQUIRE(a.customer_id.data() == b.customer_id.data());
+      REQUIRE(a.id.data() == b.id.data());
+      REQUIRE(a.owner_type == b.owner_type);
+      REQUIRE(a.owner_id == b.owner_id);
+    }
+    const vr::live_peek c = vr::peek_live_resource(f.text.data(), f.text.size());
+    REQUIRE(c.resource == a.resource);
+    REQUIRE(c.id.data() == a.id.data());
   }
 }

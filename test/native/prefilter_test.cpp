@@ -75,22 +75,28 @@ peeked record(const vr::topic_peek& p, const char* data, std::size_t size) {
   return out;
 }
 
-// Runs the SIMD and the scalar walk at both guarded placements; all four must agree.
+constexpr vr::detail::prefilter_walk kWalks[] = {
+    vr::detail::prefilter_walk::scalar, vr::detail::prefilter_walk::chunked,
+    vr::detail::prefilter_walk::indexed_sse2, vr::detail::prefilter_walk::indexed_avx2};
+
+// Runs what the io thread runs and every walk this build and processor have, at both guarded
+// placements; all must agree.
 peeked peek(std::string_view text) {
   REQUIRE(text.size() <= guarded_arena::kCapacity);
   const char* end_placed = arena().at_end(text);
   const peeked simd = record(vr::peek_event_topic(end_placed, text.size()), end_placed, text.size());
-  const peeked scalar = record(vr::detail::peek_event_topic_scalar(end_placed, text.size()),
-                               end_placed, text.size());
-  const char* start_placed = arena().at_start(text);
-  const peeked simd_start =
-      record(vr::peek_event_topic(start_placed, text.size()), start_placed, text.size());
-  const peeked scalar_start = record(vr::detail::peek_event_topic_scalar(start_placed, text.size()),
-                                     start_placed, text.size());
-  for (const peeked* other : {&scalar, &simd_start, &scalar_start}) {
-    REQUIRE(other->event == simd.event);
-    REQUIRE(other->topic == simd.topic);
-    REQUIRE(other->offset == simd.offset);
+  std::vector<peeked> others;
+  for (const char* placed : {end_placed, arena().at_start(text)}) {
+    for (const auto walk : kWalks) {
+      if (!vr::detail::prefilter_walk_available(walk)) continue;
+      others.push_back(record(vr::detail::peek_event_topic_with(walk, placed, text.size()), placed, text.size()));
+    }
+  }
+  for (const peeked& other : others) {
+    INFO("walks disagree on: " << text);
+    REQUIRE(other.event == simd.event);
+    REQUIRE(other.topic == simd.topic);
+    REQUIRE(other.offset == simd.offset);
   }
   return simd;
 }
@@ -619,4 +625,54 @@ TEST_CASE("prefilter: the build takes the walk it was configured for", "[prefilt
 #else
   CHECK_FALSE(vr::detail::prefilter_uses_sse2);
 #endif
+}
+
+TEST_CASE("prefilter: the io thread takes the fastest walk it has", "[prefilter]") {
+  using vr::detail::prefilter_walk;
+  CHECK(vr::detail::prefilter_walk_available(prefilter_walk::scalar));
+  if (!vr::detail::prefilter_uses_sse2) {
+    CHECK(vr::detail::prefilter_walk_in_use() == prefilter_walk::scalar);
+    CHECK_FALSE(vr::detail::prefilter_walk_available(prefilter_walk::indexed_sse2));
+    return;
+  }
+  CHECK(vr::detail::prefilter_walk_available(prefilter_walk::chunked));
+  CHECK(vr::detail::prefilter_walk_available(prefilter_walk::indexed_sse2));
+  const auto expected = __builtin_cpu_supports("avx2") ? prefilter_walk::indexed_avx2 : prefilter_walk::indexed_sse2;
+  CHECK(vr::detail::prefilter_walk_in_use() == expected);
+}
+
+// The indexed walks cover frames of 64 to 2,048 bytes without a backslash, in 64-byte words whose
+// last one is read as the 64 bytes ending the frame. Every size around those edges, with the
+// topic, a nested value and a closing bracket falling on every offset of a word.
+TEST_CASE("prefilter: frames at every size around the indexed walk's edges", "[prefilter]") {
+  int events = 0, variants = 0;
+  for (std::size_t size : {std::size_t{40}, std::size_t{63}, std::size_t{64}, std::size_t{65}, std::size_t{127},
+                           std::size_t{128}, std::size_t{129}, std::size_t{320}, std::size_t{2047},
+                           std::size_t{2048}, std::size_t{2049}, std::size_t{2200}}) {
+    for (std::size_t before = 0; before < 64 && before + 60 < size; ++before) {
+      // Padding in a string member first moves everything after it by one byte per step.
+      const std::string head = R"({"p":")" + std::string(before, 'x') + R"(","event_type":"e","data":{"a":[{"b":"}"}]},)";
+      std::string frame = head + R"("topic":")";
+      const std::string tail = R"("})";
+      if (frame.size() + tail.size() > size) continue;
+      const std::string topic(size - frame.size() - tail.size(), 't');
+      frame += topic + tail;
+      REQUIRE(frame.size() == size);
+      check_event(frame, topic);
+      ++events;
+      // The same frame cut one byte short, and with its last brace moved inside the topic.
+      check_not_event(std::string_view(frame).substr(0, size - 1));
+      std::string moved = frame;
+      moved[size - 3] = '}';
+      moved[size - 1] = ' ';
+      check_not_event(moved);
+      // A backslash anywhere sends the frame to the chunked walk, which must agree.
+      std::string escaped = frame;
+      escaped[before + 5] = '\\';
+      peek(escaped);
+      variants += 3;
+    }
+  }
+  CHECK(events > 300);
+  CHECK(variants > 900);
 }
