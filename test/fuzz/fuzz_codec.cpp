@@ -35,16 +35,20 @@ bool representation_limit(simdjson::error_code e) {
 // JSON.parse keeps the last of repeated keys, and so does the codec; DOM lookup finds the first.
 // Only the last one counts: an earlier one may have any type. It must be a string here, since
 // the codec answered with it.
-std::string_view last_string(simdjson::dom::element root, std::string_view key) {
-  simdjson::dom::element last;
+bool last_member(simdjson::dom::element root, std::string_view key, simdjson::dom::element& last) {
   bool seen = false;
   for (auto field : simdjson::dom::object(root)) {
     if (field.key != key) continue;
     last = field.value;
     seen = true;
   }
+  return seen;
+}
+
+std::string_view last_string(simdjson::dom::element root, std::string_view key) {
+  simdjson::dom::element last;
   std::string_view found;
-  if (seen) require(last.get(found) == simdjson::SUCCESS);
+  if (last_member(root, key, last)) require(last.get(found) == simdjson::SUCCESS);
   return found;
 }
 
@@ -72,6 +76,10 @@ void check_codec(const std::uint8_t* bytes, std::size_t size) {
       if (dom_error == simdjson::SUCCESS) {
         require(last_string(root, "event_type") == out.event_type);
         require(last_string(root, "topic") == out.topic);
+        // ... and it is the text of the last "data" member: the same value once both are minified.
+        simdjson::dom::element data;
+        require(last_member(root, "data", data));
+        if (e == simdjson::SUCCESS) require(simdjson::minify(data) == simdjson::minify(value));
       }
       break;
     }

@@ -208,6 +208,17 @@ TEST_CASE("codec: event fields in any order, escapes, optional timestamp", "[cod
     CHECK(out.data == R"({"t":"\u00e9\n"})");
   }
   {
+    // `data` between other members, with brackets, quotes and backslashes inside its strings,
+    // and long enough that its text is found 16 and 64 bytes at a time.
+    const std::string data =
+        R"({"s":"}\"{]","a":[{"b":"]\\"},{"c":"[["}],"pad":")" + std::string(80, 'x') + R"(","n":{"m":{}}})";
+    const frame f(R"({"event_type":"a\"b","note":"{\\","data":)" + data + R"( ,"topic":"t","x":[{"y":"}"}]})");
+    const auto& out = f.classify(codec);
+    REQUIRE(out.kind == vr::frame_kind::event);
+    CHECK(out.event_type == "a\"b");
+    CHECK(out.data == data);
+  }
+  {
     // A top-level type other than ack/error does not hide an event.
     const frame f(R"({"type":"event","event_type":"agent.status","topic":"t","data":{}})");
     const auto& out = f.classify(codec);
