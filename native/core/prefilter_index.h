@@ -87,22 +87,6 @@ class frame_index {
     return _mm256_testz_si256(any_backslash, any_backslash) != 0;
   }
 
-  // The 64 bytes word w is classified from: the word itself, or, for a short last word, the 64
-  // bytes that end the frame, read again from inside it; `drop` is then how many of their bits
-  // the word before already holds.
-  const char* word_bytes(std::size_t w, std::size_t size, unsigned& drop) const noexcept {
-    if (w * kChunk + kChunk <= size) {
-      drop = 0;
-      return data_ + w * kChunk;
-    }
-    drop = static_cast<unsigned>(w * kChunk + kChunk - size);
-    return data_ + size - kChunk;
-  }
-
-  __attribute__((target("avx2"))) static std::uint64_t mask(__m256i v) noexcept {
-    return std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(v))};
-  }
-
   // The quotes of the frame in order, from a position on.
   class quote_cursor {
    public:
@@ -160,6 +144,23 @@ class frame_index {
   }
 
  private:
+  // The 64 bytes word w is classified from: the word itself, or, for a short last word, the 64
+  // bytes that end the frame, read again from inside it; `drop` is then how many of their bits
+  // the word before already holds.
+  const char* word_bytes(std::size_t w, std::size_t size, unsigned& drop) const noexcept {
+    if (w * kChunk + kChunk <= size) {
+      drop = 0;
+      return data_ + w * kChunk;
+    }
+    drop = static_cast<unsigned>(w * kChunk + kChunk - size);
+    return data_ + size - kChunk;
+  }
+
+  // The 32 bits of one 32-byte compare.
+  __attribute__((target("avx2"))) static std::uint64_t mask(__m256i v) noexcept {
+    return std::uint64_t{static_cast<std::uint32_t>(_mm256_movemask_epi8(v))};
+  }
+
   static constexpr std::size_t kWords = kMaxBytes / kChunk;
   const char* data_ = nullptr;
   std::size_t words_ = 0;
