@@ -11,9 +11,9 @@ using simdjson::error_code;
 
 namespace {
 
-constexpr bool is_json_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+// JSON whitespace and the scans over valid JSON are the prefilter's (prefilter_scan.h).
+using prefilter_scan::is_json_space;
+using prefilter_scan::skip_space;
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && is_json_space(s.front())) s.remove_prefix(1);
@@ -262,11 +262,6 @@ namespace {
 
 // Frames nested deeper than this take the on-demand path, whose own limit (kMaxDepth) decides.
 constexpr std::size_t kFastDepth = 256;
-
-const char* skip_space(const char* p, const char* end) noexcept {
-  while (p < end && is_json_space(*p)) ++p;
-  return p;
-}
 
 // `p` is at the opening quote of a string in valid JSON; returns just past its closing quote.
 // The prefilter's scanning, 16 bytes at a time where the build has SSE2.

@@ -133,11 +133,11 @@ template <bool Simd, typename Visit>
 bool walk_members(const char* data, std::size_t size, detail::prefilter_walk walk, Visit&& visit) noexcept {
 #if VR_PREFILTER_SSE2
   if constexpr (Simd) {
-    if (walk != detail::prefilter_walk::chunked && data && size >= frame_index::kMinBytes &&
+    const bool avx2 = walk == detail::prefilter_walk::indexed_avx2;
+    if ((avx2 || walk == detail::prefilter_walk::indexed_sse2) && data && size >= frame_index::kMinBytes &&
         size <= frame_index::kMaxBytes) {
       frame_index index;
-      const bool built =
-          walk == detail::prefilter_walk::indexed_avx2 ? index.build_avx2(data, size) : index.build(data, size);
+      const bool built = avx2 ? index.build_avx2(data, size) : index.build(data, size);
       if (built) return walk_members_indexed(data, size, index, visit);
     }
   }
@@ -204,17 +204,6 @@ live_peek peek_live(const char* data, std::size_t size, detail::prefilter_walk w
   return out;
 }
 
-detail::prefilter_walk fastest_walk() noexcept {
-#if VR_PREFILTER_SSE2
-  return __builtin_cpu_supports("avx2") ? detail::prefilter_walk::indexed_avx2 : detail::prefilter_walk::indexed_sse2;
-#else
-  return detail::prefilter_walk::scalar;
-#endif
-}
-
-// Chosen once, when the library loads.
-const detail::prefilter_walk kWalk = fastest_walk();
-
 }  // namespace
 
 bool detail::prefilter_walk_available(prefilter_walk walk) noexcept {
@@ -225,6 +214,19 @@ bool detail::prefilter_walk_available(prefilter_walk walk) noexcept {
 #endif
   return true;
 }
+
+namespace {
+
+detail::prefilter_walk fastest_walk() noexcept {
+  using detail::prefilter_walk;
+  if (detail::prefilter_walk_available(prefilter_walk::indexed_avx2)) return prefilter_walk::indexed_avx2;
+  return detail::prefilter_uses_sse2 ? prefilter_walk::indexed_sse2 : prefilter_walk::scalar;
+}
+
+// Chosen once, when the library loads.
+const detail::prefilter_walk kWalk = fastest_walk();
+
+}  // namespace
 
 detail::prefilter_walk detail::prefilter_walk_in_use() noexcept { return kWalk; }
 

@@ -660,7 +660,8 @@ TEST_CASE("prefilter: frames at every size around the indexed walk's edges", "[p
       REQUIRE(frame.size() == size);
       check_event(frame, topic);
       ++events;
-      // The same frame cut one byte short, and with its last brace moved inside the topic.
+      // The same frame cut one byte short, and with its closing brace turned into a space
+      // (and the topic's last byte into a brace): no longer a closed object.
       check_not_event(std::string_view(frame).substr(0, size - 1));
       std::string moved = frame;
       moved[size - 3] = '}';
