@@ -325,7 +325,7 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
           on_read_error(ec);
           break;
         }
-        reader_->commit(n);
+        reader_->commit_read(n);
         // Other connections, timers and the JS thread's requests share this thread.
         if (++reads == kReadsPerTurn) {
           read_pending_ = true;

@@ -133,7 +133,7 @@ std::string accept_key(std::string_view key) {
 // --- message_reader ------------------------------------------------------------------------
 
 message_reader::message_reader(std::uint64_t max_message, std::size_t chunk)
-    : max_message_(max_message), chunk_(std::max<std::size_t>(chunk, 256)) {
+    : max_message_(max_message), chunk_(std::max<std::size_t>(chunk, 256)), read_size_(chunk_) {
   reallocate(chunk_);
 }
 
@@ -152,24 +152,50 @@ void message_reader::reallocate(std::size_t capacity) {
 char* message_reader::space() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    // A message far above the usual size grew the buffer; give the memory back.
-    if (capacity_ > 4 * chunk_) reallocate(chunk_);
-  } else if (capacity_ - end_ < chunk_ / 4 && begin_ > 0) {
+    // A message far above the usual size grew the buffer, or reads went back to one chunk: give
+    // the memory back.
+    if (capacity_ > 4 * read_size_) reallocate(read_size_);
+  } else if (capacity_ - end_ < read_size_ / 4 && begin_ > 0) {
     std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (capacity_ - end_ < chunk_ / 4) {
+  if (capacity_ < read_size_) {
+    // Reads filled the room they were given (commit_read): those bytes arrived, and more wait.
+    reallocate(read_size_);
+  } else if (capacity_ - end_ < read_size_ / 4) {
     // The buffer grows only as bytes arrive (doubling, so copying stays linear), never ahead of
     // them to what a frame header announces: a header alone must not cost memory. It stops at
     // the size of the frame being read, when that is known.
     // (begin_ is 0 here: the data was moved to the front above.)
-    std::size_t grown = std::max(capacity_ * 2, capacity_ + chunk_);
+    std::size_t grown = std::max(capacity_ * 2, capacity_ + read_size_);
     const bool known = frame_bytes_ > end_;
     if (known && frame_bytes_ < grown) grown = frame_bytes_;
     if (!known || frame_bytes_ > capacity_) reallocate(grown);
   }
+  offered_ = capacity_ - end_;
   return buffer_.get() + end_;
+}
+
+// Each read of the socket costs a system call and, in TCP, an acknowledgement that reopens the
+// window (on loopback the sender's next transmission then runs on the reader's CPU). While the
+// kernel holds more than one chunk, reading it in larger pieces pays those once per piece:
+// bench/PROFILE.md, "Round five", measured the io thread's frames per CPU-second.
+void message_reader::commit_read(std::size_t n) noexcept {
+  const std::size_t offered = offered_;
+  commit(n);
+  // A room cut short by a large frame's known end (space()) says nothing about the kernel.
+  if (n >= offered && offered >= read_size_ / 4) {
+    small_reads_ = 0;
+    read_size_ = std::min(read_size_ * 2, kMaxReadChunks * chunk_);
+  } else if (n < read_size_ / 8 && read_size_ > chunk_) {
+    if (++small_reads_ >= kShrinkAfter) {
+      small_reads_ = 0;
+      read_size_ = chunk_;
+    }
+  } else {
+    small_reads_ = 0;
+  }
 }
 
 void message_reader::append(const char* p, std::size_t n) {

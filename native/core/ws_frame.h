@@ -69,6 +69,15 @@ class message_reader {
   char* space();
   std::size_t space_size() const noexcept { return capacity_ - end_; }
   void commit(std::size_t n) noexcept { end_ += n; }
+  // commit() for a read of the socket into the room the last space() gave, which also sizes the
+  // next reads: a read that fills that room says the kernel holds more, and the room doubles, up
+  // to kMaxReadChunks chunks; after kShrinkAfter reads in a row that take less than an eighth
+  // of it, it is one chunk again (the memory goes back once the buffer is empty).
+  void commit_read(std::size_t n) noexcept;
+  static constexpr std::size_t kMaxReadChunks = 8;
+  static constexpr unsigned kShrinkAfter = 64;
+  // The room the reader aims to offer each read: one chunk, more while reads fill it.
+  std::size_t read_size() const noexcept { return read_size_; }
   // Bytes that arrived some other way (read together with the handshake response).
   void append(const char* p, std::size_t n);
 
@@ -81,6 +90,9 @@ class message_reader {
 
   std::uint64_t max_message_;
   std::size_t chunk_;
+  std::size_t read_size_;     // chunk_ to kMaxReadChunks * chunk_ (commit_read)
+  std::size_t offered_ = 0;   // the room the last space() gave
+  unsigned small_reads_ = 0;  // reads in a row that took less than read_size_ / 8
   std::unique_ptr<char[]> buffer_;
   std::size_t capacity_ = 0;  // usable bytes; kPadding more are allocated
   std::size_t begin_ = 0;

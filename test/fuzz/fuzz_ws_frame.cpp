@@ -1,9 +1,9 @@
 // libFuzzer target for the client's WebSocket message reader (native/core/ws_frame.h), which
 // reads whatever bytes the server sends. The same stream is read twice: appended at once, and
-// fed in pieces of random size through space()/commit() and append() as the transport does. The
-// oracle: both readings yield the same items in the same order (a chunk boundary never changes
-// what a frame means), every message respects the size limit and carries the promised padding,
-// and an error is final.
+// fed in pieces of random size through space()/commit(), commit_read() and append() as the
+// transport does. The oracle: both readings yield the same items in the same order (a chunk
+// boundary never changes what a frame means), every message respects the size limit and carries
+// the promised padding, and an error is final.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
@@ -97,7 +97,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(r.space_size() > 0, "space() gave no room");
         n = std::min(n, r.space_size());
         std::memcpy(to, stream.data() + at, n);
-        r.commit(n);
+        // Socket reads size the room of the next ones (commit_read); it stays within its bounds.
+        if (n % 5 == 1) {
+          r.commit(n);
+        } else {
+          r.commit_read(n);
+          require(r.read_size() >= std::max<std::size_t>(chunk, 256) &&
+                      r.read_size() <= reader::kMaxReadChunks * std::max<std::size_t>(chunk, 256),
+                  "read size out of bounds");
+        }
       }
       at += n;
       ok = drain(r, max_message, pieced);

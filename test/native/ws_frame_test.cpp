@@ -275,3 +275,105 @@ TEST_CASE("message_reader: appended bytes grow the buffer to at most about twice
   CHECK(item.payload.size() == 5000);
   CHECK(reader.space_size() + frame.size() <= 2 * frame.size() + chunk);
 }
+
+namespace {
+
+// A socket stand-in for commit_read: `wire` is what the kernel holds, read into the room the
+// reader offers, `limit` bytes at most per read (0: as much as fits). Returns the bytes read.
+struct socket_feed {
+  std::string wire;
+  std::size_t at = 0;
+  std::size_t read(message_reader& reader, seen& out, std::size_t limit = 0) {
+    char* room = reader.space();
+    std::size_t n = std::min(reader.space_size(), wire.size() - at);
+    if (limit != 0) n = std::min(n, limit);
+    std::copy(wire.data() + at, wire.data() + at + n, room);
+    at += n;
+    reader.commit_read(n);
+    drain(reader, out);
+    return n;
+  }
+};
+
+std::string numbered_frames(std::size_t count) {
+  std::string wire;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string payload = "event " + std::to_string(i) + " ";
+    payload.resize(100, 'x');
+    wire += vr::ws::encode_frame(vr::ws::text, payload);
+  }
+  return wire;
+}
+
+std::vector<std::string> numbered_items(std::size_t count) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string payload = "event " + std::to_string(i) + " ";
+    payload.resize(100, 'x');
+    out.push_back("text:" + payload);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("message_reader: reads that fill the room double it up to eight chunks", "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  message_reader reader(1 << 20, chunk);
+  socket_feed sock{numbered_frames(2000)};  // 204 KB: the kernel always holds more than the room
+  seen out;
+  std::vector<std::size_t> sizes;
+  while (sock.at < sock.wire.size()) {
+    sizes.push_back(reader.read_size());
+    sock.read(reader, out);
+    CHECK(reader.buffered() + reader.space_size() <= message_reader::kMaxReadChunks * chunk);
+  }
+  CHECK_FALSE(out.ec);
+  CHECK(out.items == numbered_items(2000));
+  REQUIRE(sizes.size() > 4);
+  CHECK(std::vector<std::size_t>(sizes.begin(), sizes.begin() + 5) ==
+        std::vector<std::size_t>{chunk, 2 * chunk, 4 * chunk, 8 * chunk, 8 * chunk});
+  CHECK(reader.read_size() == message_reader::kMaxReadChunks * chunk);
+}
+
+TEST_CASE("message_reader: after enough small reads in a row the room is one chunk again", "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  message_reader reader(1 << 20, chunk);
+  socket_feed sock{numbered_frames(1000)};
+  seen out;
+  for (int i = 0; i < 4; ++i) sock.read(reader, out);
+  REQUIRE(reader.read_size() == 8 * chunk);
+  // Reads of 50 bytes, under an eighth of the room: one short of the limit keeps the room...
+  for (unsigned i = 0; i + 1 < message_reader::kShrinkAfter; ++i) sock.read(reader, out, 50);
+  CHECK(reader.read_size() == 8 * chunk);
+  // ...and a read of a quarter of the room starts the count again.
+  sock.read(reader, out, 2 * chunk);
+  for (unsigned i = 0; i + 1 < message_reader::kShrinkAfter; ++i) sock.read(reader, out, 50);
+  CHECK(reader.read_size() == 8 * chunk);
+  sock.read(reader, out, 50);
+  CHECK(reader.read_size() == chunk);
+  // Once the buffer is empty its memory goes back to one chunk.
+  while (sock.at < sock.wire.size()) sock.read(reader, out, 50);
+  CHECK_FALSE(out.ec);
+  CHECK(out.items == numbered_items(1000));
+  CHECK(reader.buffered() == 0);
+  reader.space();
+  CHECK(reader.space_size() == chunk);
+}
+
+TEST_CASE("message_reader: a room cut short by a large frame's end does not grow the reads", "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  message_reader reader(1 << 20, chunk);
+  // A frame that fills the buffer but for 30 bytes; the room left then is its last 30 bytes.
+  const std::string big = vr::ws::encode_frame(vr::ws::text, std::string(chunk - 4, 'b'));
+  REQUIRE(big.size() == chunk);
+  socket_feed sock{big + vr::ws::encode_frame(vr::ws::text, "after")};
+  seen out;
+  CHECK(sock.read(reader, out, chunk - 30) == chunk - 30);
+  CHECK(reader.read_size() == chunk);
+  CHECK(reader.space_size() == 30);
+  CHECK(sock.read(reader, out, 30) == 30);  // fills the room, which was only the frame's end
+  CHECK(reader.read_size() == chunk);
+  sock.read(reader, out);
+  CHECK(out.items == std::vector<std::string>{"text:" + std::string(chunk - 4, 'b'), "text:after"});
+}
