@@ -68,7 +68,7 @@ class topic_matcher {
     bool operator==(const big_allocator<U>&) const noexcept { return true; }
   };
 
-  // A lower-case UUID packed in 16 bytes (pack_uuid in topic.cpp).
+  // A lower-case UUID packed in 16 bytes (uuid_text.h).
   struct packed_id {
     std::uint64_t lo = 0;
     std::uint64_t hi = 0;

@@ -1,5 +1,6 @@
 // topic_matcher (topic.h): the subscription set the io thread consults for every event.
 #include "core/topic.h"
+#include "core/uuid_text.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -36,14 +37,10 @@ void append_lower(std::string& out, std::string_view s) {
 
 namespace {
 
-std::uint64_t load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-constexpr std::uint64_t kOnes = 0x0101010101010101ull;
-constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+using uuid_text::kHighs;
+using uuid_text::kOnes;
+using uuid_text::load32;
+using uuid_text::load64;
 
 // High bit set in each byte of `w` that lies in 'A'..'Z' (exact, per byte: no carry crosses
 // a byte because the low seven bits are handled apart from the high one).
@@ -64,12 +61,6 @@ bool has_upper(std::string_view s) noexcept {
   std::uint64_t any = upper_bytes(load64(p + n - 8));
   for (std::size_t i = 0; i + 8 <= n; i += 8) any |= upper_bytes(load64(p + i));
   return any != 0;
-}
-
-std::uint32_t load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
 }
 
 constexpr std::uint64_t kMul = 0x9E3779B97F4A7C15ull;
@@ -94,7 +85,7 @@ std::uint64_t part_hash(std::string_view s) noexcept {
 }
 
 // Mixes a packed UUID into 64 bits. The ids of one subscription set often differ only in their
-// last digits, which pack_uuid puts in the high bits of `hi`: the shifts bring those down
+// last digits, which uuid_text::pack puts in the high bits of `hi`: the shifts bring those down
 // before the index is taken from the low bits.
 std::uint64_t id_hash(std::uint64_t lo, std::uint64_t hi) noexcept {
   std::uint64_t h = lo + hi * kMul;
@@ -108,58 +99,6 @@ std::uint64_t id_hash(std::uint64_t lo, std::uint64_t hi) noexcept {
 // Length of `scope:scope_id:resource` at the start of a split topic.
 std::size_t prefix_size(std::string_view topic, const topic_parts& p) noexcept {
   return static_cast<std::size_t>(p.resource.data() + p.resource.size() - topic.data());
-}
-
-// High bit set in each byte of `w` that lies strictly between lo and hi (both below 128).
-constexpr std::uint64_t bytes_between(std::uint64_t w, unsigned lo, unsigned hi) noexcept {
-  const std::uint64_t low = w & ~kHighs;
-  return (kOnes * (127 + hi) - low) & ~w & (low + kOnes * (127 - lo)) & kHighs;
-}
-
-// Eight lower-case hex digits to 32 bits, false when one is not [0-9a-f]. Digit i ends up in
-// bits 4i..4i+3, which unpack_hex8 reverses.
-bool pack_hex8(std::uint64_t w, std::uint64_t& out) noexcept {
-  if ((bytes_between(w, '0' - 1, '9' + 1) | bytes_between(w, 'a' - 1, 'f' + 1)) != kHighs)
-    return false;
-  std::uint64_t x = (w & 0x0F0F0F0F0F0F0F0Full) + 9 * ((w >> 6) & kOnes);
-  x = (x | (x >> 4)) & 0x00FF00FF00FF00FFull;
-  x = (x | (x >> 8)) & 0x0000FFFF0000FFFFull;
-  out = (x | (x >> 16)) & 0xFFFFFFFFull;
-  return true;
-}
-
-void unpack_hex8(std::uint64_t v, char* out) noexcept {
-  for (int i = 0; i < 8; ++i) out[i] = "0123456789abcdef"[(v >> (4 * i)) & 15];
-}
-
-// A lower-case UUID in 16 bytes; false for anything else (upper-case digits included, so that
-// a packed id always unpacks to the exact characters it came from).
-bool pack_uuid(std::string_view s, std::uint64_t out[2]) noexcept {
-  if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return false;
-  // The 32 digits as four 8-digit words, read straight from the text: gathering them into a
-  // buffer first made each 8-byte load wait on the narrower stores before it (no forwarding).
-  const char* p = s.data();
-  const std::uint64_t words[4] = {load64(p), load32(p + 9) | (std::uint64_t{load32(p + 14)} << 32),
-                                  load32(p + 19) | (std::uint64_t{load32(p + 24)} << 32), load64(p + 28)};
-  std::uint64_t q[4];
-  for (int i = 0; i < 4; ++i)
-    if (!pack_hex8(words[i], q[i])) return false;
-  out[0] = q[0] | (q[1] << 32);
-  out[1] = q[2] | (q[3] << 32);
-  return true;
-}
-
-void unpack_uuid(const std::uint64_t in[2], std::string& out) {
-  char digits[32];
-  unpack_hex8(in[0] & 0xFFFFFFFFu, digits);
-  unpack_hex8(in[0] >> 32, digits + 8);
-  unpack_hex8(in[1] & 0xFFFFFFFFu, digits + 16);
-  unpack_hex8(in[1] >> 32, digits + 24);
-  out.append(digits, 8).push_back('-');
-  out.append(digits + 8, 4).push_back('-');
-  out.append(digits + 12, 4).push_back('-');
-  out.append(digits + 16, 4).push_back('-');
-  out.append(digits + 20, 12);
 }
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
@@ -260,7 +199,7 @@ bool scan_topic(std::string_view topic, topic_parts& out, bool& upper) noexcept 
 
 bool pack_id(std::string_view s, std::uint64_t& lo, std::uint64_t& hi) noexcept {
   std::uint64_t words[2];
-  if (!pack_uuid(s, words)) return false;
+  if (!uuid_text::pack(s, words)) return false;
   lo = words[0];
   hi = words[1];
   return true;
@@ -567,7 +506,7 @@ std::vector<std::string> topic_matcher::patterns() const {
     for (const packed_id& id : pr->ids.slots) {
       if (id.empty()) continue;
       const std::uint64_t words[2] = {id.lo, id.hi};
-      unpack_uuid(words, next());
+      uuid_text::unpack(words, next());
     }
     for (const std::string& other : pr->others) next().append(other);
   }
