@@ -180,7 +180,7 @@ char* message_reader::space() {
 // Each read of the socket costs a system call and, in TCP, an acknowledgement that reopens the
 // window (on loopback the sender's next transmission then runs on the reader's CPU). While the
 // kernel holds more than one chunk, reading it in larger pieces pays those once per piece:
-// bench/PROFILE.md, "Round five", measured the io thread's frames per CPU-second.
+// bench/TARGETS.md, "Round five", measured the io thread's frames per CPU-second.
 void message_reader::commit_read(std::size_t n) noexcept {
   const std::size_t offered = offered_;
   commit(n);
