@@ -310,7 +310,8 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
     for (unsigned reads = 0; deliver();) {
       if constexpr (kPlain) {
         error_code ec;
-        const std::size_t n = stream_.read_some(boost::asio::buffer(reader_->space(), reader_->space_size()), ec);
+        const ws::message_reader::room room = reader_->prepare();
+        const std::size_t n = stream_.read_some(boost::asio::buffer(room.data, room.size), ec);
         if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
           notify_starved();
           read_pending_ = true;
@@ -337,7 +338,8 @@ class ws_transport : public transport, public std::enable_shared_from_this<ws_tr
         }
       } else {
         read_pending_ = true;
-        stream_.async_read_some(boost::asio::buffer(reader_->space(), reader_->space_size()),
+        const ws::message_reader::room room = reader_->prepare();
+        stream_.async_read_some(boost::asio::buffer(room.data, room.size),
                                 [self](error_code ec, std::size_t n) {
                                   self->read_pending_ = false;
                                   if (ec) return self->on_read_error(ec);

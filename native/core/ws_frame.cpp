@@ -149,12 +149,19 @@ void message_reader::reallocate(std::size_t capacity) {
   end_ = live;
 }
 
+// Once everything buffered has been handed over: a message far above the usual size grew the
+// buffer, or reads went back to one chunk, and the memory goes back. This is done here and not in
+// space(), so that space() only ever adds room: a caller that read space_size() before calling
+// space() (the two arguments of one read, evaluated in no fixed order) then asks for less than
+// there is, never for more.
+void message_reader::settle_empty() {
+  begin_ = end_ = 0;
+  if (capacity_ > 4 * read_size_) reallocate(read_size_);
+}
+
 char* message_reader::space() {
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    // A message far above the usual size grew the buffer, or reads went back to one chunk: give
-    // the memory back.
-    if (capacity_ > 4 * read_size_) reallocate(read_size_);
   } else if (capacity_ - end_ < read_size_ / 4 && begin_ > 0) {
     std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
@@ -220,7 +227,10 @@ message_reader::result message_reader::next(item& out) {
     const auto* p = reinterpret_cast<const unsigned char*>(buffer_.get() + begin_);
     const std::size_t avail = end_ - begin_;
     frame_header h;
-    if (!parse_header(p, avail, h)) return result::more;
+    if (!parse_header(p, avail, h)) {
+      if (avail == 0) settle_empty();
+      return result::more;
+    }
     if (h.rsv) return fail(websocket_error::bad_reserved_bits);
     if (!known_opcode(h.op)) return fail(websocket_error::bad_opcode);
     // RFC 6455 5.1: a client closes the connection when a server frame is masked.

@@ -65,9 +65,19 @@ class message_reader {
 
   explicit message_reader(std::uint64_t max_message, std::size_t chunk = 64 * 1024);
 
-  // Room for the next read (never empty).
+  // Room for the next read (never empty). space() may move or grow the buffer, never shrink
+  // the room (next() gives memory back once the buffer is empty), so space_size() read before
+  // it is at most the room; prepare() gives both from one call.
   char* space();
   std::size_t space_size() const noexcept { return capacity_ - end_; }
+  struct room {
+    char* data;
+    std::size_t size;
+  };
+  room prepare() {
+    char* at = space();
+    return {at, space_size()};
+  }
   void commit(std::size_t n) noexcept { end_ += n; }
   // commit() for a read of the socket into the room the last space() gave, which also sizes the
   // next reads: a read that fills that room says the kernel holds more, and the room doubles, up
@@ -87,6 +97,7 @@ class message_reader {
 
  private:
   void reallocate(std::size_t capacity);
+  void settle_empty();
 
   std::uint64_t max_message_;
   std::size_t chunk_;

@@ -284,7 +284,11 @@ struct socket_feed {
   std::string wire;
   std::size_t at = 0;
   std::size_t read(message_reader& reader, seen& out, std::size_t limit = 0) {
+    // A read's two arguments may be evaluated in either order: the room space() leaves is never
+    // less than what space_size() said before it.
+    const std::size_t said = reader.space_size();
     char* room = reader.space();
+    CHECK(reader.space_size() >= said);
     std::size_t n = std::min(reader.space_size(), wire.size() - at);
     if (limit != 0) n = std::min(n, limit);
     std::copy(wire.data() + at, wire.data() + at + n, room);
@@ -376,4 +380,32 @@ TEST_CASE("message_reader: a room cut short by a large frame's end does not grow
   CHECK(reader.read_size() == chunk);
   sock.read(reader, out);
   CHECK(out.items == std::vector<std::string>{"text:" + std::string(chunk - 4, 'b'), "text:after"});
+}
+
+TEST_CASE("message_reader: space() never leaves less room than space_size() said before it", "[ws_frame]") {
+  constexpr std::size_t chunk = 1024;
+  message_reader reader(1 << 20, chunk);
+  socket_feed sock{numbered_frames(3000)};
+  seen out;
+  for (int i = 0; i < 4; ++i) sock.read(reader, out);
+  REQUIRE(reader.read_size() == 8 * chunk);
+  // Small reads until the room is one chunk again, while the buffer still holds 8 chunks; then
+  // reads that end on a frame's end, so the buffer empties with its end near the front: the
+  // moment its memory goes back. The next read must not be told the old room.
+  for (unsigned i = 0; i < message_reader::kShrinkAfter; ++i) sock.read(reader, out, 50);
+  REQUIRE(reader.read_size() == chunk);
+  const std::size_t frame = numbered_frames(1).size();
+  sock.read(reader, out, frame - (sock.at % frame));
+  REQUIRE(reader.buffered() == 0);
+  CHECK(reader.space_size() <= chunk);  // given back by next(), before the next read asks
+  // Reads that fill the room, each followed by one that ends on a frame's end: the room grows
+  // and empties again and again; read() checks the room at every step.
+  for (int i = 0; i < 20 && sock.at < sock.wire.size(); ++i) {
+    sock.read(reader, out);
+    sock.read(reader, out, frame - (sock.at % frame));
+    REQUIRE(reader.buffered() == 0);
+  }
+  while (sock.at < sock.wire.size()) sock.read(reader, out);
+  CHECK_FALSE(out.ec);
+  CHECK(out.items == numbered_items(3000));
 }
