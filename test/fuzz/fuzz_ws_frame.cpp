@@ -87,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<record> pieced;
   {
     reader r(max_message, chunk);
+    const std::size_t base = r.read_size();  // the chunk as the reader took it (at least 256)
     bool ok = true;
     for (std::size_t at = 0; ok && at < stream.size();) {
       std::size_t n = std::min(pieces.next(), stream.size() - at);
@@ -102,8 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           r.commit(n);
         } else {
           r.commit_read(n);
-          require(r.read_size() >= std::max<std::size_t>(chunk, 256) &&
-                      r.read_size() <= reader::kMaxReadChunks * std::max<std::size_t>(chunk, 256),
+          require(r.read_size() >= base && r.read_size() <= reader::kMaxReadChunks * base,
                   "read size out of bounds");
         }
       }

@@ -299,24 +299,29 @@ struct socket_feed {
   }
 };
 
+// The i-th of a run of 100-byte text messages, each telling its number.
+std::string numbered_payload(std::size_t i) {
+  std::string payload = "event " + std::to_string(i) + " ";
+  payload.resize(100, 'x');
+  return payload;
+}
+
 std::string numbered_frames(std::size_t count) {
   std::string wire;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string payload = "event " + std::to_string(i) + " ";
-    payload.resize(100, 'x');
-    wire += vr::ws::encode_frame(vr::ws::text, payload);
-  }
+  for (std::size_t i = 0; i < count; ++i) wire += vr::ws::encode_frame(vr::ws::text, numbered_payload(i));
   return wire;
 }
 
 std::vector<std::string> numbered_items(std::size_t count) {
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string payload = "event " + std::to_string(i) + " ";
-    payload.resize(100, 'x');
-    out.push_back("text:" + payload);
-  }
+  for (std::size_t i = 0; i < count; ++i) out.push_back("text:" + numbered_payload(i));
   return out;
+}
+
+// Reads that fill the room, until it is the largest there is (kMaxReadChunks chunks).
+void read_until_room_is_largest(message_reader& reader, socket_feed& sock, seen& out, std::size_t chunk) {
+  for (int i = 0; i < 4; ++i) sock.read(reader, out);
+  REQUIRE(reader.read_size() == message_reader::kMaxReadChunks * chunk);
 }
 
 }  // namespace
@@ -345,8 +350,7 @@ TEST_CASE("message_reader: after enough small reads in a row the room is one chu
   message_reader reader(1 << 20, chunk);
   socket_feed sock{numbered_frames(1000)};
   seen out;
-  for (int i = 0; i < 4; ++i) sock.read(reader, out);
-  REQUIRE(reader.read_size() == 8 * chunk);
+  read_until_room_is_largest(reader, sock, out, chunk);
   // Reads of 50 bytes, under an eighth of the room: one short of the limit keeps the room...
   for (unsigned i = 0; i + 1 < message_reader::kShrinkAfter; ++i) sock.read(reader, out, 50);
   CHECK(reader.read_size() == 8 * chunk);
@@ -387,8 +391,7 @@ TEST_CASE("message_reader: space() never leaves less room than space_size() said
   message_reader reader(1 << 20, chunk);
   socket_feed sock{numbered_frames(3000)};
   seen out;
-  for (int i = 0; i < 4; ++i) sock.read(reader, out);
-  REQUIRE(reader.read_size() == 8 * chunk);
+  read_until_room_is_largest(reader, sock, out, chunk);
   // Small reads until the room is one chunk again, while the buffer still holds 8 chunks; then
   // reads that end on a frame's end, so the buffer empties with its end near the front: the
   // moment its memory goes back. The next read must not be told the old room.
