@@ -1,6 +1,6 @@
 'use strict';
-// A burst that one native drain hands to JS in several onBatch calls (BINDING.md: at most about
-// 120K UTF-16 units each, offsets relative to each call's text). The fixture server runs in a
+// A burst that one native drain hands to JS in several onBatch calls (BINDING.md: at most
+// 120K UTF-16 units each, offsets relative to each call's text, names possibly shared). The fixture server runs in a
 // worker and the JS thread is held while the io thread reads the whole burst, so a single drain
 // is certain to hold all of it, once as pure ASCII (Latin-1 strings) and once with non-ASCII
 // text (UTF-8 strings).
@@ -87,25 +87,41 @@ function recordEnd(meta, i) {
   return meta[i] === 1 ? meta[i + STRIDE - 1] : meta[i + 2];
 }
 
-/** Checks the shape of one onBatch call: contiguous records from 0 to the text's end, within the limit. */
+/**
+ * Checks the shape of one onBatch call: records from 0 to the text's end, within the limit. Each
+ * field follows the one before it, except an event name ([1,2) or [9,10)) that points at a name
+ * an earlier record of the same call wrote (BINDING.md). Returns how many names pointed back.
+ */
 function checkCall(call, where) {
   const { text, meta } = call;
   assert.ok(meta.length > 0 && meta.length % STRIDE === 0, `${where}: meta length ${meta.length}`);
   assert.equal(meta[1], 0, `${where}: the first record starts at 0`);
+  const names = new Set();
+  let shared = 0;
+  let end = 0;
   for (let i = 0; i < meta.length; i += STRIDE) {
     assert.ok([1, 2, 3].includes(meta[i]), `${where}: record kind ${meta[i]}`);
-    const fields = meta[i] === 1 ? STRIDE - 1 : 2;
-    for (let k = 1; k < fields; k += 1) {
-      assert.ok(meta[i + k] <= meta[i + k + 1], `${where}: offsets of record ${i / STRIDE} ascend`);
-    }
-    if (i > 0) {
-      assert.equal(meta[i + 1], recordEnd(meta, i - STRIDE), `${where}: record ${i / STRIDE} follows the previous one`);
+    const fields = meta[i] === 1 ? (STRIDE - 1) / 2 : 1;
+    for (let f = 0; f < fields; f += 1) {
+      const a = meta[i + 1 + 2 * f];
+      const z = meta[i + 2 + 2 * f];
+      assert.ok(a <= z, `${where}: offsets of record ${i / STRIDE} ascend`);
+      const name = meta[i] === 1 && (f === 0 || f === 4) && a < z;
+      if (name && a !== end) {
+        assert.ok(names.has(`${a}-${z}`), `${where}: record ${i / STRIDE} field ${f} points at a name written before`);
+        shared += 1;
+        continue;
+      }
+      assert.equal(a, end, `${where}: record ${i / STRIDE} field ${f} follows the previous one`);
+      end = z;
+      if (name) names.add(`${a}-${z}`);
     }
   }
-  assert.equal(recordEnd(meta, meta.length - STRIDE), text.length, `${where}: the last record ends the text`);
+  assert.equal(end, text.length, `${where}: the last record ends the text`);
   if (meta.length > STRIDE) {
     assert.ok(text.length <= MAX_CALL_UNITS, `${where}: ${text.length} UTF-16 units in one call`);
   }
+  return shared;
 }
 
 // ~1 KB of data per event, different for every seq so that a shifted offset cannot go unseen.
@@ -148,17 +164,21 @@ async function burst(t, { count, unicode }) {
   assert.equal(client.stats().delivered, count);
 
   const burstCalls = calls.slice(before);
-  burstCalls.forEach((c, i) => checkCall(c, `call ${i}`));
+  const shared = burstCalls.reduce((n, c, i) => n + checkCall(c, `call ${i}`), 0);
+  // The io thread read many frames at a time, so the names staged together were shared.
+  assert.ok(shared > 0, 'some event names point at an earlier copy');
   const events = burstCalls.reduce((n, c) => n + c.meta.filter((_, i) => i % STRIDE === 0 && c.meta[i] === 1).length, 0);
   assert.equal(events, count, 'events across the onBatch calls');
   assert.equal(burstCalls.every((c) => /^[\x00-\xff]*$/.test(c.text)), !unicode, 'string encoding of the calls');
-  // One wake-up drained the burst and split it into several calls, each filled up to the limit.
+  // One wake-up drained the burst and split it into several calls, none of which could have
+  // joined the next: native ends a call before a record whose UTF-8 bytes (never fewer than its
+  // UTF-16 units) would pass the limit, or where text staged apart would not fit behind it.
   const first = burstCalls.filter((c) => c.group === burstCalls[0].group);
   assert.ok(first.length >= Math.floor(totalUnits / MAX_CALL_UNITS), `${first.length} calls in the first wake-up`);
   for (let i = 0; i + 1 < first.length; i += 1) {
-    const nextRecord = recordEnd(first[i + 1].meta, 0);
-    assert.ok(first[i].text.length + nextRecord > MAX_CALL_UNITS,
-      `call ${i} of the wake-up stopped at ${first[i].text.length} units with a ${nextRecord}-unit record next`);
+    const next = Buffer.byteLength(first[i + 1].text);
+    assert.ok(first[i].text.length + next > MAX_CALL_UNITS,
+      `call ${i} of the wake-up stopped at ${first[i].text.length} units with a ${next}-byte call next`);
   }
 }
 

@@ -1,15 +1,23 @@
 'use strict';
 
 // The dispatcher keeps the event names it saw lately and hands out the kept string for an equal
-// name (lib/client/dispatch.js #name). Whatever the mix of names, every event must carry exactly
-// the names its record holds, and be emitted under them.
+// name (lib/client/dispatch.js #name), and within one call knows a name it met by its span
+// (#spanName: native writes a name once per segment). Whatever the mix of names, written out
+// each time or shared, every event must carry exactly the names its record holds, and be
+// emitted under them.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
-const { batch, dispatcher } = require('./helpers/dispatch-batch.js');
+const { STRIDE, batch, dispatcher } = require('./helpers/dispatch-batch.js');
 
-test('events keep their own names through a mix of more distinct names than the dispatcher keeps', () => {
+for (const share of [false, true]) {
+  test(`events keep their own names through a mix of more distinct names than the dispatcher keeps${share ? ', names shared' : ''}`, () => {
+    namesThroughMix(share);
+  });
+}
+
+function namesThroughMix(share) {
   // 24 documented names and their live counterparts, so the kept names are evicted and found
   // again; names that are also Object.prototype members, indices or empty; one name a prefix of
   // another.
@@ -35,8 +43,22 @@ test('events keep their own names through a mix of more distinct names than the 
   const d = dispatcher(emitter);
   // In two batches, so that names kept from the first are met again in another text.
   const half = Math.floor(sent.length / 2);
-  d.onBatch(...batch(sent.slice(0, half)));
-  d.onBatch(...batch(sent.slice(half)));
+  const first = batch(sent.slice(0, half), {}, { share });
+  const second = batch(sent.slice(half), {}, { share });
+  // Shared, the events of one name in a call point at one span (the first call holds a whole
+  // round and half of the next, so most names occur twice in it).
+  const spans = new Map();
+  let repeats = 0;
+  sent.slice(0, half).forEach((e, i) => {
+    const span = `${first[1][i * STRIDE + 1]}-${first[1][i * STRIDE + 2]}`;
+    if (!spans.has(e.type)) spans.set(e.type, new Set());
+    else repeats++;
+    spans.get(e.type).add(span);
+  });
+  assert.equal(repeats, half - names.length);
+  for (const [type, set] of spans) assert.equal(set.size, share ? 1 : sent.slice(0, half).filter((e) => e.type === type).length, type);
+  d.onBatch(...first);
+  d.onBatch(...second);
 
   assert.equal(seen.length, sent.length);
   seen.forEach((e, i) => {
@@ -58,4 +80,4 @@ test('events keep their own names through a mix of more distinct names than the 
   // Per round: five listened event_types (call.status1, call.status3, __proto__, 0, call) and
   // four listened server names (call_state_3, constructor, toString, call.status1).
   assert.equal(expected.length, 27);
-});
+}

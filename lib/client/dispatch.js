@@ -18,13 +18,15 @@ const { META_STRIDE: STRIDE } = require('../native.js');
 
 // A batch is one string plus a flat array of STRIDE numbers per record: kind, then offset pairs
 // into the string (event: type, topic, timestamp, data, server_event_type, second topic;
-// control/server: the JSON record). native/core/event_queue.h has the layout; lib/native.js
+// control/server: the JSON record). native/core/batch.h has the layout; lib/native.js
 // refuses an addon with another stride.
 const KIND_EVENT = 1;
 const KIND_CONTROL = 2;
 const KIND_SERVER = 3;
 const DEFAULT_HIGH_WATER_MARK = 10000;
 const NAME_CACHE = 16;
+// Name spans of one call remembered by #spanName (native shares at most 8 names per segment).
+const SPANS_KEPT = 16;
 // Events of one name whose `data` was read during their dispatch this many times in a row are
 // made with `data` parsed at once (createParsedEvent). While they are, every PROBE_EVERY-th one
 // is made lazy again to see whether the listeners still read it: once one goes unread, the
@@ -222,6 +224,8 @@ class Dispatcher {
   #process(text, meta, pos, source) {
     const n = meta.length;
     const conn = this.#conn;
+    // The names of this call's text by span: [start, end, entry, ...] (see #spanName).
+    const spans = [];
     for (let i = pos; i < n; i += STRIDE) {
       const kind = meta[i];
       if (kind === KIND_EVENT) {
@@ -230,9 +234,9 @@ class Dispatcher {
           continue;
         }
         // Live dialect: the server's own name, and another topic the event matched under.
-        const server = meta[i + 10] > meta[i + 9] ? this.#name(text, meta[i + 9], meta[i + 10]).name : undefined;
+        const server = meta[i + 10] > meta[i + 9] ? this.#spanName(text, meta[i + 9], meta[i + 10], spans).name : undefined;
         const second = meta[i + 12] > meta[i + 11] ? text.slice(meta[i + 11], meta[i + 12]) : null;
-        const entry = this.#name(text, meta[i + 1], meta[i + 2]);
+        const entry = this.#spanName(text, meta[i + 1], meta[i + 2], spans);
         const timestamp = text.slice(meta[i + 5], meta[i + 6]);
         const topic = text.slice(meta[i + 3], meta[i + 4]);
         const raw = text.slice(meta[i + 7], meta[i + 8]);
@@ -273,6 +277,21 @@ class Dispatcher {
       }
     }
     return true;
+  }
+
+  // The kept entry of the event name at [start, end) of one call's text. Native writes a name
+  // once per call and points later events of that name at the same span (native/core/batch.h),
+  // so a span seen before in this call is found by its two offsets, without slicing: a name of
+  // 13 or more characters sliced from the batch is a sliced string, which costs about three
+  // times as much to compare with a kept name as a short copy does. `spans` holds
+  // [start, end, entry] triples of this call; a span not among them is looked up by text.
+  #spanName(text, start, end, spans) {
+    for (let k = 0; k < spans.length; k += 3) {
+      if (spans[k] === start && spans[k + 1] === end) return spans[k + 2];
+    }
+    const entry = this.#name(text, start, end);
+    if (spans.length < SPANS_KEPT * 3) spans.push(start, end, entry);
+    return entry;
   }
 
   // The kept entry of the event name at [start, end) of a batch's text. Names recur: the last

@@ -104,17 +104,6 @@ bool holds_final_close(const vr::batch& b) {
   return false;
 }
 
-// Above this many UTF-16 units a batch is handed to JS in several calls: V8 puts strings past
-// its regular object size limit (128 KB) in large-object space, which costs far more to
-// allocate and collect than the young generation.
-constexpr std::int64_t kMaxCallUnits = 120 * 1024;
-
-// End of the record at meta index `i` in UTF-16 units: an event ends with its last field, control
-// and server records have their only span.
-std::int64_t record_end(const vr::batch& b, std::size_t i) {
-  return b.meta[i + (b.meta[i] == vr::record_event ? vr::kMetaStride - 1 : 2)];
-}
-
 // JS thread. One onBatch call over records [first, last) of `b`, which span UTF-16 units
 // [unit_begin, unit_end) = bytes [byte_begin, byte_end) of the text. Offsets are rebased so the
 // call's string starts at 0. Returns false when the call could not be made.
@@ -158,8 +147,8 @@ bool call_on_batch(napi_env env, napi_value on_batch, const vr::batch& b, std::s
   return true;
 }
 
-// JS thread: one wake-up drains everything queued so far, handed to onBatch in calls of at most
-// about kMaxCallUnits of text each (a single record may exceed it).
+// JS thread: one wake-up drains everything queued so far, handed to onBatch one segment per call
+// (at most batch::kMaxSegmentUnits of text each; a single record may exceed it).
 void call_js(napi_env env, napi_value on_batch, void* context, void*) {
   if (!env) return;  // the function is being torn down
   client_slot& slot = **static_cast<slot_ptr*>(context);
@@ -177,23 +166,24 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     resume = false;
   }
   const bool final_close = holds_final_close(b);
+  // One call per segment (native/core/batch.h): each string stays below V8's large-object size,
+  // and the names shared inside a segment stay inside its string.
   const std::size_t records = b.meta.size();
-  std::size_t first = 0;
   std::size_t byte = 0;
   std::int64_t unit = 0;
-  while (slot.wrapper_alive && first < records) {
-    // Extend the call record by record while it stays within the limit.
-    const std::int64_t unit_begin = b.meta[first + 1];
-    std::size_t last = first + vr::kMetaStride;
-    while (last < records && record_end(b, last) - unit_begin <= kMaxCallUnits) last += vr::kMetaStride;
-    const std::int64_t unit_end = last < records ? b.meta[last + 1] : -1;
+  for (std::size_t s = 0; slot.wrapper_alive && s < b.segments.size(); ++s) {
+    const bool last_segment = s + 1 == b.segments.size();
+    const std::size_t first = b.segments[s].record;
+    const std::size_t last = last_segment ? records : b.segments[s + 1].record;
+    const std::int64_t unit_begin = b.segments[s].unit;
+    const std::int64_t unit_end = last_segment ? b.units : b.segments[s + 1].unit;
     std::size_t byte_begin, byte_end;
     if (b.ascii) {
       byte_begin = static_cast<std::size_t>(unit_begin);
-      byte_end = unit_end < 0 ? b.text.size() : static_cast<std::size_t>(unit_end);
+      byte_end = static_cast<std::size_t>(unit_end);
     } else {
       byte_begin = byte_offset(b.text, byte, unit, unit_begin);
-      byte_end = unit_end < 0 ? b.text.size() : byte_offset(b.text, byte, unit, unit_end);
+      byte_end = last_segment ? b.text.size() : byte_offset(b.text, byte, unit, unit_end);
     }
     // One handle scope per call: otherwise every call's string stays reachable until the whole
     // drain returns, and those strings surviving each scavenge made V8 grow its young generation
@@ -203,7 +193,6 @@ void call_js(napi_env env, napi_value on_batch, void* context, void*) {
     const bool called = call_on_batch(env, on_batch, b, first, last, unit_begin, byte_begin, byte_end);
     napi_close_handle_scope(env, scope);
     if (!called) break;
-    first = last;
   }
   // Only a reader that was told to stop needs a resume: posting one after every batch woke the
   // io thread once more per batch (measured: about 2 of its 3 wake-ups at 20,000 events/s).

@@ -34,7 +34,7 @@ class protocol_host {
   virtual void push_server(std::string_view json) = 0;
   // An event for JS. The connection counts it and applies back-pressure. `server_event_type` is
   // the server's own name when it stands beside a documented one in event_type (VoIPBIN live
-  // dialect); `second_topic` another topic the event matched a pattern under (event_queue.h).
+  // dialect); `second_topic` another topic the event matched a pattern under (batch.h).
   virtual void push_event(std::string_view event_type, std::string_view topic, std::string_view timestamp,
                           std::string_view data, std::string_view server_event_type = {},
                           std::string_view second_topic = {}) = 0;

@@ -8,28 +8,11 @@
 #include <vector>
 
 #include "core/event_queue.h"
+#include "utf16.h"
 
 namespace {
 
-// Decodes UTF-8 to UTF-16 the way JavaScript strings hold text, independently of the queue.
-std::u16string to_utf16(std::string_view s) {
-  std::u16string out;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out.push_back(char16_t(0xD800 + (cp >> 10)));
-      out.push_back(char16_t(0xDC00 + (cp & 0x3FF)));
-    } else {
-      out.push_back(char16_t(cp));
-    }
-    i += len;
-  }
-  return out;
-}
+using vr_test::to_utf16;
 
 std::u16string slice(const vr::batch& b, std::size_t record, int field) {
   const auto text = to_utf16(b.text);
@@ -153,7 +136,7 @@ TEST_CASE("event_queue: backpressure at max_events", "[event_queue]") {
   CHECK(q.records() == 4);
   vr::batch b;
   CHECK(q.drain(b) == 3);
-  CHECK(b.text == "at1{}at3at4");
+  CHECK(b.text == "at1{}t3t4");  // the name "a" is written once (batch.h, shared names)
   CHECK(b.reader_stopped);
   CHECK(q.push_event("a", "t", "", "5"));
 }
@@ -186,7 +169,7 @@ TEST_CASE("event_queue: only the drain after a stop tells the consumer to resume
   CHECK(q.stage_event("a", "t", "", "2"));
   CHECK_FALSE(q.stage_event("a", "t", "", "3"));
   CHECK(q.drain(b) == 2);
-  CHECK(b.text == "at2at3");
+  CHECK(b.text == "at2t3");
   CHECK(b.reader_stopped);
   // Reported once: the next drain has nothing to resume.
   q.push_control("{}");
@@ -328,11 +311,11 @@ TEST_CASE("event_queue: staged events stay invisible until publish, which wakes 
   q.publish();  // nothing staged: no second wake
   CHECK(wakes == 1);
   REQUIRE(q.drain(b) == 3);
-  CHECK(b.text == "et1et2et3");
+  CHECK(b.text == "et1t2t3");  // the name once, the later events pointing at it
   CHECK(b.meta == std::vector<std::int32_t>{
                       1, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3,  //
-                      1, 3, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6,  //
-                      1, 6, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9,
+                      1, 0, 1, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5,  //
+                      1, 0, 1, 5, 6, 6, 6, 6, 7, 7, 7, 7, 7,
                   });
   CHECK(q.depth() == 0);
 
@@ -344,8 +327,8 @@ TEST_CASE("event_queue: staged events stay invisible until publish, which wakes 
   q.publish();
   CHECK(wakes == 2);
   REQUIRE(q.drain(b) == 2);
-  CHECK(b.text == "et4et5");
-  CHECK(b.meta[9 + 1] == 3);
+  CHECK(b.text == "et4et5");  // published apart: the second carries its own copy of the name
+  CHECK(b.meta[vr::kMetaStride + 1] == 3);
 }
 
 TEST_CASE("event_queue: staged events keep their order with pushed records", "[event_queue][stage]") {
@@ -365,17 +348,20 @@ TEST_CASE("event_queue: staged events keep their order with pushed records", "[e
   CHECK(q.depth() == 7);
   vr::batch b;
   REQUIRE(q.drain(b) == 6);  // "6" is still staged
-  CHECK(b.text == "pt0st1st2{\"c\":1}st3{\"s\":1}st4pt5");
+  // A name is shared within what was staged together; each merge continues with the names of
+  // the staged text, so "p" is written again after it.
+  CHECK(b.text == "pt0st1t2{\"c\":1}st3{\"s\":1}st4pt5");
   CHECK(b.meta == std::vector<std::int32_t>{
                       1, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 3,      //
                       1, 3, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6,      //
-                      1, 6, 7, 7, 8, 8, 8, 8, 9, 9, 9, 9, 9,      //
-                      2, 9, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     //
-                      1, 16, 17, 17, 18, 18, 18, 18, 19, 19, 19, 19, 19,  //
-                      3, 19, 26, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    //
-                      1, 26, 27, 27, 28, 28, 28, 28, 29, 29, 29, 29, 29,  //
-                      1, 29, 30, 30, 31, 31, 31, 31, 32, 32, 32, 32, 32,
+                      1, 3, 4, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8,      //
+                      2, 8, 15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     //
+                      1, 15, 16, 16, 17, 17, 17, 17, 18, 18, 18, 18, 18,  //
+                      3, 18, 25, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,    //
+                      1, 25, 26, 26, 27, 27, 27, 27, 28, 28, 28, 28, 28,  //
+                      1, 28, 29, 29, 30, 30, 30, 30, 31, 31, 31, 31, 31,
                   });
+  CHECK(b.segments.size() == 1);
   CHECK(q.depth() == 1);
   q.publish();
   REQUIRE(q.drain(b) == 1);
@@ -419,7 +405,7 @@ TEST_CASE("event_queue: backpressure with staged events", "[event_queue][stage]"
   CHECK_FALSE(q.stage_event("a", "t", "", "5"));  // still full, still published at once
   CHECK(q.depth() == 4);
   REQUIRE(q.drain(b) == 4);
-  CHECK(b.text == "at2at3at4at5");
+  CHECK(b.text == "at2t3t4at5");  // "5" was published by itself
   CHECK(q.depth() == 0);
   CHECK(q.stage_event("a", "t", "", "6"));
   CHECK(q.drain(b) == 0);
@@ -431,7 +417,7 @@ TEST_CASE("event_queue: backpressure with staged events", "[event_queue][stage]"
   CHECK(r.stage_event("a", "t", "", "3"));
   CHECK_FALSE(r.stage_event("a", "t", "", "4"));
   REQUIRE(r.drain(b) == 4);
-  CHECK(b.text == "at1at2at3at4");
+  CHECK(b.text == "at1t2at3t4");
 }
 
 TEST_CASE("event_queue: a huge staged event asks the reader to pause", "[event_queue][stage]") {
@@ -448,17 +434,18 @@ TEST_CASE("event_queue: staging publishes by itself at kStageBytes", "[event_que
   int wakes = 0;
   vr::event_queue q(100000, [&] { ++wakes; });
   vr::batch b;
-  // Each event is 2 + 1000 bytes of text; the one that brings the staged text to kStageBytes
-  // or more is published with everything staged before it.
+  // Each event is 3 + 1000 bytes of text: its names cycle through ten and a segment keeps eight,
+  // the oldest replaced first, so none is found again and each event writes its own. The event
+  // that brings the staged text to kStageBytes or more is published with everything before it.
   const std::string data(1000, 'd');
-  const std::size_t per = 2 + data.size();
+  const std::size_t per = 3 + data.size();
   const std::size_t needed = (vr::event_queue::kStageBytes + per - 1) / per;
   for (std::size_t i = 1; i < needed; ++i) {
-    CHECK(q.stage_event("e", "t", "", data));
+    CHECK(q.stage_event("e" + std::to_string(i % 10), "t", "", data));
     CHECK(q.drain(b) == 0);
   }
   CHECK(wakes == 0);
-  CHECK(q.stage_event("e", "t", "", data));
+  CHECK(q.stage_event("e" + std::to_string(needed % 10), "t", "", data));
   CHECK(wakes == 1);
   CHECK(q.depth() == needed);
   REQUIRE(q.drain(b) == needed);
@@ -516,13 +503,16 @@ TEST_CASE("event_queue: UTF-16 offsets of staged non-ASCII events", "[event_queu
   CHECK(slice(b, 6, 5) == u"t2😀");
   CHECK(slice(b, 5, 4).empty());
   CHECK(slice(b, 5, 5).empty());
-  // Records are contiguous and the last one ends at the text's UTF-16 length.
+  // Only record 2's name points back (at record 1's); the text each record writes follows the
+  // record before it, and the last one ends at the text's UTF-16 length.
+  CHECK(b.meta[2 * vr::kMetaStride + 1] == b.meta[vr::kMetaStride + 1]);
   for (int r = 1; r < 7; ++r) {
     const auto* prev = &b.meta[(r - 1) * vr::kMetaStride];
     const int end_field = prev[0] == vr::record_event ? vr::kMetaStride - 1 : 2;
-    CHECK(b.meta[r * vr::kMetaStride + 1] == prev[end_field]);
+    CHECK(b.meta[r * vr::kMetaStride + (r == 2 ? 3 : 1)] == prev[end_field]);
   }
   CHECK(std::size_t(b.meta[6 * vr::kMetaStride + vr::kMetaStride - 1]) == to_utf16(b.text).size());
+  CHECK(std::size_t(b.units) == to_utf16(b.text).size());
 
   // A staged ASCII batch swapped in after a non-ASCII one is ASCII again.
   q.stage_event("x", "y", "z", "2");
