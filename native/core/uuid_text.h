@@ -76,6 +76,26 @@ inline bool pack_digits_portable(const char* p, std::uint64_t out[2]) noexcept {
 }
 
 #if VR_UUID_SSSE3
+// Bit i set when byte i of the 16 at `p` is a hex digit of either case. Signed compares: a byte
+// of 0x80 or more is negative and falls outside both ranges; OR 0x20 maps only 'A'-'F' onto
+// 'a'-'f'. SSE2, which every x86-64 has.
+inline unsigned hex_mask16(const char* p) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  const __m128i alpha =
+      _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(folded, _mm_set1_epi8('f' + 1)));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(digit, alpha)));
+}
+
+// Whether the 32 digit places of a UUID-shaped text (uuid_shape) hold hex digits of either case:
+// three overlapping 16-byte loads (characters 0-15, 16-31, 20-35), each place but the hyphens'.
+inline bool hex_digits_sse2(const char* p) noexcept {
+  return hex_mask16(p) == 0xDEFF &&        // hyphens at 8 and 13
+         hex_mask16(p + 16) == 0xFF7B &&   // at 18 and 23
+         hex_mask16(p + 20) == 0xFFF7;     // at 23
+}
+
 // The same with three 16-byte loads: one byte shuffle per half gathers the 16 digits (the
 // hyphens left out), compares check them, and one multiply-add per half joins digit pairs.
 __attribute__((target("ssse3"))) inline bool pack_digits_ssse3(const char* p, std::uint64_t out[2]) noexcept {
