@@ -279,12 +279,13 @@ class Dispatcher {
     return true;
   }
 
-  // The kept entry of the event name at [start, end) of one call's text. Native writes a name
-  // once per call and points later events of that name at the same span (native/core/batch.h),
-  // so a span seen before in this call is found by its two offsets, without slicing: a name of
-  // 13 or more characters sliced from the batch is a sliced string, which costs about three
-  // times as much to compare with a kept name as a short copy does. `spans` holds
-  // [start, end, entry] triples of this call; a span not among them is looked up by text.
+  // The kept entry of the event name at [start, end) of one call's text. Native mostly points
+  // later events of a name at the copy an earlier event of the same call wrote
+  // (native/core/batch.h), so a span seen before in this call is found by its two offsets,
+  // without slicing: a name of 13 or more characters sliced from the batch is a sliced string,
+  // which costs about three times as much to compare with a kept name as a short copy does.
+  // `spans` holds [start, end, entry] triples of this call; a span not among them is looked up
+  // by text.
   #spanName(text, start, end, spans) {
     for (let k = 0; k < spans.length; k += 3) {
       if (spans[k] === start && spans[k + 1] === end) return spans[k + 2];
