@@ -2,9 +2,9 @@
 
 // The dispatcher keeps the event names it saw lately and hands out the kept string for an equal
 // name (lib/client/dispatch.js #name), and within one call knows a name it met by its span
-// (#spanName: native writes a name once per segment). Whatever the mix of names, written out
-// each time or shared, every event must carry exactly the names its record holds, and be
-// emitted under them.
+// (#spanName: native mostly writes a name once per segment). Whatever the mix of names,
+// written out each time or shared, every event must carry exactly the names its record holds,
+// and be emitted under them.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
