@@ -129,8 +129,7 @@ bool call_on_batch(napi_env env, napi_value on_batch, const vr::batch& b, std::s
     auto* m = static_cast<std::int32_t*>(meta_data);
     const auto base = static_cast<std::int32_t>(unit_begin);
     for (std::size_t i = 0; i < count; i += vr::kMetaStride) {
-      // Control and server records use only their first span; the other fields stay 0.
-      const int used = m[i] == vr::record_event ? vr::kMetaStride - 1 : 2;
+      const int used = vr::record_slots(m[i]);
       for (int k = 1; k <= used; ++k) m[i + k] -= base;
     }
   }

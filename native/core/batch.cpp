@@ -22,9 +22,6 @@ std::int64_t utf16_length(std::string_view s, bool& ascii) noexcept {
   return units;
 }
 
-// The spans a record of `kind` uses (control and server records only their first; the rest stay 0).
-int spans_of(std::int32_t kind) noexcept { return kind == record_event ? kMetaStride - 1 : 2; }
-
 }  // namespace
 
 // Called before each record, with at most the UTF-16 units it will add: a record that would take
@@ -111,7 +108,7 @@ void batch::append(batch& other) {
   const std::size_t first = meta.size();
   meta.insert(meta.end(), other.meta.begin(), other.meta.end());
   for (std::size_t i = first; i < meta.size(); i += kMetaStride) {
-    const int used = spans_of(meta[i]);
+    const int used = record_slots(meta[i]);
     for (int k = 1; k <= used; ++k) meta[i + k] += base;
   }
   // The other's first segment joins the last one here when both fit in one: their records

@@ -35,6 +35,10 @@ namespace vr {
 inline constexpr int kMetaStride = 13;
 enum record_kind : std::int32_t { record_event = 1, record_control = 2, record_server = 3 };
 
+// The offset slots a record of `kind` uses after its kind (control and server records only their
+// first span; the rest stay 0).
+constexpr int record_slots(std::int32_t kind) noexcept { return kind == record_event ? kMetaStride - 1 : 2; }
+
 struct batch {
   struct segment {
     std::size_t record;  // meta index of its first record

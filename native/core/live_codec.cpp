@@ -344,10 +344,11 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
                                              std::string_view wrapped_type, std::string_view data) {
   const std::string_view customer = f.get(s_customer_id);
   const std::string_view id = f.get(s_id);
-  if (!is_uuid(customer))
-    return fail(std::string(resource) + " event without a customer_id UUID");
-  const bool id_uuid = is_uuid(id);  // a UUID is a usable id segment as it stands
-  if (!id_uuid && !id_segment(id)) return fail(std::string(resource) + " event without a usable id");
+  // The topics first: deriving them checks the customer and the id, once per event.
+  if (!live_resource_topics(customer, resource, id, f.get(s_owner_type), f.get(s_owner_id), topic_, alt_topic_)) {
+    return fail(std::string(resource) +
+                (is_uuid(customer) ? " event without a usable id" : " event without a customer_id UUID"));
+  }
 
   const std::string_view status = f.get(s_status);
   const std::string_view tm_update = f.get(s_tm_update);
@@ -385,7 +386,6 @@ const frame_view& live_codec::resource_event(const resource_fields& f, std::stri
   }
   out_.server_event_type = out_.event_type;
 
-  live_resource_topics(customer, resource, id, f.get(s_owner_type), f.get(s_owner_id), topic_, alt_topic_);
   out_.topic = topic_;
   // customer_id:<customer>:<resource>:<id>, the customer a UUID
   out_.resource = std::string_view(topic_).substr(customer.size() + 13, resource.size());

@@ -14,6 +14,7 @@ namespace {
 constexpr std::size_t kMaxTopicLength = 512;
 constexpr std::size_t kMaxResourceLength = 64;
 
+#if !VR_UUID_SSSE3
 // What each byte weighs in a UUID check: hex digits 0, '-' 1, anything else more than 36 dashes.
 struct uuid_weights {
   std::uint8_t w[256];
@@ -25,6 +26,7 @@ struct uuid_weights {
   }
 };
 constexpr uuid_weights kUuidWeights;
+#endif
 
 constexpr char to_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
 
@@ -82,10 +84,11 @@ bool is_uuid(std::string_view s) noexcept {
   if (!uuid_text::uuid_shape(s)) return false;
 #if VR_UUID_SSSE3
   return uuid_text::hex_digits_sse2(s.data());
-#endif
+#else
   unsigned sum = 0;
   for (std::size_t i = 0; i < 36; ++i) sum += kUuidWeights.w[static_cast<unsigned char>(s[i])];
   return sum == 4;
+#endif
 }
 
 bool split_topic(std::string_view topic, topic_parts& out) noexcept {
